@@ -1,0 +1,24 @@
+import { defineEnv } from '../shared/env';
+
+/** The ingress Lambda's environment. The Ingress construct types its `environment` from this schema. */
+export const ingressEnv = defineEnv({
+  QUEUE_URL: { kind: 'string', doc: 'URL of the FIFO event queue' },
+  WEBHOOK_SECRET_ID: { kind: 'string', doc: 'Secrets Manager id (ARN or name) of the webhook signing secret(s)' },
+  SIGNATURE_TOLERANCE_SECONDS: {
+    kind: 'int',
+    default: 300,
+    min: 1,
+    max: 3600,
+    doc: 'oldest accepted Stripe-Signature timestamp, seconds',
+  },
+  MAX_BODY_BYTES: { kind: 'int', default: 1_048_576, min: 1024, doc: 'larger request bodies are rejected with 400' },
+  MAX_MESSAGE_BYTES: {
+    kind: 'int',
+    default: 262_144,
+    min: 1024,
+    max: 1_048_576,
+    doc: 'larger events are enqueued as a reference the processor resolves from Stripe',
+  },
+  SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
+  POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-ingress', doc: 'service name in logs and metrics' },
+});

@@ -1,0 +1,19 @@
+import { defineEnv } from '../shared/env';
+
+/** The processor Lambda's environment. The Processor construct types its `environment` from this schema. */
+export const processorEnv = defineEnv({
+  TABLE_NAME: { kind: 'string', doc: 'DynamoDB idempotency table' },
+  STRIPE_API_KEY_SECRET_ID: { kind: 'string', doc: 'Secrets Manager id (ARN or name) of the Stripe API key' },
+  EVENT_BUS_NAME: { kind: 'string', doc: 'EventBridge bus processed events are published to' },
+  DLQ_URL: { kind: 'string', doc: 'URL of the FIFO dead-letter queue (permanent failures go straight there)' },
+  LEASE_SECONDS: {
+    kind: 'int',
+    default: 120,
+    min: 10,
+    doc: 'how long a claim on an event id is held; must exceed the function timeout',
+  },
+  DONE_TTL_DAYS: { kind: 'int', default: 35, min: 30, doc: 'how long a processed event id is remembered' },
+  STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of fetched objects' },
+  SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
+  POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
+});
