@@ -23,7 +23,11 @@ type Spec =
 export type EnvSchema = Readonly<Record<string, Spec>>;
 
 type ValueOf<S extends Spec> = S extends { kind: 'int' } ? number : S extends { kind: 'bool' } ? boolean : string;
-type IsOptional<S extends Spec> = S extends { optional: true } ? (S extends { default: unknown } ? false : true) : false;
+type IsOptional<S extends Spec> = S extends { optional: true }
+  ? S extends { default: unknown }
+    ? false
+    : true
+  : false;
 
 /** The parsed, typed environment of a schema. */
 export type EnvOf<T extends EnvSchema> = {

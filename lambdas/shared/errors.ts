@@ -34,7 +34,9 @@ export class RetryableError extends Error {
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && code !== '' ? `${err.name}(${code}): ${err.message}` : `${err.name}: ${err.message}`;
+    return typeof code === 'string' && code !== ''
+      ? `${err.name}(${code}): ${err.message}`
+      : `${err.name}: ${err.message}`;
   }
   return String(err);
 }

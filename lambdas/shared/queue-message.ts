@@ -122,7 +122,9 @@ export function toQueueMessage(event: unknown, source: MessageSource, receivedAt
   }
   const obj = data.object;
   const object: ObjectRef | null =
-    typeof obj.object === 'string' && typeof obj.id === 'string' && obj.id !== '' ? { type: obj.object, id: obj.id } : null;
+    typeof obj.object === 'string' && typeof obj.id === 'string' && obj.id !== ''
+      ? { type: obj.object, id: obj.id }
+      : null;
   const account = typeof event.account === 'string' && event.account !== '' ? event.account : undefined;
   const apiVersion = typeof event.api_version === 'string' ? event.api_version : undefined;
   return {
