@@ -1,0 +1,372 @@
+/**
+ * The ingress: turns a Stripe delivery (a signed webhook through API Gateway, or an event from Stripe's EventBridge
+ * partner bus) into one message on the FIFO event queue, and answers 2xx only once the message is on the queue.
+ *
+ * Pure of wiring: it takes its SQS client, secret source, logger and metrics as arguments, so the Lambda handler,
+ * the local runtime and the tests all run this same code.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, EventBridgeEvent } from 'aws-lambda';
+import { describeError } from '../shared/errors';
+import {
+  deduplicationId,
+  encodeMessage,
+  InvalidEventError,
+  type MessageKind,
+  type MessageSource,
+  messageGroupId,
+  type QueueMessage,
+  toQueueMessage,
+} from '../shared/queue-message';
+import { activeWebhookSecrets, parseWebhookSecretDocument, type SecretSource } from '../shared/secrets';
+import { verifyStripeSignature } from './signature';
+
+/** The webhook route Stripe posts to. */
+export const WEBHOOK_PATH = '/stripe/webhook';
+/** The health route Route 53 health checks call. */
+export const HEALTH_PATH = '/health';
+/**
+ * `source` of events from Stripe's EventBridge destination (`aws.partner/stripe.com/ed_...`). AWS reserves the
+ * `aws.` prefix: no account can PutEvents with it, so an event carrying it was delivered by Stripe's partner source.
+ */
+export const STRIPE_PARTNER_SOURCE_PREFIX = 'aws.partner/stripe.com/';
+/** CloudWatch namespace of the ingress metrics. */
+export const METRICS_NAMESPACE = 'StripeWebhooks';
+
+/** What the ingress needs; every client is passed in so callers choose real AWS or local stand-ins. */
+export interface IngressDeps {
+  sqs: SQSClient;
+  /** URL of the FIFO event queue. */
+  queueUrl: string;
+  /** The webhook signing secret value(s), see lambdas/shared/secrets.ts for the format. */
+  webhookSecrets: SecretSource;
+  /** Oldest accepted Stripe-Signature timestamp, seconds. */
+  toleranceSeconds: number;
+  /** Larger request bodies are refused (400) before they are decoded or hashed. */
+  maxBodyBytes: number;
+  /** Larger events are enqueued as a `reference` message that the processor resolves from Stripe. */
+  maxMessageBytes: number;
+  logger: Logger;
+  /** Powertools Metrics (EMF); the caller flushes it per invocation. */
+  metrics?: Metrics;
+  /** The clock, milliseconds since the epoch (tests pin it). @default Date.now */
+  now?: () => number;
+}
+
+/** The ingress entry points. */
+export interface Ingress {
+  /** API Gateway HTTP API (payload 2.0) requests: POST /stripe/webhook and GET /health. */
+  handleHttp(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2>;
+  /**
+   * Events from Stripe's EventBridge partner bus (`detail-type`, `detail`): no signature (AWS authenticates the
+   * bus), enqueued like a webhook with source 'eventbridge'; throws on a bad event or enqueue failure so
+   * EventBridge retries / dead-letters it.
+   */
+  handleEventBridge(event: EventBridgeEvent<string, unknown>): Promise<void>;
+  /** Dispatches on the event's shape. */
+  handle(event: unknown): Promise<APIGatewayProxyStructuredResultV2 | undefined>;
+}
+
+/** A request refused with a 4xx: `error` is a stable, low-cardinality code, `message` a sentence for humans. */
+class Rejection {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly message: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * A request header, looked up case-insensitively. API Gateway v2 lower-cases names and joins repeated headers with
+ * a comma; other callers (the local runtime, tests) may not, so differently-cased copies are joined the same way.
+ */
+function header(headers: APIGatewayProxyEventV2['headers'] | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const values: string[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined && key.toLowerCase() === name) values.push(value);
+  }
+  return values.length === 0 ? undefined : values.join(',');
+}
+
+/** Bytes the body will have once decoded, computed without decoding it. */
+function decodedLength(body: string, isBase64: boolean): number {
+  if (!isBase64) return Buffer.byteLength(body, 'utf8');
+  const padding = body.endsWith('==') ? 2 : body.endsWith('=') ? 1 : 0;
+  return Math.floor((body.length * 3) / 4) - padding;
+}
+
+/** The request path without the stage prefix API Gateway adds for a named (non-`$default`) stage. */
+function routePath(event: APIGatewayProxyEventV2): string {
+  const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+  const stage = event.requestContext?.stage;
+  if (stage && stage !== '$default' && path.startsWith(`/${stage}/`)) return path.slice(stage.length + 1);
+  return path;
+}
+
+function isJsonMediaType(contentType: string): boolean {
+  const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+/**
+ * The message body for SQS. encodeMessage already turns an oversized event into a `reference`; an event nested too
+ * deeply for JSON.stringify's recursion (a RangeError; JSON.parse copes, stringify does not) becomes one too, so the
+ * processor fetches it from Stripe instead of the process crashing.
+ */
+function encodeForQueue(msg: QueueMessage, maxBytes: number): { body: string; kind: MessageKind } {
+  try {
+    return encodeMessage(msg, maxBytes);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const { event: _dropped, ...rest } = msg;
+    return { body: JSON.stringify({ ...rest, kind: 'reference' }), kind: 'reference' };
+  }
+}
+
+/** Builds the ingress over its dependencies. */
+export function createIngress(deps: IngressDeps): Ingress {
+  const { sqs, queueUrl, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+
+  function count(name: string): void {
+    metrics?.addMetric(name, MetricUnit.Count, 1);
+  }
+
+  /** WebhookRejected carries its own `Reason` dimension, so it is emitted on its own (single-metric EMF line). */
+  function countRejected(reason: string): void {
+    if (!metrics) return;
+    const single = metrics.singleMetric();
+    single.addDimension('Reason', reason);
+    single.addMetric('WebhookRejected', MetricUnit.Count, 1);
+  }
+
+  async function enqueue(msg: QueueMessage): Promise<{ kind: MessageKind; messageId: string | undefined }> {
+    const { body, kind } = encodeForQueue(msg, deps.maxMessageBytes);
+    const attributes: Record<string, MessageAttributeValue> = {
+      eventId: { DataType: 'String', StringValue: msg.eventId },
+      eventType: { DataType: 'String', StringValue: msg.type },
+      source: { DataType: 'String', StringValue: msg.source },
+    };
+    const out = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: body,
+        MessageGroupId: messageGroupId(msg),
+        MessageDeduplicationId: deduplicationId(msg),
+        MessageAttributes: attributes,
+      }),
+    );
+    return { kind, messageId: out.MessageId };
+  }
+
+  /** The active signing secrets, straight from the source's value (so a rotation needs no deploy). */
+  async function loadSecrets(refresh: boolean): Promise<{ value: string; secrets: string[] }> {
+    const value = await deps.webhookSecrets.get(refresh ? { refresh: true } : undefined);
+    return { value, secrets: activeWebhookSecrets(parseWebhookSecretDocument(value), new Date(now())) };
+  }
+
+  function toMessage(event: unknown, source: MessageSource): QueueMessage {
+    return toQueueMessage(event, source, new Date(now()));
+  }
+
+  async function receiveWebhook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    count('WebhookReceived');
+
+    const contentType = header(event.headers, 'content-type');
+    if (contentType !== undefined && !isJsonMediaType(contentType)) {
+      throw new Rejection(415, 'unsupported_media_type', 'Content-Type must be application/json.');
+    }
+
+    // Size first: never decode or hash more than we would accept.
+    const encoded = event.body ?? '';
+    const isBase64 = event.isBase64Encoded === true;
+    if ((!isBase64 && encoded.length > deps.maxBodyBytes) || decodedLength(encoded, isBase64) > deps.maxBodyBytes) {
+      throw new Rejection(400, 'body_too_large', `The request body is larger than ${deps.maxBodyBytes} bytes.`);
+    }
+    // The exact bytes Stripe signed: base64-decoded when API Gateway encoded them, never re-serialised.
+    const rawBody = isBase64 ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
+    if (rawBody.length === 0) throw new Rejection(400, 'empty_body', 'The request body is empty.');
+
+    const signatureHeader = header(event.headers, 'stripe-signature');
+    const verifyOptions = { toleranceSeconds: deps.toleranceSeconds, nowSeconds: Math.floor(now() / 1000) };
+    let loaded: { value: string; secrets: string[] };
+    try {
+      loaded = await loadSecrets(false);
+    } catch (err) {
+      // Our fault, not the sender's: answer 5xx so Stripe retries once the secret is readable again.
+      logger.error('webhook signing secret unavailable', { error: describeError(err) });
+      return json(500, { error: 'secret_unavailable', message: 'The webhook signing secret could not be read.' });
+    }
+    let verdict = verifyStripeSignature(rawBody, signatureHeader, loaded.secrets, verifyOptions);
+    if (!verdict.ok && verdict.reason === 'bad_signature') {
+      // A rotation may have just added a secret our cache has not seen: look once more, bypassing the cache (the
+      // SecretSource rate-limits forced refreshes, so forged requests cannot flood Secrets Manager).
+      try {
+        const fresh = await loadSecrets(true);
+        if (fresh.value !== loaded.value) {
+          verdict = verifyStripeSignature(rawBody, signatureHeader, fresh.secrets, verifyOptions);
+        }
+      } catch (err) {
+        logger.warn('webhook signing secret refresh failed', { error: describeError(err) });
+      }
+    }
+    if (!verdict.ok) throw new Rejection(400, verdict.reason, verdict.message);
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawBody.toString('utf8'));
+    } catch {
+      throw new Rejection(400, 'invalid_json', 'The request body is not valid JSON.');
+    }
+    let msg: QueueMessage;
+    try {
+      msg = toMessage(parsed, 'webhook');
+    } catch (err) {
+      if (err instanceof InvalidEventError) {
+        throw new Rejection(400, err.code, `The request body is not a Stripe event: ${err.message}.`);
+      }
+      throw err;
+    }
+
+    let enqueued: { kind: MessageKind; messageId: string | undefined };
+    try {
+      enqueued = await enqueue(msg);
+    } catch (err) {
+      count('EnqueueFailed');
+      logger.error('enqueue failed', { eventId: msg.eventId, eventType: msg.type, error: describeError(err) });
+      return json(500, {
+        error: 'enqueue_failed',
+        message: 'The event could not be queued; Stripe will deliver it again.',
+      });
+    }
+    count('WebhookAccepted');
+    logger.info('webhook accepted', {
+      eventId: msg.eventId,
+      eventType: msg.type,
+      livemode: msg.livemode,
+      messageKind: enqueued.kind,
+      sqsMessageId: enqueued.messageId,
+    });
+    return json(200, { received: true, eventId: msg.eventId });
+  }
+
+  async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const method = (event.requestContext?.http?.method ?? '').toUpperCase();
+    const path = routePath(event);
+    if (path === WEBHOOK_PATH) {
+      if (method !== 'POST') {
+        throw new Rejection(405, 'method_not_allowed', `${WEBHOOK_PATH} accepts POST only.`, { allow: 'POST' });
+      }
+      try {
+        return await receiveWebhook(event);
+      } catch (err) {
+        if (err instanceof Rejection) countRejected(err.error);
+        throw err;
+      }
+    }
+    if (path === HEALTH_PATH) {
+      if (method !== 'GET') {
+        throw new Rejection(405, 'method_not_allowed', `${HEALTH_PATH} accepts GET only.`, { allow: 'GET' });
+      }
+      return json(200, { status: 'ok' });
+    }
+    throw new Rejection(404, 'not_found', 'No such route.');
+  }
+
+  async function handleHttp(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    try {
+      return await route(event);
+    } catch (err) {
+      if (err instanceof Rejection) {
+        logger.warn('request rejected', { status: err.status, reason: err.error, path: routePath(event) });
+        return json(err.status, { error: err.error, message: err.message }, err.headers);
+      }
+      logger.error('request failed', { error: describeError(err) });
+      return json(500, { error: 'internal_error', message: 'The request could not be processed.' });
+    }
+  }
+
+  /** Validates a partner-bus event and builds its queue message; throws InvalidEventError when it is not one. */
+  function eventBridgeMessage(event: EventBridgeEvent<string, unknown>): QueueMessage {
+    if (
+      !isRecord(event) ||
+      typeof event.source !== 'string' ||
+      !event.source.startsWith(STRIPE_PARTNER_SOURCE_PREFIX)
+    ) {
+      throw new InvalidEventError(
+        `EventBridge event source must start with ${STRIPE_PARTNER_SOURCE_PREFIX}`,
+        'not_from_stripe_partner_source',
+      );
+    }
+    const detail = event.detail;
+    if (!isRecord(detail) || detail.type !== event['detail-type']) {
+      throw new InvalidEventError(
+        'EventBridge detail must be a Stripe event whose type is the detail-type',
+        'bad_detail',
+      );
+    }
+    return toMessage(detail, 'eventbridge');
+  }
+
+  async function handleEventBridge(event: EventBridgeEvent<string, unknown>): Promise<void> {
+    let msg: QueueMessage;
+    try {
+      msg = eventBridgeMessage(event);
+    } catch (err) {
+      const ebEventId = isRecord(event) && typeof event.id === 'string' ? event.id : undefined;
+      logger.error('EventBridge event rejected', { ebEventId, error: describeError(err) });
+      throw err;
+    }
+    try {
+      const enqueued = await enqueue(msg);
+      count('EventBridgeAccepted');
+      logger.info('EventBridge event accepted', {
+        eventId: msg.eventId,
+        eventType: msg.type,
+        livemode: msg.livemode,
+        messageKind: enqueued.kind,
+        sqsMessageId: enqueued.messageId,
+      });
+    } catch (err) {
+      count('EnqueueFailed');
+      logger.error('enqueue failed', { eventId: msg.eventId, eventType: msg.type, error: describeError(err) });
+      throw err;
+    }
+  }
+
+  async function handle(event: unknown): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+    if (isRecord(event) && isRecord(event.requestContext) && typeof event.rawPath === 'string') {
+      return handleHttp(event as unknown as APIGatewayProxyEventV2);
+    }
+    if (isRecord(event) && 'detail-type' in event && 'detail' in event) {
+      await handleEventBridge(event as unknown as EventBridgeEvent<string, unknown>);
+      return undefined;
+    }
+    throw new InvalidEventError(
+      'unsupported Lambda event: expected an API Gateway v2 request or an EventBridge event',
+      'unsupported_event',
+    );
+  }
+
+  return { handleHttp, handleEventBridge, handle };
+}

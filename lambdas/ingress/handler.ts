@@ -1,0 +1,75 @@
+/**
+ * The ingress Lambda: wiring only. Environment, clients and middleware here; behaviour in ./core.
+ *
+ * Importing this module reads and validates the environment but calls no AWS API: the SQS client connects on first
+ * send, and the Secrets Manager source is created on the first request that needs the signing secret.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parseEnv } from '../shared/env';
+import { type SecretSource, secretsManagerSecret } from '../shared/secrets';
+import { createIngress, METRICS_NAMESPACE } from './core';
+import { ingressEnv } from './env';
+
+const env = parseEnv(ingressEnv);
+
+const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+/**
+ * Where Metrics reports its own problems: the structured logger, minus the warning that an invocation published no
+ * metric. Health checks and 404s record none, and Route 53's checkers call /health every few seconds from many
+ * places: a WARN line per call would bury real warnings.
+ */
+const metricsLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: unknown) => {
+    if (!String(message).startsWith('No application metrics to publish')) logger.warn(String(message));
+  },
+  error: (message: unknown) => logger.error(String(message)),
+};
+const metrics = new Metrics({
+  namespace: METRICS_NAMESPACE,
+  serviceName: env.POWERTOOLS_SERVICE_NAME,
+  logger: metricsLogger,
+});
+const sqs = new SQSClient({});
+
+/** The Secrets Manager source, created once on first use (a failed creation is retried on the next request). */
+let secretSource: Promise<SecretSource> | undefined;
+function webhookSecretSource(): Promise<SecretSource> {
+  secretSource ??= secretsManagerSecret(env.WEBHOOK_SECRET_ID, { maxAgeSeconds: env.SECRET_CACHE_SECONDS }).catch(
+    (err: unknown) => {
+      secretSource = undefined;
+      throw err;
+    },
+  );
+  return secretSource;
+}
+const webhookSecrets: SecretSource = { get: async (options) => (await webhookSecretSource()).get(options) };
+
+const ingress = createIngress({
+  sqs,
+  queueUrl: env.QUEUE_URL,
+  webhookSecrets,
+  toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  maxMessageBytes: env.MAX_MESSAGE_BYTES,
+  logger,
+  metrics,
+});
+
+/**
+ * Lambda entry point for both triggers: API Gateway HTTP API (payload 2.0) and the EventBridge rule on Stripe's
+ * partner bus. The event is never logged (`logEvent: false` overrides POWERTOOLS_LOGGER_LOG_EVENT): it holds the raw
+ * webhook body.
+ */
+export const handler = middy(
+  async (event: unknown): Promise<APIGatewayProxyStructuredResultV2 | undefined> => ingress.handle(event),
+)
+  .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+  .use(logMetrics(metrics));

@@ -1,0 +1,104 @@
+/**
+ * What the ingress writes to CloudWatch: structured logs that name the event but never hold the raw body or a
+ * secret, and EMF metrics an alarm can use (WebhookRejected split by a low-cardinality Reason).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createIngress, METRICS_NAMESPACE } from '../../lambdas/ingress/core';
+import { staticSecret } from '../../lambdas/shared/secrets';
+import {
+  eventBridgeEvent,
+  type LocalSqs,
+  NOW_MS,
+  paymentIntentEvent,
+  SECRET,
+  signedWebhook,
+  startLocalSqs,
+} from './helpers';
+
+let local: LocalSqs;
+beforeAll(async () => {
+  local = await startLocalSqs();
+});
+afterAll(async () => {
+  await local.close();
+});
+
+interface Emf {
+  _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> };
+  [key: string]: unknown;
+}
+
+/** Runs `act` and returns every line it wrote to stdout or stderr (Powertools writes WARN and ERROR to stderr). */
+async function captureOutput(act: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  };
+  const spies = [
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
+  try {
+    await act();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines;
+}
+
+function total(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((a: number, b) => a + Number(b), 0);
+  return Number(value ?? 0);
+}
+
+describe('logs and metrics', () => {
+  it('logs event ids and reason codes, never the body or the secret, and emits the documented metrics', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const marker = 'pm_card_SENSITIVE_BODY_MARKER';
+    const event = paymentIntentEvent({ id: 'evt_observed_1', extra: { payment_method: marker } });
+    const lines = await captureOutput(async () => {
+      const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
+      const ingress = createIngress({
+        sqs: local.sqs,
+        queueUrl: await local.freshFifoQueue(),
+        webhookSecrets: staticSecret(SECRET),
+        toleranceSeconds: 300,
+        maxBodyBytes: 65_536,
+        maxMessageBytes: 262_144,
+        logger: new Logger({ serviceName: 'stripe-ingress', logLevel: 'DEBUG' }),
+        metrics,
+        now: () => NOW_MS,
+      });
+      expect((await ingress.handleHttp(signedWebhook(event))).statusCode).toBe(200);
+      const forged = signedWebhook(paymentIntentEvent({ extra: { payment_method: marker } }), { secret: 'whsec_f' });
+      expect((await ingress.handleHttp(forged)).statusCode).toBe(400);
+      await ingress.handleEventBridge(eventBridgeEvent(paymentIntentEvent({ id: 'evt_observed_eb' })));
+      metrics.publishStoredMetrics();
+    });
+    vi.unstubAllEnvs();
+
+    const output = lines.join('\n');
+    expect(output).not.toContain(marker);
+    expect(output).not.toContain(SECRET);
+    expect(output).not.toContain('whsec_f');
+
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = records.filter((r) => !('_aws' in r));
+    expect(logs).toContainEqual(expect.objectContaining({ message: 'webhook accepted', eventId: 'evt_observed_1' }));
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', reason: 'bad_signature', status: 400 }));
+
+    const emf = records.filter((r): r is Emf => '_aws' in r);
+    const rejected = emf.find((r) => r._aws.CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === 'WebhookRejected'));
+    expect(rejected?.Reason).toBe('bad_signature');
+    expect(rejected?._aws.CloudWatchMetrics[0]?.Namespace).toBe('StripeWebhooks');
+    expect(rejected?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toContain('Reason');
+    const flushed = emf.find((r) => 'WebhookReceived' in r);
+    expect(total(flushed?.WebhookReceived)).toBe(2);
+    expect(total(flushed?.WebhookAccepted)).toBe(1);
+    expect(total(flushed?.EventBridgeAccepted)).toBe(1);
+    expect(flushed?.Reason).toBeUndefined(); // the per-request metrics carry no Reason dimension
+  });
+});
