@@ -53,8 +53,8 @@ export async function createIdempotencyTable(client: DynamoDBClient, tableName: 
 
 export interface LocalSqs {
   client: SQSClient;
-  /** Creates a FIFO queue and returns its URL. */
-  createFifoQueue(name: string): Promise<string>;
+  /** Creates a queue (FIFO when the name ends in .fifo) and returns its URL. */
+  createQueue(name: string): Promise<string>;
   /** fauxqs's non-destructive view of a queue (ready and in-flight messages with their visibility deadlines). */
   inspect(name: string): Promise<QueueSnapshot>;
   close(): Promise<void>;
@@ -76,9 +76,10 @@ export async function startSqs(): Promise<LocalSqs> {
   const client = new SQSClient({ endpoint: address, region: 'us-east-1', credentials });
   return {
     client,
-    async createFifoQueue(name) {
+    async createQueue(name) {
+      const fifo = name.endsWith('.fifo') ? { FifoQueue: 'true' } : {};
       const res = await client.send(
-        new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: 'true', VisibilityTimeout: '30' } }),
+        new CreateQueueCommand({ QueueName: name, Attributes: { ...fifo, VisibilityTimeout: '30' } }),
       );
       return res.QueueUrl!;
     },
