@@ -17,6 +17,8 @@ const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (opts: { createTableMs?: number }) => Server;
 
 export interface LocalDynamo {
+  /** e.g. http://127.0.0.1:41234 */
+  endpoint: string;
   client: DynamoDBClient;
   close(): Promise<void>;
 }
@@ -29,8 +31,10 @@ export async function startDynamo(): Promise<LocalDynamo> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   return {
+    endpoint,
     client,
     close: async () => {
       client.destroy();
@@ -52,6 +56,8 @@ export async function createIdempotencyTable(client: DynamoDBClient, tableName: 
 }
 
 export interface LocalSqs {
+  /** e.g. http://127.0.0.1:41234 */
+  endpoint: string;
   client: SQSClient;
   /** Creates a queue (FIFO when the name ends in .fifo) and returns its URL. */
   createQueue(name: string): Promise<string>;
@@ -75,6 +81,7 @@ export async function startSqs(): Promise<LocalSqs> {
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const client = new SQSClient({ endpoint: address, region: 'us-east-1', credentials });
   return {
+    endpoint: address,
     client,
     async createQueue(name) {
       const fifo = name.endsWith('.fifo') ? { FifoQueue: 'true' } : {};
