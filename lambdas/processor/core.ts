@@ -67,6 +67,15 @@ interface InvocationCounts {
   leaseLost: number;
 }
 
+/** The state one `handle` call shares between its groups. */
+interface Invocation {
+  readonly stats: StripeCallStats;
+  readonly counts: InvocationCounts;
+  readonly getStripe: () => Promise<Stripe>;
+  readonly failed: Set<string>;
+  readonly context: { getRemainingTimeInMillis(): number } | undefined;
+}
+
 export function createProcessor(deps: ProcessorDeps): Processor {
   const now = deps.now ?? Date.now;
   const margin = deps.timeMarginMs ?? 5_000;
@@ -122,14 +131,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     },
   };
 
-  interface Invocation {
-    readonly stats: StripeCallStats;
-    readonly counts: InvocationCounts;
-    readonly getStripe: () => Promise<Stripe>;
-    readonly failed: Set<string>;
-    readonly context: { getRemainingTimeInMillis(): number } | undefined;
-  }
-
   async function runGroup(records: SQSRecord[], inv: Invocation): Promise<void> {
     // One fetch per object per group run: later events of the same object reuse it (see FetchCache).
     const cache: FetchCache = new Map();
@@ -144,7 +145,18 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         });
         return;
       }
-      const outcome = await processRecord(record, cache, inv);
+      let outcome: RecordOutcome;
+      try {
+        outcome = await processRecord(record, cache, inv);
+      } catch (err) {
+        // A bug or an unexpected throw on the failure path: fail this record (and the rest of its group) rather
+        // than the whole invocation, which would send every group's records back, processed ones included.
+        logger.error('unexpected error processing a record', {
+          messageId: record.messageId,
+          error: describeError(err),
+        });
+        outcome = { status: 'failed' };
+      }
       if (outcome.status === 'failed') {
         const rest = records.slice(i);
         for (const r of rest) inv.failed.add(r.messageId);

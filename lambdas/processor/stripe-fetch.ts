@@ -14,7 +14,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type Stripe from 'stripe';
-import { PermanentError, RetryableError } from '../shared/errors';
+import { describeError, PermanentError, RetryableError } from '../shared/errors';
 import type { QueueMessage } from '../shared/queue-message';
 import type { ObjectOrigin } from '../shared/sink';
 
@@ -242,13 +242,17 @@ function classify(err: unknown, what: string, receiveCount: number, random: () =
       error: new RetryableError(`Stripe answered ${status} for ${what}`, 'stripe_unavailable', delay),
     };
   }
-  if (e.type === 'StripeConnectionError' || status === undefined) {
+  if (e.type === 'StripeConnectionError') {
+    // Timeouts and resets (stripe-node has already retried a reset once by itself).
     return {
       kind: 'error',
-      error: new RetryableError(
-        `no answer from Stripe for ${what}: ${e.message ?? 'connection error'}`,
-        'stripe_connection',
-      ),
+      error: new RetryableError(`no answer from Stripe for ${what}: ${e.message ?? ''}`, 'stripe_connection'),
+    };
+  }
+  if (status === undefined) {
+    return {
+      kind: 'error',
+      error: new RetryableError(`calling Stripe for ${what} failed: ${describeError(err)}`, 'stripe_client_error'),
     };
   }
   if (status === 400) {
@@ -374,7 +378,10 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
       }
 
       const what = `${type} ${id ?? ''}`.trim();
-      const res = await get(path, msg.account, thin, what);
+      // Paths under /v1/accounts/{id} name the connected account themselves: the platform calls them, without
+      // acting as the account (Stripe-Account).
+      const actingAs = !thin && path.startsWith('/v1/accounts/') ? undefined : msg.account;
+      const res = await get(path, actingAs, thin, what);
       if (res.ok) {
         if (res.body.deleted === true) return deletedFrom(payload ?? res.body, { type, id: id ?? '' });
         return { object: res.body, origin: 'fetched' };

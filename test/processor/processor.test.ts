@@ -276,6 +276,23 @@ describe('Stripe specifics', () => {
     expect(sink.published[0]).toMatchObject({ account: 'acct_connect1', objectOrigin: 'fetched' });
   });
 
+  it('retrieves a connected account itself as the platform (its path names the account)', async () => {
+    const account = `acct_${uid()}`;
+    stripeServer.setObject({ id: account, object: 'account', charges_enabled: true });
+    const event = classicEvent(
+      'account.updated',
+      { id: account, object: 'account', charges_enabled: false },
+      { account },
+    );
+    await enqueue(sqs.client, queueUrl, [event]);
+
+    const { res } = await runBatch();
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(stripeServer.calls).toEqual([{ method: 'GET', path: `/v1/accounts/${account}`, query: '', status: 200 }]);
+    expect(sink.published[0]).toMatchObject({ account, object: { charges_enabled: true } });
+  });
+
   it('hands deleted objects over as deleted: *.deleted events without a fetch, deleted: true answers marked', async () => {
     const gone = `cus_${uid()}`;
     const deletedEvent = classicEvent('customer.deleted', { id: gone, object: 'customer', email: 'a@example.com' });
