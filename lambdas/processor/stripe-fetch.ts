@@ -1,0 +1,403 @@
+/**
+ * Fetch before process: the processor hands business handlers the object as it is now in Stripe, never the
+ * webhook snapshot (which may be stale or out of order; thin events carry none at all).
+ *
+ * - classic events: GET the object's API path (a table for the common types, Stripe's naming rule for the rest,
+ *   nested paths for sub-resources whose parent is in the payload), with `Stripe-Account` for Connect events;
+ * - thin events: GET `related_object.url` with `Stripe-Context` when the event has a context; no object if none;
+ * - `reference` messages: GET the event first (`/v1/events/{id}`, or `/v2/core/events/{id}` for thin events);
+ * - `*.deleted` events and `deleted: true` answers: origin `deleted` (the payload, marked deleted);
+ * - objects that cannot be retrieved: the payload, origin `payload`, with a warning.
+ *
+ * Stripe failures become PermanentError (404 on an object that should exist) or RetryableError (429 with the
+ * delay to respect, 5xx, connection errors, timeouts), which decide what the processor does with the message.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type Stripe from 'stripe';
+import { describeError, PermanentError, RetryableError } from '../shared/errors';
+import type { QueueMessage } from '../shared/queue-message';
+import type { ObjectOrigin } from '../shared/sink';
+
+/** Collection paths of the object types processed most often (`GET {path}/{id}`). */
+export const RETRIEVE_PATHS: Readonly<Record<string, string>> = {
+  account: '/v1/accounts',
+  application_fee: '/v1/application_fees',
+  balance_transaction: '/v1/balance_transactions',
+  charge: '/v1/charges',
+  'checkout.session': '/v1/checkout/sessions',
+  coupon: '/v1/coupons',
+  credit_note: '/v1/credit_notes',
+  customer: '/v1/customers',
+  dispute: '/v1/disputes',
+  file: '/v1/files',
+  invoice: '/v1/invoices',
+  invoiceitem: '/v1/invoiceitems',
+  'issuing.authorization': '/v1/issuing/authorizations',
+  'issuing.card': '/v1/issuing/cards',
+  'issuing.cardholder': '/v1/issuing/cardholders',
+  'issuing.dispute': '/v1/issuing/disputes',
+  'issuing.transaction': '/v1/issuing/transactions',
+  mandate: '/v1/mandates',
+  payment_intent: '/v1/payment_intents',
+  payment_link: '/v1/payment_links',
+  payment_method: '/v1/payment_methods',
+  payout: '/v1/payouts',
+  plan: '/v1/plans',
+  price: '/v1/prices',
+  product: '/v1/products',
+  promotion_code: '/v1/promotion_codes',
+  quote: '/v1/quotes',
+  'radar.early_fraud_warning': '/v1/radar/early_fraud_warnings',
+  refund: '/v1/refunds',
+  review: '/v1/reviews',
+  // The one irregular name: the object is `scheduled_query_run`, the API lives under /v1/sigma.
+  scheduled_query_run: '/v1/sigma/scheduled_query_runs',
+  setup_intent: '/v1/setup_intents',
+  subscription: '/v1/subscriptions',
+  subscription_item: '/v1/subscription_items',
+  subscription_schedule: '/v1/subscription_schedules',
+  tax_id: '/v1/tax_ids',
+  tax_rate: '/v1/tax_rates',
+  'terminal.reader': '/v1/terminal/readers',
+  'test_helpers.test_clock': '/v1/test_helpers/test_clocks',
+  topup: '/v1/topups',
+  transfer: '/v1/transfers',
+};
+
+/** Objects with no id of their own that live at one path per account. */
+export const SINGLETON_PATHS: Readonly<Record<string, string>> = {
+  balance: '/v1/balance',
+  balance_settings: '/v1/balance_settings',
+  'tax.settings': '/v1/tax/settings',
+};
+
+/**
+ * Sub-resources: retrievable only under a parent whose id the payload carries. Without the parent (thin events,
+ * odd payloads) they count as unretrievable.
+ */
+const NESTED_PATHS: Readonly<Record<string, (obj: Record<string, unknown>, id: string) => string | undefined>> = {
+  person: (o, id) => under('/v1/accounts', o.account, 'persons', id),
+  capability: (o, id) => under('/v1/accounts', o.account, 'capabilities', id),
+  bank_account: (o, id) =>
+    under('/v1/customers', o.customer, 'sources', id) ?? under('/v1/accounts', o.account, 'external_accounts', id),
+  card: (o, id) =>
+    under('/v1/customers', o.customer, 'sources', id) ?? under('/v1/accounts', o.account, 'external_accounts', id),
+  fee_refund: (o, id) => under('/v1/application_fees', o.fee, 'refunds', id),
+  transfer_reversal: (o, id) => under('/v1/transfers', o.transfer, 'reversals', id),
+  customer_balance_transaction: (o, id) => under('/v1/customers', o.customer, 'balance_transactions', id),
+  customer_cash_balance_transaction: (o, id) => under('/v1/customers', o.customer, 'cash_balance_transactions', id),
+};
+
+/** Object types Stripe offers no retrieve for (embedded-only, list-only, or one-time secrets). */
+const UNRETRIEVABLE: ReadonlySet<string> = new Set([
+  'account_link',
+  'account_session',
+  'apps.secret',
+  'billing.alert_triggered',
+  'billing.credit_balance_summary',
+  'billing.meter_event',
+  'billing.meter_event_adjustment',
+  'billing.meter_event_summary',
+  'billing_portal.session',
+  'cash_balance',
+  'credit_note_line_item',
+  'customer_session',
+  'discount',
+  'entitlements.active_entitlement_summary',
+  'ephemeral_key',
+  'financial_connections.account_owner',
+  'funding_instructions',
+  'line_item',
+  'login_link',
+  'setup_attempt',
+  'source_mandate_notification',
+  'source_transaction',
+  'tax.calculation_line_item',
+  'tax.transaction_line_item',
+  'terminal.connection_token',
+]);
+
+function under(collection: string, parent: unknown, sub: string, id: string): string | undefined {
+  return typeof parent === 'string' && parent !== '' ? `${collection}/${seg(parent)}/${sub}/${seg(id)}` : undefined;
+}
+
+/** Ids come from remote data: encode them so they cannot add path or query segments. */
+function seg(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** Stripe's naming rule for the rest: `a.b_c` lives at `/v1/a/b_cs`. */
+function pluralise(word: string): string {
+  if (/[^aeiou]y$/.test(word)) return `${word.slice(0, -1)}ies`;
+  if (/(s|x|ch|sh)$/.test(word)) return `${word}es`;
+  return `${word}s`;
+}
+
+export type RetrieveRoute =
+  /** `guessed`: built from the naming rule, not known; a 404 "unrecognized URL" then falls back to the payload. */
+  | { readonly kind: 'path'; readonly path: string; readonly guessed: boolean }
+  | { readonly kind: 'unretrievable'; readonly reason: string };
+
+/** Where to GET the current state of a classic object (`payload` supplies parent ids of sub-resources). */
+export function retrieveRoute(type: string, id: string | undefined, payload?: Record<string, unknown>): RetrieveRoute {
+  const singleton = SINGLETON_PATHS[type];
+  if (singleton) return { kind: 'path', path: singleton, guessed: false };
+  if (!id) return { kind: 'unretrievable', reason: `a ${type} has no id to retrieve it by` };
+  const known = RETRIEVE_PATHS[type];
+  if (known) return { kind: 'path', path: `${known}/${seg(id)}`, guessed: false };
+  const nested = NESTED_PATHS[type];
+  if (nested) {
+    const path = payload ? nested(payload, id) : undefined;
+    return path
+      ? { kind: 'path', path, guessed: false }
+      : { kind: 'unretrievable', reason: `a ${type} is retrievable only under its parent, absent from the payload` };
+  }
+  if (UNRETRIEVABLE.has(type) || type.startsWith('deleted_')) {
+    return { kind: 'unretrievable', reason: `Stripe has no retrieve for ${type}` };
+  }
+  const parts = type.split('.');
+  const last = parts.pop() ?? type;
+  return { kind: 'path', path: `/v1/${[...parts, pluralise(last)].join('/')}/${seg(id)}`, guessed: true };
+}
+
+/** Per-invocation counters (logged at the end of a batch and published as metrics). */
+export interface StripeCallStats {
+  calls: number;
+  rateLimited: number;
+}
+
+export interface CurrentObject {
+  readonly object: Record<string, unknown> | null;
+  readonly origin: ObjectOrigin;
+}
+
+/**
+ * Fetches that one group run shares: the same account + path answered once serves every later record of the
+ * group in this batch. Safe because every record of the batch was enqueued before the batch was received, so a
+ * fetch made after that is at least as new as any of their events.
+ */
+export type FetchCache = Map<string, Promise<Record<string, unknown>>>;
+
+export interface FetcherOptions {
+  readonly stripe: Stripe;
+  readonly stats: StripeCallStats;
+  readonly logger: Logger;
+  /** `ApproximateReceiveCount` of the message: the exponent of the backoff after a 429 without Retry-After. */
+  readonly receiveCount: number;
+  readonly cache?: FetchCache;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Backoff after a 429 without Retry-After: exponential in the receive count, capped, with jitter. */
+export function backoffSeconds(receiveCount: number, random: () => number = Math.random): number {
+  const base = Math.min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** Math.max(0, receiveCount - 1));
+  // "Equal jitter": at least half the delay, so many messages throttled together spread out without retrying at once.
+  return Math.max(1, Math.ceil(base / 2 + (random() * base) / 2));
+}
+
+const BACKOFF_BASE_SECONDS = 2;
+const BACKOFF_CAP_SECONDS = 300;
+/** SQS's maximum visibility timeout. */
+const MAX_DELAY_SECONDS = 43_200;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+interface StripeErrorLike {
+  type?: string;
+  statusCode?: number;
+  code?: string;
+  headers?: Record<string, string | undefined>;
+  message?: string;
+}
+
+/** What a failed GET means for the message. `not_found` and `unrecognized_url` are the caller's to judge. */
+type GetFailure = { kind: 'not_found' } | { kind: 'unrecognized_url' } | { kind: 'error'; error: Error };
+
+function classify(err: unknown, what: string, receiveCount: number, random: () => number): GetFailure {
+  const e = (isRecord(err) ? err : {}) as StripeErrorLike;
+  const status = e.statusCode;
+  const shouldRetry = e.headers?.['stripe-should-retry'];
+  if (status === 404) return e.code === 'resource_missing' ? { kind: 'not_found' } : { kind: 'unrecognized_url' };
+  if (status === 429 || e.type === 'StripeRateLimitError') {
+    const header = Number(e.headers?.['retry-after']);
+    let delay = Number.isFinite(header) && header > 0 ? Math.ceil(header) : backoffSeconds(receiveCount, random);
+    // Stripe-Should-Retry: false says an immediate retry cannot succeed: wait at least the full backoff cap.
+    if (shouldRetry === 'false') delay = Math.max(delay, BACKOFF_CAP_SECONDS);
+    return {
+      kind: 'error',
+      error: new RetryableError(
+        `Stripe rate-limited ${what}`,
+        'stripe_rate_limited',
+        Math.min(delay, MAX_DELAY_SECONDS),
+      ),
+    };
+  }
+  if (status !== undefined && status >= 500) {
+    const delay = shouldRetry === 'false' ? backoffSeconds(receiveCount, random) : undefined;
+    return {
+      kind: 'error',
+      error: new RetryableError(`Stripe answered ${status} for ${what}`, 'stripe_unavailable', delay),
+    };
+  }
+  if (e.type === 'StripeConnectionError') {
+    // Timeouts and resets (stripe-node has already retried a reset once by itself).
+    return {
+      kind: 'error',
+      error: new RetryableError(`no answer from Stripe for ${what}: ${e.message ?? ''}`, 'stripe_connection'),
+    };
+  }
+  if (status === undefined) {
+    return {
+      kind: 'error',
+      error: new RetryableError(`calling Stripe for ${what} failed: ${describeError(err)}`, 'stripe_client_error'),
+    };
+  }
+  if (status === 400) {
+    return {
+      kind: 'error',
+      error: new PermanentError(`Stripe rejected ${what}: ${e.message ?? ''}`, 'stripe_invalid_request'),
+    };
+  }
+  // 401/403 (a key being rotated, a revoked Connect authorization): retry; maxReceiveCount ends it in the DLQ.
+  return {
+    kind: 'error',
+    error: new RetryableError(
+      `Stripe answered ${status} for ${what}`,
+      status === 401 || status === 403 ? 'stripe_auth' : 'stripe_error',
+    ),
+  };
+}
+
+/** Outcome of one GET: the JSON answer, or how it failed. */
+type GetResult = { ok: true; body: Record<string, unknown> } | { ok: false; failure: GetFailure };
+
+export interface StripeFetcher {
+  /** The event of a `reference` message, retrieved from Stripe (classic or thin). */
+  retrieveEvent(msg: QueueMessage): Promise<Record<string, unknown>>;
+  /** The current state of the object `event` is about. */
+  currentObject(msg: QueueMessage, event: Record<string, unknown> | undefined): Promise<CurrentObject>;
+}
+
+/** True for thin (v2) events, including `reference` messages of one (their type starts with `v1.`/`v2.`). */
+export function isThin(msg: QueueMessage, event?: Record<string, unknown>): boolean {
+  if (event) return event.object === 'v2.core.event';
+  return msg.kind === 'thin' || msg.object?.url !== undefined || /^v\d+\./.test(msg.type);
+}
+
+export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
+  const { stripe, stats, logger } = opts;
+  const random = opts.random ?? Math.random;
+
+  async function rawGet(path: string, account: string | undefined, thin: boolean): Promise<Record<string, unknown>> {
+    stats.calls++;
+    try {
+      const options = account ? (thin ? { stripeContext: account } : { stripeAccount: account }) : undefined;
+      const body: unknown = await stripe.rawRequest('GET', path, undefined, options);
+      if (!isRecord(body)) throw new RetryableError(`Stripe answered ${path} with a non-object`, 'stripe_bad_answer');
+      return body;
+    } catch (err) {
+      if ((err as StripeErrorLike | undefined)?.statusCode === 429) stats.rateLimited++;
+      throw err;
+    }
+  }
+
+  async function get(path: string, account: string | undefined, thin: boolean, what: string): Promise<GetResult> {
+    const key = `${account ?? ''} ${thin ? 'ctx' : 'acct'} ${path}`;
+    let pending = opts.cache?.get(key);
+    if (!pending) {
+      pending = rawGet(path, account, thin);
+      opts.cache?.set(key, pending);
+      // A failed fetch is not shared with later records: they try again (or stop, being in the same group).
+      pending.catch(() => opts.cache?.delete(key));
+    }
+    try {
+      return { ok: true, body: await pending };
+    } catch (err) {
+      if (err instanceof RetryableError || err instanceof PermanentError)
+        return { ok: false, failure: { kind: 'error', error: err } };
+      return { ok: false, failure: classify(err, what, opts.receiveCount, random) };
+    }
+  }
+
+  function deletedFrom(payload: Record<string, unknown> | undefined, ref: { type: string; id: string }): CurrentObject {
+    return { object: { ...(payload ?? { id: ref.id, object: ref.type }), deleted: true }, origin: 'deleted' };
+  }
+
+  function fromPayload(payload: Record<string, unknown> | undefined, why: string): CurrentObject {
+    logger.warn('using the event payload: the object cannot be retrieved from Stripe', { reason: why });
+    return { object: payload ?? null, origin: 'payload' };
+  }
+
+  return {
+    async retrieveEvent(msg) {
+      const thin = isThin(msg);
+      const path = thin ? `/v2/core/events/${seg(msg.eventId)}` : `/v1/events/${seg(msg.eventId)}`;
+      const res = await get(path, msg.account, thin, `event ${msg.eventId}`);
+      if (res.ok) return res.body;
+      if (res.failure.kind === 'error') throw res.failure.error;
+      // Stripe keeps events 30 days; a reference to an older (or unknown) event cannot be resolved by retrying.
+      throw new PermanentError(`Stripe has no event ${msg.eventId}`, 'stripe_event_not_found');
+    },
+
+    async currentObject(msg, event) {
+      const thin = isThin(msg, event);
+      const isDeleteEvent = msg.type.endsWith('.deleted');
+      let payload: Record<string, unknown> | undefined;
+      let ref: { type: string; id?: string; url?: string } | null;
+      if (thin) {
+        const related = event?.related_object;
+        ref =
+          isRecord(related) && typeof related.type === 'string' && typeof related.id === 'string'
+            ? { type: related.type, id: related.id, ...(typeof related.url === 'string' ? { url: related.url } : {}) }
+            : msg.object;
+        if (!ref) return { object: null, origin: 'none' };
+      } else {
+        const data = event?.data;
+        payload = isRecord(data) && isRecord(data.object) ? data.object : undefined;
+        const payloadType = typeof payload?.object === 'string' ? payload.object : undefined;
+        const payloadId = typeof payload?.id === 'string' && payload.id !== '' ? payload.id : undefined;
+        ref = msg.object ?? (payloadType ? { type: payloadType, ...(payloadId ? { id: payloadId } : {}) } : null);
+        if (!ref) return fromPayload(payload, 'the event names no object type');
+      }
+      const { type, id } = ref;
+
+      if (isDeleteEvent && id) return deletedFrom(payload, { type, id });
+
+      let path: string;
+      let guessed = false;
+      if (ref.url?.startsWith('/') && !ref.url.startsWith('//')) {
+        path = ref.url;
+      } else {
+        const route = retrieveRoute(type, id, payload);
+        if (route.kind === 'unretrievable') return fromPayload(payload, route.reason);
+        path = route.path;
+        guessed = route.guessed;
+      }
+
+      const what = `${type} ${id ?? ''}`.trim();
+      // Paths under /v1/accounts/{id} name the connected account themselves: the platform calls them, without
+      // acting as the account (Stripe-Account).
+      const actingAs = !thin && path.startsWith('/v1/accounts/') ? undefined : msg.account;
+      const res = await get(path, actingAs, thin, what);
+      if (res.ok) {
+        if (res.body.deleted === true) return deletedFrom(payload ?? res.body, { type, id: id ?? '' });
+        return { object: res.body, origin: 'fetched' };
+      }
+      switch (res.failure.kind) {
+        case 'error':
+          throw res.failure.error;
+        case 'not_found':
+          throw new PermanentError(`Stripe has no ${what}`, 'stripe_object_not_found');
+        case 'unrecognized_url':
+          // Real Stripe answers a path it has no route for with a 404 without `resource_missing`: our path table
+          // (or the naming rule, when `guessed`) does not know this type. The payload is the best left.
+          if (!thin)
+            return fromPayload(payload, `Stripe does not recognise ${guessed ? 'the guessed path ' : ''}${path}`);
+          throw new PermanentError(`Stripe does not recognise ${path}`, 'stripe_unknown_object_url');
+      }
+    },
+  };
+}

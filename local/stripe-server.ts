@@ -1,0 +1,425 @@
+/**
+ * A Stripe-compatible HTTP server for tests, the soak test and the offline local runtime (`npm start` without a
+ * Stripe key). It answers the reads the pipeline makes the way Stripe does:
+ *
+ * - `GET /v1/<collection>/<id>` (and nested paths, and `/v2/...` objects): the stored object, per account
+ *   (`Stripe-Account`, or `Stripe-Context` for v2 calls); `404 resource_missing` for an unknown id of a known type;
+ *   `404` without a code ("Unrecognized request URL") for a path Stripe has no route for;
+ * - deleted objects: `{ id, object, deleted: true }` for customers, `404 resource_missing` for the rest;
+ * - `GET /v1/events` (`limit`, `starting_after`, `ending_before`, `created[gte|gt|lte|lt]`, `type` with a `*`
+ *   wildcard, `types[]`), newest first; `GET /v1/events/:id`; `GET /v2/core/events/:id` for thin events;
+ * - every answer carries a `Request-Id`; errors are shaped like Stripe's (`{ error: { type, code, message, param } }`);
+ * - faults on demand: 429 (with `Retry-After` / `Stripe-Should-Retry`), 5xx, latency, connection reset.
+ *
+ * Hand-written on node:http rather than stripe-mock: stripe-mock is a Go binary (no downloads here), is stateless
+ * (it cannot hold a newer state of an object than the webhook carried, the very thing fetch-before-process is
+ * about), and has no fault injection.
+ *
+ * Only reads are implemented; anything else answers "Unrecognized request URL", as Stripe does for unknown routes.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RETRIEVE_PATHS, retrieveRoute, SINGLETON_PATHS } from '../lambdas/processor/stripe-fetch';
+
+/** A Stripe object as stored: at least `id` and `object`. */
+export interface StripeObject {
+  id: string;
+  object: string;
+  [k: string]: unknown;
+}
+
+/** Which requests a fault applies to (all given fields must match). */
+export interface RequestMatch {
+  method?: string;
+  /** Exact path (without query) or a pattern. */
+  path?: string | RegExp;
+  /** The `Stripe-Account` / `Stripe-Context` of the request; `null` = platform requests only. */
+  account?: string | null;
+}
+
+export type StripeFault = (
+  | {
+      kind: 'rate_limit';
+      /** Sent as `Retry-After` when set. */
+      retryAfterSeconds?: number;
+      /** Sent as `Stripe-Should-Retry` when set. */
+      shouldRetry?: boolean;
+    }
+  | { kind: 'server_error' /** @default 500 */; status?: number; shouldRetry?: boolean }
+  /** Delays the answer, then answers normally. */
+  | { kind: 'latency'; ms: number }
+  /** Destroys the socket without an answer (recorded with status 0). */
+  | { kind: 'reset' }
+) & {
+  /** How many matching requests this fault applies to. @default 1 */
+  times?: number;
+  match?: RequestMatch;
+};
+
+export interface RecordedCall {
+  readonly method: string;
+  /** The path without the query string. */
+  readonly path: string;
+  readonly query: string;
+  /** `Stripe-Account` (or `Stripe-Context`) header. */
+  readonly account?: string;
+  /** HTTP status answered; 0 for a reset connection. */
+  readonly status: number;
+}
+
+export interface StripeServer {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (pass it as `apiBase` to createStripeClient). */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+  /** Stores (or replaces) an object; later GETs answer it. */
+  setObject(obj: StripeObject, opts?: { account?: string }): void;
+  /** Deletes an object: later GETs answer `deleted: true` (customers) or 404 `resource_missing` (the rest). */
+  deleteObject(id: string, opts?: { account?: string }): void;
+  /** Adds an event, served by `GET /v1/events[/:id]` (classic) or `GET /v2/core/events/:id` (thin). */
+  addEvent(event: Record<string, unknown>): void;
+  /** Every request answered so far, in order. */
+  readonly calls: ReadonlyArray<RecordedCall>;
+  resetCalls(): void;
+  /** Queues a fault for the next `times` matching requests. Faults apply in the order they were injected. */
+  inject(fault: StripeFault): void;
+  /** Drops every fault not yet used. */
+  clearFaults(): void;
+}
+
+export interface StripeServerOptions {
+  /** @default 0 (any free port) */
+  port?: number;
+  /** Added to every answer. @default 0 */
+  latencyMs?: number;
+  /**
+   * Offline mode for `npm start`: an unknown id of a known object type is served from local/fixtures (Stripe's own
+   * example objects) with its id replaced, and kept, so later reads are consistent.
+   */
+  fixtureFallback?: boolean;
+}
+
+/** Object types whose retrieve answers `{ id, object, deleted: true }` once deleted (the rest answer 404). */
+const RETRIEVABLE_WHEN_DELETED: ReadonlySet<string> = new Set(['customer']);
+
+/** Nested collections (sub-resources under a parent): known routes, so an unknown id there is `resource_missing`. */
+const NESTED_COLLECTION =
+  /^\/v1\/(customers|accounts|application_fees|transfers)\/[^/]+\/(sources|external_accounts|persons|capabilities|refunds|reversals|balance_transactions|cash_balance_transactions)$/;
+
+const PLATFORM = '';
+
+interface StoredEvent {
+  readonly event: Record<string, unknown>;
+  readonly account: string;
+  readonly created: number;
+  readonly seq: number;
+  readonly thin: boolean;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+function stripeError(
+  status: number,
+  type: string,
+  message: string,
+  extra: { code?: string; param?: string } = {},
+): Answer {
+  return { status, body: { error: { type, message, ...extra } } };
+}
+
+function unrecognized(method: string, path: string): Answer {
+  return stripeError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
+}
+
+function noSuch(type: string, id: string): Answer {
+  return stripeError(404, 'invalid_request_error', `No such ${type}: '${id}'`, {
+    code: 'resource_missing',
+    param: 'id',
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let fixtures: Record<string, StripeObject> | undefined;
+function fixture(type: string): StripeObject | undefined {
+  fixtures ??= (
+    JSON.parse(readFileSync(new URL('./fixtures/stripe-objects.json', import.meta.url), 'utf8')) as {
+      resources: Record<string, StripeObject>;
+    }
+  ).resources;
+  const found = fixtures[type];
+  return found ? structuredClone(found) : undefined;
+}
+
+/** Collection path (e.g. `/v1/payment_intents`) → object type, from the processor's own table. */
+const TYPE_BY_COLLECTION = new Map(Object.entries(RETRIEVE_PATHS).map(([type, path]) => [path, type]));
+const TYPE_BY_SINGLETON = new Map(Object.entries(SINGLETON_PATHS).map(([type, path]) => [path, type]));
+
+/** Starts the server on 127.0.0.1. */
+export async function startStripeServer(opts: StripeServerOptions = {}): Promise<StripeServer> {
+  const objects = new Map<string, Map<string, { obj: StripeObject; deleted: boolean }>>();
+  const events: StoredEvent[] = [];
+  const calls: RecordedCall[] = [];
+  let faults: Array<StripeFault & { remaining: number }> = [];
+  let seq = 0;
+
+  const store = (account: string | undefined) => {
+    const key = account ?? PLATFORM;
+    let m = objects.get(key);
+    if (!m) {
+      m = new Map();
+      objects.set(key, m);
+    }
+    return m;
+  };
+
+  function takeFault(method: string, path: string, account: string | undefined): StripeFault | undefined {
+    for (const f of faults) {
+      if (f.remaining <= 0) continue;
+      const m = f.match;
+      if (m?.method && m.method.toUpperCase() !== method) continue;
+      if (m?.path !== undefined && (typeof m.path === 'string' ? m.path !== path : !m.path.test(path))) continue;
+      if (m?.account !== undefined && (m.account ?? undefined) !== account) continue;
+      f.remaining--;
+      faults = faults.filter((x) => x.remaining > 0);
+      return f;
+    }
+    return undefined;
+  }
+
+  function getObject(path: string, account: string | undefined): Answer {
+    const singletonType = TYPE_BY_SINGLETON.get(path);
+    if (singletonType) {
+      const fromStore = store(account).get(singletonType)?.obj;
+      if (fromStore) return { status: 200, body: fromStore };
+      const fx = opts.fixtureFallback ? fixture(singletonType) : undefined;
+      return fx ? { status: 200, body: fx } : unrecognized('GET', path);
+    }
+    const cut = path.lastIndexOf('/');
+    const collection = path.slice(0, cut);
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice(cut + 1));
+    } catch {
+      return unrecognized('GET', path);
+    }
+    if (collection.split('/').length < 3 || id === '') return unrecognized('GET', path);
+
+    const stored = store(account).get(id);
+    if (stored) {
+      // The right object behind the wrong collection is a client bug Stripe answers with 404: surface it here too.
+      const route = retrieveRoute(stored.obj.object, id, stored.obj);
+      if (route.kind === 'path' && !route.guessed && route.path !== path) return noSuch(stored.obj.object, id);
+      if (!stored.deleted) return { status: 200, body: stored.obj };
+      if (RETRIEVABLE_WHEN_DELETED.has(stored.obj.object)) {
+        return { status: 200, body: { id, object: stored.obj.object, deleted: true } };
+      }
+      return noSuch(stored.obj.object, id);
+    }
+
+    const type = TYPE_BY_COLLECTION.get(collection);
+    if (type) {
+      const fx = opts.fixtureFallback ? fixture(type) : undefined;
+      if (!fx) return noSuch(type, id);
+      fx.id = id;
+      store(account).set(id, { obj: fx, deleted: false });
+      return { status: 200, body: fx };
+    }
+    if (collection.startsWith('/v2/') || NESTED_COLLECTION.test(collection)) {
+      return noSuch(collection.split('/').pop() ?? 'object', id);
+    }
+    return unrecognized('GET', path);
+  }
+
+  function listEvents(query: URLSearchParams, account: string | undefined): Answer {
+    const limitRaw = query.get('limit');
+    const limit = limitRaw === null ? 10 : Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return stripeError(400, 'invalid_request_error', 'Invalid integer: limit must be between 1 and 100', {
+        param: 'limit',
+      });
+    }
+    const created = (op: string) => {
+      const v = query.get(`created[${op}]`);
+      return v === null ? undefined : Number(v);
+    };
+    const exact = query.get('created');
+    const gte = created('gte');
+    const gt = created('gt');
+    const lte = created('lte');
+    const lt = created('lt');
+    const typePatterns = [...query.getAll('types[]'), ...(query.get('type') ? [query.get('type') as string] : [])].map(
+      (t) => new RegExp(`^${t.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`),
+    );
+
+    const matching = events
+      .filter((e) => !e.thin && e.account === (account ?? PLATFORM))
+      .filter((e) => exact === null || e.created === Number(exact))
+      .filter((e) => (gte === undefined || e.created >= gte) && (gt === undefined || e.created > gt))
+      .filter((e) => (lte === undefined || e.created <= lte) && (lt === undefined || e.created < lt))
+      .filter((e) => typePatterns.length === 0 || typePatterns.some((p) => p.test(String(e.event.type))))
+      // Newest first, like Stripe; events created in the same second keep the order they were added in.
+      .sort((a, b) => b.created - a.created || b.seq - a.seq);
+
+    let start = 0;
+    let end = matching.length;
+    const after = query.get('starting_after');
+    const before = query.get('ending_before');
+    if (after) {
+      const i = matching.findIndex((e) => e.event.id === after);
+      if (i < 0) return noSuch('event', after);
+      start = i + 1;
+    } else if (before) {
+      const i = matching.findIndex((e) => e.event.id === before);
+      if (i < 0) return noSuch('event', before);
+      end = i;
+      start = Math.max(0, i - limit);
+    }
+    const page = matching.slice(start, Math.min(end, start + limit));
+    const hasMore = before ? start > 0 : start + limit < end;
+    return {
+      status: 200,
+      body: { object: 'list', data: page.map((e) => e.event), has_more: hasMore, url: '/v1/events' },
+    };
+  }
+
+  function getEvent(id: string, account: string | undefined, thin: boolean): Answer {
+    const found = events.find((e) => e.event.id === id && e.thin === thin && e.account === (account ?? PLATFORM));
+    return found ? { status: 200, body: found.event } : noSuch(thin ? 'v2.core.event' : 'event', id);
+  }
+
+  function route(method: string, path: string, query: URLSearchParams, account: string | undefined): Answer {
+    if (method !== 'GET') return unrecognized(method, path);
+    if (path === '/v1/events') return listEvents(query, account);
+    const v1Event = /^\/v1\/events\/([^/]+)$/.exec(path);
+    if (v1Event) return getEvent(decodeURIComponent(v1Event[1]!), account, false);
+    const v2Event = /^\/v2\/core\/events\/([^/]+)$/.exec(path);
+    if (v2Event) return getEvent(decodeURIComponent(v2Event[1]!), account, true);
+    if (path.startsWith('/v1/') || path.startsWith('/v2/')) return getObject(path, account);
+    return unrecognized(method, path);
+  }
+
+  function send(res: ServerResponse, answer: Answer): void {
+    res.writeHead(answer.status, {
+      'Content-Type': 'application/json',
+      'Request-Id': `req_${randomBytes(8).toString('hex')}`,
+      ...answer.headers,
+    });
+    res.end(JSON.stringify(answer.body));
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    };
+    const account = header('stripe-account') ?? header('stripe-context');
+    const record = (status: number) =>
+      calls.push({ method, path: url.pathname, query: url.search, ...(account ? { account } : {}), status });
+
+    // Drain the body (POSTs): Node keeps the socket waiting otherwise.
+    req.resume();
+
+    const fault = takeFault(method, url.pathname, account);
+    if (opts.latencyMs) await sleep(opts.latencyMs);
+    if (fault?.kind === 'latency') await sleep(fault.ms);
+    if (fault?.kind === 'reset') {
+      record(0);
+      req.socket.destroy();
+      return;
+    }
+    let answer: Answer;
+    if (fault?.kind === 'rate_limit') {
+      answer = stripeError(429, 'invalid_request_error', 'Too many requests hit the API too quickly.', {
+        code: 'rate_limit',
+      });
+      answer.headers = {
+        ...(fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {}),
+        ...(fault.shouldRetry !== undefined ? { 'Stripe-Should-Retry': String(fault.shouldRetry) } : {}),
+      };
+    } else if (fault?.kind === 'server_error') {
+      answer = stripeError(fault.status ?? 500, 'api_error', 'An unknown error occurred (injected).');
+      if (fault.shouldRetry !== undefined) answer.headers = { 'Stripe-Should-Retry': String(fault.shouldRetry) };
+    } else if (!header('authorization')) {
+      answer = stripeError(
+        401,
+        'invalid_request_error',
+        'You did not provide an API key. Provide it in the Authorization header (Bearer auth).',
+      );
+    } else {
+      answer = route(method, url.pathname, url.searchParams, account);
+    }
+    record(answer.status);
+    send(res, answer);
+  }
+
+  const server = createServer((req, res) => {
+    onRequest(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, stripeError(500, 'api_error', `local Stripe server error: ${String(err)}`));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    calls,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // Clients keep connections alive (stripe-node does): close them or close() waits for them.
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+    setObject(obj, o) {
+      if (typeof obj.id !== 'string' || obj.id === '' || typeof obj.object !== 'string') {
+        throw new Error('setObject needs an object with a string id and object');
+      }
+      // Singletons (balance...) are stored under their type: they have no id of their own to be asked by.
+      const key = SINGLETON_PATHS[obj.object] ? obj.object : obj.id;
+      store(o?.account).set(key, { obj: structuredClone(obj), deleted: false });
+    },
+    deleteObject(id, o) {
+      const stored = store(o?.account).get(id);
+      if (!stored) throw new Error(`deleteObject: no object ${id}${o?.account ? ` on ${o.account}` : ''}`);
+      stored.deleted = true;
+    },
+    addEvent(event) {
+      if (typeof event.id !== 'string') throw new Error('addEvent needs an event with a string id');
+      const thin = event.object === 'v2.core.event';
+      const created =
+        typeof event.created === 'number' ? event.created : Math.floor(Date.parse(String(event.created)) / 1000);
+      if (!Number.isFinite(created)) throw new Error('addEvent needs `created` (Unix seconds, or ISO for thin events)');
+      const account = thin ? event.context : event.account;
+      events.push({
+        event: structuredClone(event),
+        account: typeof account === 'string' && account !== '' ? account : PLATFORM,
+        created,
+        seq: seq++,
+        thin,
+      });
+    },
+    resetCalls() {
+      calls.length = 0;
+    },
+    inject(fault) {
+      faults.push({ ...fault, remaining: fault.times ?? 1 });
+    },
+    clearFaults() {
+      faults = [];
+    },
+  };
+}
