@@ -99,6 +99,12 @@ export interface StripeServerOptions {
    * example objects) with its id replaced, and kept, so later reads are consistent.
    */
   fixtureFallback?: boolean;
+  /**
+   * Serve `POST /_local/objects` (`{ object, account? }`), `POST /_local/objects/:id/delete` (`{ account? }`) and
+   * `POST /_local/events` (an event), so another process on this machine (`npm run demo`) can set the scene.
+   * @default false
+   */
+  admin?: boolean;
 }
 
 /** Object types whose retrieve answers `{ id, object, deleted: true }` once deleted (the rest answer 404). */
@@ -307,6 +313,38 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     return unrecognized(method, path);
   }
 
+  /** The admin routes (see StripeServerOptions.admin): they call the same methods a test calls in process. */
+  async function adminRoute(method: string, path: string, req: IncomingMessage): Promise<Answer> {
+    if (method !== 'POST') return unrecognized(method, path);
+    let body: Record<string, unknown>;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      return stripeError(400, 'invalid_request_error', 'admin request body must be JSON');
+    }
+    const account = typeof body.account === 'string' ? { account: body.account } : undefined;
+    try {
+      if (path === '/_local/objects') {
+        api.setObject(body.object as StripeObject, account);
+        return { status: 200, body: { ok: true } };
+      }
+      const del = /^\/_local\/objects\/([^/]+)\/delete$/.exec(path);
+      if (del) {
+        api.deleteObject(decodeURIComponent(del[1]!), account);
+        return { status: 200, body: { ok: true } };
+      }
+      if (path === '/_local/events') {
+        api.addEvent(body);
+        return { status: 200, body: { ok: true } };
+      }
+    } catch (err) {
+      return stripeError(400, 'invalid_request_error', err instanceof Error ? err.message : String(err));
+    }
+    return unrecognized(method, path);
+  }
+
   function send(res: ServerResponse, answer: Answer): void {
     res.writeHead(answer.status, {
       'Content-Type': 'application/json',
@@ -327,6 +365,10 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     const record = (status: number) =>
       calls.push({ method, path: url.pathname, query: url.search, ...(account ? { account } : {}), status });
 
+    if (opts.admin && url.pathname.startsWith('/_local/')) {
+      send(res, await adminRoute(method, url.pathname, req));
+      return;
+    }
     // Drain the body (POSTs): Node keeps the socket waiting otherwise.
     req.resume();
 
@@ -374,7 +416,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
   });
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const api: StripeServer = {
     url: `http://127.0.0.1:${port}`,
     port,
     calls,
@@ -422,4 +464,5 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       faults = [];
     },
   };
+  return api;
 }

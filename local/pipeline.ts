@@ -1,0 +1,220 @@
+/**
+ * The whole pipeline on one machine: the real ingress and processor cores (the code the Lambdas run) wired to
+ * embedded stand-ins, all on 127.0.0.1:
+ *
+ *   HTTP adapter (API Gateway) -> ingress core -> fauxqs FIFO queue (+ DLQ) -> poller (event source mapping)
+ *     -> processor core -> dynalite idempotency table, a Stripe API, a JSON-lines sink file (EventBridge)
+ *
+ * The Stripe API is, in order of preference: `stripeApiBase` (any Stripe-compatible server, such as stripe-mock);
+ * the real API when `stripeSecretKey` is given; otherwise an embedded offline Stripe serving Stripe's example
+ * objects.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
+import { createProcessor } from '../lambdas/processor/core';
+import { buildRegistry } from '../lambdas/processor/handlers';
+import type { HandlerRegistry } from '../lambdas/processor/registry';
+import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
+import type { EventSink } from '../lambdas/shared/sink';
+import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { fileSink } from './file-sink';
+import { type HttpAdapter, startHttpAdapter } from './http-adapter';
+import { type InvocationOutcome, type Poller, startPoller } from './poller';
+import { createEventQueues, createIdempotencyTable, type LocalQueues, startDynamo, startSqs } from './stand-ins';
+import { type StripeServer, startStripeServer } from './stripe-server';
+
+/** The documented local signing secret, used when STRIPE_WEBHOOK_SECRET is not set. Never use it in AWS. */
+export const LOCAL_WEBHOOK_SECRET = 'whsec_local_development_only_0000000000';
+/** The key sent to a non-real Stripe (the embedded one or STRIPE_API_BASE) when no STRIPE_SECRET_KEY is set. */
+export const LOCAL_STRIPE_KEY = 'sk_test_local_offline';
+
+export interface LocalPipelineOptions {
+  /** HTTP port; 0 = any free port. @default 3000 */
+  readonly port?: number;
+  /** Signing secret(s), comma-separated. @default LOCAL_WEBHOOK_SECRET */
+  readonly webhookSecret?: string;
+  /** Where the signing secrets come from instead (tests use it to play a rotation). */
+  readonly webhookSecretSource?: SecretSource;
+  /** Base URL of a Stripe-compatible server. */
+  readonly stripeApiBase?: string;
+  /** A Stripe secret key: the real API unless stripeApiBase is also set. */
+  readonly stripeSecretKey?: string;
+  /** @default '.local/processed.jsonl' */
+  readonly sinkFile?: string;
+  /** Where processed events go instead of the sink file. */
+  readonly sink?: EventSink;
+  /** Business handlers. @default buildRegistry() from lambdas/processor/handlers.ts */
+  readonly registry?: HandlerRegistry;
+  /** Processor invocations at once (the event source mapping's maximum concurrency). @default 4 */
+  readonly concurrency?: number;
+  /** @default 10 */
+  readonly batchSize?: number;
+  /** The processor's timeout. @default 10 */
+  readonly timeoutSeconds?: number;
+  /** @default 6 x timeoutSeconds, as in AWS */
+  readonly visibilityTimeoutSeconds?: number;
+  /** @default 5 */
+  readonly maxReceiveCount?: number;
+  /** @default 3 x timeoutSeconds (more than the timeout, less than the visibility timeout) */
+  readonly leaseSeconds?: number;
+  /** Print EMF metrics to stdout after every invocation, as Lambda would ship them. @default false */
+  readonly emitMetrics?: boolean;
+  /** Powertools log level. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Called after every processor invocation. */
+  readonly onInvocation?: (outcome: InvocationOutcome) => void;
+  /** Wraps the processor's batch handler (fault-injection tests use it to crash or stall an invocation). */
+  readonly wrapProcessor?: (handle: BatchFunction) => BatchFunction;
+}
+
+/** The processor's batch entry point, as the poller invokes it. */
+export type BatchFunction = (event: SQSEvent, ctx: { getRemainingTimeInMillis(): number }) => Promise<SQSBatchResponse>;
+
+export type StripeMode =
+  | { readonly kind: 'offline'; readonly apiBase: string; readonly server: StripeServer }
+  | { readonly kind: 'api-base'; readonly apiBase: string }
+  | { readonly kind: 'live' };
+
+export interface LocalPipeline {
+  /** e.g. http://127.0.0.1:3000 */
+  readonly url: string;
+  readonly webhookUrl: string;
+  readonly stripe: StripeMode;
+  readonly sqsEndpoint: string;
+  readonly dynamoEndpoint: string;
+  readonly queues: LocalQueues;
+  readonly tableName: string;
+  readonly sinkFile: string | undefined;
+  readonly poller: Poller;
+  /** Stops taking requests, lets running invocations finish, and stops every stand-in. */
+  close(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAME = 'stripe-webhooks-idempotency';
+export const LOCAL_QUEUE_NAME = 'stripe-webhooks-events';
+
+export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const timeoutSeconds = opts.timeoutSeconds ?? 10;
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const dynamo = await startDynamo();
+    closers.push(() => dynamo.close());
+    await createIdempotencyTable(dynamo.client, LOCAL_TABLE_NAME);
+
+    const sqs = await startSqs();
+    closers.push(() => sqs.close());
+    const queues = await createEventQueues(sqs.client, {
+      name: LOCAL_QUEUE_NAME,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 6 * timeoutSeconds,
+      maxReceiveCount: opts.maxReceiveCount ?? 5,
+    });
+
+    let stripe: StripeMode;
+    if (opts.stripeApiBase) {
+      stripe = { kind: 'api-base', apiBase: opts.stripeApiBase };
+    } else if (opts.stripeSecretKey) {
+      stripe = { kind: 'live' };
+    } else {
+      const server = await startStripeServer({ fixtureFallback: true, admin: true });
+      closers.push(() => server.close());
+      stripe = { kind: 'offline', apiBase: server.url, server };
+    }
+    const stripeClient = createStripeClient(
+      opts.stripeSecretKey ?? LOCAL_STRIPE_KEY,
+      stripe.kind === 'live' ? {} : { apiBase: stripe.apiBase },
+    );
+
+    const logLevel = opts.logLevel ?? 'INFO';
+    const emit = opts.emitMetrics ?? false;
+    const ingressLogger = new Logger({ serviceName: 'stripe-ingress', logLevel });
+    const processorLogger = new Logger({ serviceName: 'stripe-processor', logLevel });
+    const ingressMetrics = emit
+      ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' })
+      : undefined;
+    const processorMetrics = emit
+      ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' })
+      : undefined;
+
+    const ingress = createIngress({
+      sqs: sqs.client,
+      queueUrl: queues.queueUrl,
+      webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
+      toleranceSeconds: 300,
+      maxBodyBytes: 1_048_576,
+      maxMessageBytes: 262_144,
+      logger: ingressLogger,
+      ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
+    });
+
+    const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? '.local/processed.jsonl');
+    const processor = createProcessor({
+      store: createIdempotencyStore({
+        client: dynamo.client,
+        tableName: LOCAL_TABLE_NAME,
+        leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
+        doneTtlDays: 35,
+      }),
+      stripe: async () => stripeClient,
+      sink: opts.sink ?? fileSink(sinkFile!),
+      registry: opts.registry ?? buildRegistry(),
+      sqs: sqs.client,
+      queueUrl: queues.queueUrl,
+      dlqUrl: queues.dlqUrl,
+      logger: processorLogger,
+      ...(processorMetrics ? { metrics: processorMetrics } : {}),
+    });
+    const handle = opts.wrapProcessor ? opts.wrapProcessor(processor.handle) : processor.handle;
+
+    const poller = startPoller({
+      sqs: sqs.client,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      concurrency: opts.concurrency ?? 4,
+      batchSize: opts.batchSize ?? 10,
+      timeoutMs: timeoutSeconds * 1000,
+      handler: async (event, ctx) => {
+        try {
+          return await handle(event, ctx);
+        } finally {
+          processorMetrics?.publishStoredMetrics();
+        }
+      },
+      ...(opts.onInvocation ? { onInvocation: opts.onInvocation } : {}),
+    });
+    closers.push(() => poller.stop());
+
+    const http: HttpAdapter = await startHttpAdapter({
+      port: opts.port ?? 3000,
+      handler: async (event: APIGatewayProxyEventV2) => {
+        try {
+          return await ingress.handleHttp(event);
+        } finally {
+          ingressMetrics?.publishStoredMetrics();
+        }
+      },
+    });
+    closers.push(() => http.close());
+
+    return {
+      url: http.url,
+      webhookUrl: `${http.url}/stripe/webhook`,
+      stripe,
+      sqsEndpoint: sqs.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      queues,
+      tableName: LOCAL_TABLE_NAME,
+      sinkFile,
+      poller,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
