@@ -7,16 +7,14 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, EventBridgeEvent } from 'aws-lambda';
+import { type EnqueueResult, enqueueMessage } from '../shared/enqueue';
 import { describeError } from '../shared/errors';
 import {
-  deduplicationId,
-  encodeMessage,
   InvalidEventError,
   type MessageKind,
   type MessageSource,
-  messageGroupId,
   type QueueMessage,
   toQueueMessage,
 } from '../shared/queue-message';
@@ -128,21 +126,6 @@ function isJsonMediaType(contentType: string): boolean {
   return mediaType === 'application/json';
 }
 
-/**
- * The message body for SQS. encodeMessage already turns an oversized event into a `reference`; an event nested too
- * deeply for JSON.stringify's recursion (a RangeError; JSON.parse copes, stringify does not) becomes one too, so the
- * processor fetches it from Stripe instead of the process crashing.
- */
-function encodeForQueue(msg: QueueMessage, maxBytes: number): { body: string; kind: MessageKind } {
-  try {
-    return encodeMessage(msg, maxBytes);
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    const { event: _dropped, ...rest } = msg;
-    return { body: JSON.stringify({ ...rest, kind: 'reference' }), kind: 'reference' };
-  }
-}
-
 /** Builds the ingress over its dependencies. */
 export function createIngress(deps: IngressDeps): Ingress {
   const { sqs, queueUrl, logger, metrics } = deps;
@@ -160,23 +143,8 @@ export function createIngress(deps: IngressDeps): Ingress {
     single.addMetric('WebhookRejected', MetricUnit.Count, 1);
   }
 
-  async function enqueue(msg: QueueMessage): Promise<{ kind: MessageKind; messageId: string | undefined }> {
-    const { body, kind } = encodeForQueue(msg, deps.maxMessageBytes);
-    const attributes: Record<string, MessageAttributeValue> = {
-      eventId: { DataType: 'String', StringValue: msg.eventId },
-      eventType: { DataType: 'String', StringValue: msg.type },
-      source: { DataType: 'String', StringValue: msg.source },
-    };
-    const out = await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: body,
-        MessageGroupId: messageGroupId(msg),
-        MessageDeduplicationId: deduplicationId(msg),
-        MessageAttributes: attributes,
-      }),
-    );
-    return { kind, messageId: out.MessageId };
+  function enqueue(msg: QueueMessage): Promise<EnqueueResult> {
+    return enqueueMessage(sqs, queueUrl, msg, { maxMessageBytes: deps.maxMessageBytes });
   }
 
   /** The active signing secrets, straight from the source's value (so a rotation needs no deploy). */

@@ -156,11 +156,18 @@ export function deduplicationId(msg: Pick<QueueMessage, 'eventId'>): string {
 
 /**
  * Serialises a message for SQS. When it is larger than `maxBytes`, the event payload is dropped and the message
- * becomes a `reference` that the processor resolves by retrieving the event from Stripe.
+ * becomes a `reference` that the processor resolves by retrieving the event from Stripe. An event nested too deeply
+ * for JSON.stringify's recursion (a RangeError: JSON.parse copes, stringify does not) becomes a reference too,
+ * rather than crashing the caller.
  */
 export function encodeMessage(msg: QueueMessage, maxBytes: number): { body: string; kind: MessageKind } {
-  const body = JSON.stringify(msg);
-  if (Buffer.byteLength(body, 'utf8') <= maxBytes) return { body, kind: msg.kind };
+  let body: string | undefined;
+  try {
+    body = JSON.stringify(msg);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+  }
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') <= maxBytes) return { body, kind: msg.kind };
   const { event: _dropped, ...rest } = msg;
   const ref: QueueMessage = { ...rest, kind: 'reference' };
   return { body: JSON.stringify(ref), kind: 'reference' };
