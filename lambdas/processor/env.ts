@@ -6,6 +6,7 @@ export const processorEnv = defineEnv({
   STRIPE_API_KEY_SECRET_ID: { kind: 'string', doc: 'Secrets Manager id (ARN or name) of the Stripe API key' },
   EVENT_BUS_NAME: { kind: 'string', doc: 'EventBridge bus processed events are published to' },
   DLQ_URL: { kind: 'string', doc: 'URL of the FIFO dead-letter queue (permanent failures go straight there)' },
+  QUEUE_URL: { kind: 'string', doc: 'URL of the FIFO event queue (to delay a message after a Stripe 429)' },
   LEASE_SECONDS: {
     kind: 'int',
     default: 120,
