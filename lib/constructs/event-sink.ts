@@ -18,6 +18,7 @@ export interface EventSinkProps {
 
 /** The EventBridge bus processed Stripe events are published to. */
 export class EventSink extends Construct {
+  /** The custom bus (`<appName>-events`). */
   readonly bus: EventBus;
   /** The archive of the bus, when `archiveRetention` is set. */
   readonly archive?: Archive;

@@ -32,6 +32,7 @@ export interface IdempotencyTableProps {
 
 /** The DynamoDB idempotency table and its customer-managed key. */
 export class IdempotencyTable extends Construct {
+  /** The table (AWS::DynamoDB::GlobalTable with one replica, in this region). */
   readonly table: TableV2;
   /** The key the table is encrypted with. */
   readonly key: Key;

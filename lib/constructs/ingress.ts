@@ -91,9 +91,13 @@ export interface IngressProps {
 
 /** The HTTP API and the ingress Lambda behind it. */
 export class Ingress extends Construct {
+  /** The ingress Lambda (`<appName>-ingress`). */
   readonly function: NodejsFunction;
+  /** The HTTP API (`<appName>-http-api`). */
   readonly api: HttpApi;
+  /** The throttled, access-logged `$default` stage. */
   readonly stage: HttpStage;
+  /** Where the stage writes its JSON access logs. */
   readonly accessLogGroup: LogGroup;
   /** The URL to register with Stripe as the webhook endpoint. */
   readonly webhookUrl: string;

@@ -57,7 +57,9 @@ export interface ProcessorProps {
 
 /** The processor Lambda and its SQS event source. */
 export class Processor extends Construct {
+  /** The processor Lambda (`<appName>-processor`). */
   readonly function: NodejsFunction;
+  /** Its SQS event source on the event queue. */
   readonly eventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: ProcessorProps) {

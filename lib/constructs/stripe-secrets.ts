@@ -42,8 +42,9 @@ export class StripeSecrets extends Construct {
   readonly webhookSecret: Secret;
   /** The key both secrets are encrypted with. */
   readonly key: Key;
-  /** Explicit secret names (the Lambdas look secrets up by name, which is the same in every region). */
+  /** `<appName>/stripe-api-key`: the Lambdas look secrets up by name, which is the same in every region. */
   readonly apiKeySecretName: string;
+  /** `<appName>/stripe-webhook-secret`. */
   readonly webhookSecretName: string;
 
   constructor(scope: Construct, id: string, props: StripeSecretsProps) {
@@ -100,6 +101,11 @@ export class StripeSecrets extends Construct {
         'Stripe cannot roll a webhook signing secret in place: rotating means a new endpoint with both secrets active ' +
         'during the overlap, an operator-initiated workflow (DESIGN.md) rather than a fixed schedule.',
     });
+  }
+
+  /** Lets `grantee` read one of the two secrets (and decrypt it through Secrets Manager). */
+  grantRead(grantee: IGrantable, secret: 'apiKey' | 'webhookSecret'): Grant {
+    return secret === 'apiKey' ? this.grantReadApiKey(grantee) : this.grantReadWebhookSecret(grantee);
   }
 
   /** Lets `grantee` read the API key (and decrypt it through Secrets Manager). */

@@ -29,6 +29,7 @@ export interface RegionalStackProps extends StackProps {
 
 /** One region's Stripe webhook pipeline: secrets, queue, table, bus, ingress and processor. */
 export class RegionalStack extends Stack {
+  /** Whether this region is the primary or a standby. */
   readonly regionRole: RegionRole;
   readonly secrets: StripeSecrets;
   readonly eventQueue: EventQueue;

@@ -115,4 +115,25 @@ describe('npx cdk synth', () => {
       rmSync(cliOut, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('stops on a bad config with the field and value, before building anything', () => {
+    let stderr = '';
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          join(PROJECT_ROOT, 'node_modules/aws-cdk/bin/cdk'),
+          'synth',
+          '--quiet',
+          '-c',
+          'stripeWebhooks={"queue":{"maxReceiveCount":1}}',
+        ],
+        { cwd: PROJECT_ROOT, env: envWithoutAws(), encoding: 'utf8', timeout: 120_000, stdio: 'pipe' },
+      );
+    } catch (err) {
+      stderr = String((err as { stderr?: string }).stderr);
+    }
+    expect(stderr).toMatch(/queue\.maxReceiveCount: must be >= 5 .*; got 1/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
 });

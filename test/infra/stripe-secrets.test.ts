@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import {
   activeWebhookSecrets,
@@ -6,8 +9,8 @@ import {
   parseWebhookSecretDocument,
   SecretFormatError,
 } from '../../lambdas/shared/secrets';
-import { PLACEHOLDER_KEY } from '../../lib/constructs/stripe-secrets';
-import { logicalId, synthRegionalStack } from './helpers';
+import { PLACEHOLDER_KEY, StripeSecrets } from '../../lib/constructs/stripe-secrets';
+import { logicalId, NO_BUNDLING, synthRegionalStack } from './helpers';
 
 const { template, stack } = synthRegionalStack();
 
@@ -67,6 +70,21 @@ describe('StripeSecrets', () => {
     expect(
       Object.values(template.findResources('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' })),
     ).toHaveLength(2);
+  });
+
+  it('grantRead gives read access to the one secret asked for', () => {
+    const s = new Stack(new App({ context: NO_BUNDLING }), 'S');
+    const secrets = new StripeSecrets(s, 'Secrets', { appName: 'x' });
+    const role = new Role(s, 'Reader', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    secrets.grantRead(role, 'webhookSecret');
+    const statements = Template.fromStack(s).toJSON().Resources;
+    const policy = Object.values(statements as Record<string, { Type: string; Properties: unknown }>).find(
+      (r) => r.Type === 'AWS::IAM::Policy',
+    );
+    const text = JSON.stringify(policy);
+    expect(text).toContain(logicalId(secrets.webhookSecret));
+    expect(text).toContain('secretsmanager:GetSecretValue');
+    expect(text).not.toContain(logicalId(secrets.apiKey));
   });
 
   it('tells the operator where to put the values', () => {
