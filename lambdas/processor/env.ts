@@ -7,7 +7,6 @@ export const processorEnv = defineEnv({
   EVENT_BUS_NAME: { kind: 'string', doc: 'EventBridge bus processed events are published to' },
   QUEUE_URL: { kind: 'string', doc: 'URL of the FIFO event queue (to delay a message after a Stripe 429)' },
   DLQ_URL: { kind: 'string', doc: 'URL of the FIFO dead-letter queue (permanent failures go straight there)' },
-  QUEUE_URL: { kind: 'string', doc: 'URL of the FIFO event queue (to delay a message after a Stripe 429)' },
   LEASE_SECONDS: {
     kind: 'int',
     default: 120,

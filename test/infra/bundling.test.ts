@@ -30,16 +30,25 @@ function envWithoutAws(): NodeJS.ProcessEnv {
 }
 
 /** Dummy values for every variable of an env schema, so a bundle can be imported outside Lambda. */
-function dummyEnv(schema: Record<string, { kind: string }>): Record<string, string> {
-  return Object.fromEntries(Object.entries(schema).map(([k, spec]) => [k, spec.kind === 'int' ? '300' : `dummy-${k}`]));
+function dummyEnv(schema: Record<string, { kind: string; default?: unknown; min?: number }>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(schema).map(([k, spec]) => [
+      k,
+      spec.kind === 'int' ? String(spec.default ?? spec.min ?? 300) : spec.kind === 'bool' ? 'false' : `dummy-${k}`,
+    ]),
+  );
 }
 
-/** Modules a bundle loads at run time that are not Node built-ins (static, dynamic or require). */
+/**
+ * Modules a bundle loads at run time that are not Node built-ins (static, dynamic or require). A specifier right
+ * after `[` is text, not code: the SDK's SigV4a error message tells the reader to add
+ * `[require("@aws-sdk/signature-v4-crt");]`, and minified code never puts a `[` before an import or require.
+ */
 function externalImports(code: string): string[] {
   const specifiers = [
     ...code.matchAll(/\bfrom\s*["']([^"']+)["']/g),
-    ...code.matchAll(/\bimport\s*\(?\s*["']([^"']+)["']/g),
-    ...code.matchAll(/\brequire\s*\(\s*["']([^"']+)["']\s*\)/g),
+    ...code.matchAll(/(?<!\[)\bimport\s*\(?\s*["']([^"']+)["']/g),
+    ...code.matchAll(/(?<!\[)\brequire\s*\(\s*["']([^"']+)["']\s*\)/g),
   ].map((m) => m[1]!);
   return specifiers.filter((spec) => !spec.startsWith('node:') && !builtinModules.includes(spec));
 }
@@ -96,7 +105,8 @@ describe('the bundle check', () => {
   it('would notice a package left external', () => {
     const sample =
       'import{createRequire as __cr}from"module";import{a}from"node:crypto";import{SQSClient}from"@aws-sdk/client-sqs";' +
-      'const s=await import("stripe");const z=require("zod");const f=require("fs");';
+      'const s=await import("stripe");const z=require("zod");const f=require("fs");' +
+      'throw new Error(`call [require("@aws-sdk/signature-v4-crt");] or [import "@aws-sdk/signature-v4-crt";]`);';
     expect(externalImports(sample)).toEqual(['@aws-sdk/client-sqs', 'stripe', 'zod']);
   });
 });
