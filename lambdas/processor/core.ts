@@ -22,7 +22,13 @@ import { type IdempotencyStore, LeaseLostError } from '../shared/idempotency-sto
 import { decodeMessage, messageGroupId, type QueueMessage } from '../shared/queue-message';
 import type { EventSink, ProcessedEvent } from '../shared/sink';
 import type { HandlerRegistry } from './registry';
-import { createStripeFetcher, type FetchCache, type StripeCallStats } from './stripe-fetch';
+import {
+  createStripeFetcher,
+  type FetchCache,
+  freshAfterMs,
+  RecentFetches,
+  type StripeCallStats,
+} from './stripe-fetch';
 
 export interface ProcessorDeps {
   readonly store: IdempotencyStore;
@@ -44,6 +50,11 @@ export interface ProcessorDeps {
   readonly timeMarginMs?: number;
   /** Jitter source for backoffs. @default Math.random */
   readonly random?: () => number;
+  /**
+   * How long a fetched object may serve later events of the same object, across invocations (see RecentFetches for
+   * when that is safe); 0 turns it off. @default 60000
+   */
+  readonly reuseFetchesForMs?: number;
 }
 
 export interface Processor {
@@ -78,6 +89,8 @@ interface Invocation {
 
 export function createProcessor(deps: ProcessorDeps): Processor {
   const now = deps.now ?? Date.now;
+  // Lives as long as the processor: in a Lambda, the container (module scope), across invocations.
+  const recent = new RecentFetches({ maxAgeMs: deps.reuseFetchesForMs ?? 60_000, now });
   const margin = deps.timeMarginMs ?? 5_000;
   const { logger, metrics } = deps;
 
@@ -93,7 +106,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   return {
     async handle(event, context) {
-      const stats: StripeCallStats = { calls: 0, rateLimited: 0 };
+      const stats: StripeCallStats = { calls: 0, rateLimited: 0, reused: 0 };
       const counts: InvocationCounts = {
         processed: 0,
         duplicates: 0,
@@ -122,6 +135,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         ...counts,
         stripeCalls: stats.calls,
         stripe429: stats.rateLimited,
+        stripeFetchesReused: stats.reused,
       });
       return {
         batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
@@ -214,6 +228,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         logger: log,
         receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
         cache,
+        recent,
+        freshAfterMs: freshAfterMs(msg.created, Number(record.attributes.SentTimestamp)),
+        now,
         ...(deps.random ? { random: deps.random } : {}),
       });
       const stripeEvent = msg.kind === 'reference' ? await fetcher.retrieveEvent(msg) : msg.event;
@@ -226,6 +243,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         stripe,
         logger: log,
         idempotencyKey: msg.eventId,
+        refetchNext: () => {
+          const id = msg.object?.id;
+          if (!id) return;
+          recent.forget(id);
+          for (const key of cache.keys()) if (key.includes(id)) cache.delete(key);
+        },
       });
       const processed: ProcessedEvent = {
         eventId: msg.eventId,

@@ -69,6 +69,7 @@ const processor = createProcessor({
   dlqUrl: env.DLQ_URL,
   logger,
   metrics,
+  reuseFetchesForMs: env.FETCH_REUSE_SECONDS * 1000,
 });
 
 /** SQS event source handler (FIFO, ReportBatchItemFailures). */

@@ -35,10 +35,12 @@ export interface HandlerContext<O = Record<string, unknown>> {
   /** = event id: pass it as Stripe `idempotencyKey` on any write you make. */
   readonly idempotencyKey: string;
   /**
-   * Note: within one batch, later events about the same object may be handed the object fetched for an earlier
-   * one (one fetch per object per batch, to stay within Stripe's rate limit). If your handler changes the object
-   * in Stripe, read it back with `stripe` when you need your own write reflected.
+   * Later events about the same object may be handed the object fetched for an earlier one, when that fetch is
+   * certainly newer than their event (one fetch serves a backlog, to stay within Stripe's rate limit; see
+   * RecentFetches). If your handler changes the object in Stripe, call this so the next event of the object fetches
+   * it afresh (and read it back with `stripe` when you need your own write reflected now).
    */
+  readonly refetchNext: () => void;
 }
 
 export type EventHandler<O = Record<string, unknown>> = (ctx: HandlerContext<O>) => Promise<unknown>;

@@ -261,6 +261,67 @@ describe('processing', () => {
   });
 });
 
+describe('reusing a fetch across invocations (RecentFetches)', () => {
+  it('serves a later invocation from an earlier fetch only when that fetch is certainly newer than the event', async () => {
+    const pi = paymentIntent();
+    const nowSeconds = Math.floor(clock / 1000);
+    // A backlog: both events were created well before the first fetch.
+    const backlog = [1, 2].map(() => classicEvent('payment_intent.succeeded', pi.stale, { created: nowSeconds - 30 }));
+    await enqueue(sqs.client, queueUrl, [backlog[0]!]);
+    await runBatch();
+    await enqueue(sqs.client, queueUrl, [backlog[1]!]);
+    await runBatch();
+    expect(stripeServer.calls).toHaveLength(1);
+    expect(handled).toEqual(backlog.map((e) => e.id));
+
+    // Stripe changes the object; the event about that change is created after the kept fetch: fetch again.
+    stripeServer.setObject({ ...pi.current, status: 'requires_action' });
+    clock += 5_000;
+    const fresh = classicEvent('payment_intent.succeeded', pi.stale, { created: Math.floor(clock / 1000) });
+    await enqueue(sqs.client, queueUrl, [fresh]);
+    const [record] = await receiveRecords(sqs.client, queueUrl);
+    // SQS accepted the message just now, on the same clock the processor reads.
+    record!.attributes.SentTimestamp = String(clock);
+    await runBatch([record!]);
+    expect(stripeServer.calls).toHaveLength(2);
+    expect(sink.published.at(-1)?.object?.status).toBe('requires_action');
+  });
+
+  it('fetches again after a handler asked for it (refetchNext), and never when reuse is off', async () => {
+    const pi = paymentIntent();
+    const created = Math.floor(clock / 1000) - 30;
+    onPaymentIntent = async ({ refetchNext }) => {
+      refetchNext();
+      return null;
+    };
+    for (let i = 0; i < 2; i++) {
+      await enqueue(sqs.client, queueUrl, [classicEvent('payment_intent.succeeded', pi.stale, { created })]);
+      await runBatch();
+    }
+    expect(stripeServer.calls).toHaveLength(2);
+
+    stripeServer.resetCalls();
+    onPaymentIntent = async () => null;
+    processor = createProcessor({
+      store,
+      stripe: async () => stripe,
+      sink,
+      registry: createRegistry().on('payment_intent.succeeded', async () => null),
+      sqs: sqs.client,
+      queueUrl,
+      dlqUrl,
+      logger: silent,
+      now: () => clock,
+      reuseFetchesForMs: 0,
+    });
+    for (let i = 0; i < 2; i++) {
+      await enqueue(sqs.client, queueUrl, [classicEvent('payment_intent.succeeded', pi.stale, { created })]);
+      await runBatch();
+    }
+    expect(stripeServer.calls).toHaveLength(2);
+  });
+});
+
 describe('Stripe specifics', () => {
   it('fetches a Connect event object on the connected account (Stripe-Account header)', async () => {
     const pi = paymentIntent({ account: 'acct_connect1' });

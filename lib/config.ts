@@ -1,0 +1,392 @@
+/**
+ * The deployment configuration: typed, validated with zod, every field documented with its default.
+ *
+ * Sources, later ones winning (objects are merged key by key, arrays and values are replaced):
+ * 1. the defaults below (`DEFAULT_CONFIG`),
+ * 2. the cdk.json context key `stripeWebhooks` (an object, or the same object as a JSON string from `-c`),
+ * 3. the JSON file named by the context key `configFile` (`npx cdk synth -c configFile=config/prod.json`).
+ *
+ * Unknown keys are rejected, so a typo (`maxConcurency`) fails the synth instead of silently keeping a default.
+ * Every error names the field and the value it was given.
+ *
+ * Infra only: zod stays out of the Lambda bundles (the Lambdas validate their environment with lambdas/shared/env.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Construct } from 'constructs';
+import { z } from 'zod';
+
+/** The processor Lambda and its SQS event source. */
+export interface ProcessorConfig {
+  /**
+   * Most concurrent processor invocations (the SQS event source's maximum concurrency, 2..1000).
+   * Stripe's rate limit is the bottleneck, not AWS: about 25 requests/s per endpoint, 100/s per account live.
+   * @default 5
+   */
+  readonly maxConcurrency: number;
+  /** Messages per invocation (1..10: SQS FIFO event sources deliver at most 10). @default 10 */
+  readonly batchSize: number;
+  /** Function timeout. The queue's visibility timeout is 6x this value. @default 30 */
+  readonly timeoutSeconds: number;
+  /** @default 512 */
+  readonly memoryMb: number;
+}
+
+/** The ingress Lambda and the HTTP API in front of it. */
+export interface IngressConfig {
+  /** @default 256 */
+  readonly memoryMb: number;
+  /** Function timeout (at most 29: API Gateway gives up on an integration after 30 s). @default 10 */
+  readonly timeoutSeconds: number;
+  /** Steady-state request rate the API stage accepts before answering 429 (Stripe then retries). @default 200 */
+  readonly throttleRatePerSecond: number;
+  /** Burst the API stage accepts above the steady rate. @default 400 */
+  readonly throttleBurst: number;
+  /** Larger request bodies are rejected with 400 (at most 6 MiB, Lambda's synchronous payload limit). @default 1048576 */
+  readonly maxBodyBytes: number;
+  /** Oldest accepted `Stripe-Signature` timestamp, in seconds (Stripe's own default is 300). @default 300 */
+  readonly signatureToleranceSeconds: number;
+}
+
+/** The FIFO event queue and its dead-letter queue. */
+export interface QueueConfig {
+  /** Deliveries before a message moves to the DLQ (at least 5, AWS's advice for Lambda event sources). @default 5 */
+  readonly maxReceiveCount: number;
+  /** How long the event queue keeps a message (1..14 days). @default 4 */
+  readonly retentionDays: number;
+  /**
+   * How long the DLQ keeps a failed event: always 14 days, the SQS maximum, so an on-call engineer has two weeks to
+   * redrive a failed payments event before it is lost.
+   * @default 14
+   */
+  readonly dlqRetentionDays: number;
+}
+
+/** The idempotency table. */
+export interface IdempotencyConfig {
+  /**
+   * How long a processed event id is remembered (at least 30 days: Stripe retries for 3 days and keeps events for 30,
+   * so a replay of anything Stripe still has is recognised as a duplicate).
+   * @default 35
+   */
+  readonly doneTtlDays: number;
+  /**
+   * How long a claim on an event id blocks other invocations; must exceed the processor timeout so a live invocation
+   * never loses its claim, and bounds how long a crashed one blocks the event.
+   * @default processor.timeoutSeconds + 60
+   */
+  readonly leaseSeconds: number;
+}
+
+/** Where processed events go. */
+export interface EventSinkConfig {
+  /** Keep an EventBridge archive of the bus for this many days so consumers can replay; 0 = no archive. @default 0 */
+  readonly archiveRetentionDays: number;
+}
+
+/** The whole deployment configuration. */
+export interface StripeWebhooksConfig {
+  /**
+   * Prefix of every explicitly named resource (queues, table, functions, secrets, bus) and of the stack names.
+   * Lower-case letters, digits and hyphens, 3..40 characters.
+   * @default 'stripe-webhooks'
+   */
+  readonly appName: string;
+  /** AWS account to deploy to; omit for an account-agnostic template. @default - none (account-agnostic) */
+  readonly account?: string;
+  /** Region that receives and processes events. @default 'us-east-1' */
+  readonly primaryRegion: string;
+  /**
+   * Standby regions (active/passive failover). Each gets its own regional stack; issue 4 adds global-table replicas,
+   * replicated secrets and Route 53 failover between them.
+   * @default []
+   */
+  readonly secondaryRegions: readonly string[];
+  /**
+   * The Stripe event types the webhook endpoint subscribes to (`*` = all). Output by the stack so the operator (and
+   * the secret rotation, which recreates the endpoint) register exactly this list with Stripe.
+   * @default DEFAULT_EVENT_TYPES
+   */
+  readonly eventTypes: readonly string[];
+  readonly processor: ProcessorConfig;
+  readonly ingress: IngressConfig;
+  readonly queue: QueueConfig;
+  readonly idempotency: IdempotencyConfig;
+  readonly eventSink: EventSinkConfig;
+  /** Retention of every log group (Lambda logs and API access logs), in days; one of CloudWatch's values. @default 30 */
+  readonly logRetentionDays: number;
+  /** Pin the Stripe API version of fetched objects; omit for the account's default. @default - account default */
+  readonly stripeApiVersion?: string;
+  /**
+   * What happens to the table, secrets, queues, keys and log groups when the stack is deleted: `retain` keeps them
+   * (payments data; also turns on deletion and termination protection), `destroy` removes them (dev stacks only).
+   * @default 'retain'
+   */
+  readonly removalPolicy: 'retain' | 'destroy';
+}
+
+/** A sensible payments set: payment outcomes, refunds, disputes, checkout, invoices, subscriptions. */
+export const DEFAULT_EVENT_TYPES: readonly string[] = [
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'charge.refunded',
+  'charge.dispute.created',
+  'checkout.session.completed',
+  'invoice.paid',
+  'invoice.payment_failed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+];
+
+/** CloudWatch Logs' allowed retention values (finite ones: a payments log kept forever is a liability). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** SQS keeps a message at most 14 days. */
+const SQS_MAX_RETENTION_DAYS = 14;
+/** Lambda's synchronous invocation payload limit (the API Gateway request must fit into it). */
+const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** CloudFormation's limit on an output value (the event types are output, comma-separated). */
+const MAX_OUTPUT_LENGTH = 4096;
+/** How much longer than the processor timeout an event claim is held by default. */
+const LEASE_MARGIN_SECONDS = 60;
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const EVENT_TYPE = /^(\*|[a-z0-9_]+(\.[a-z0-9_]+)+)$/;
+
+const int = (min: number, max: number, why: string) =>
+  z
+    .int(`must be a whole number (${why})`)
+    .min(min, `must be >= ${min} (${why})`)
+    .max(max, `must be <= ${max} (${why})`);
+
+const region = z.string().regex(REGION, 'must be an AWS region name such as us-east-1');
+
+const processorSchema = z.strictObject({
+  maxConcurrency: int(2, 1000, "Lambda's range for an SQS event source's maximum concurrency").default(5),
+  batchSize: int(1, 10, 'SQS FIFO event sources deliver at most 10 messages').default(10),
+  timeoutSeconds: int(3, 900, "Lambda's maximum timeout is 900 s").default(30),
+  memoryMb: int(128, 10240, "Lambda's memory range").default(512),
+});
+
+const ingressSchema = z.strictObject({
+  memoryMb: int(128, 10240, "Lambda's memory range").default(256),
+  timeoutSeconds: int(1, 29, 'API Gateway gives up on an integration after 30 s').default(10),
+  throttleRatePerSecond: int(1, 10000, "API Gateway's default account limit is 10000 requests/s").default(200),
+  throttleBurst: int(1, 5000, "API Gateway's default account burst is 5000").default(400),
+  maxBodyBytes: int(1024, LAMBDA_SYNC_PAYLOAD_BYTES, "Lambda's synchronous payload limit is 6 MiB").default(1_048_576),
+  signatureToleranceSeconds: int(1, 3600, 'Stripe signs with a timestamp; 300 s is its default').default(300),
+});
+
+const queueSchema = z.strictObject({
+  maxReceiveCount: int(5, 1000, 'AWS advises at least 5 for Lambda event sources; SQS allows 1000').default(5),
+  retentionDays: int(1, SQS_MAX_RETENTION_DAYS, 'SQS keeps messages 1 to 14 days').default(4),
+  dlqRetentionDays: int(
+    SQS_MAX_RETENTION_DAYS,
+    SQS_MAX_RETENTION_DAYS,
+    'the DLQ keeps failed payments events as long as SQS allows, 14 days',
+  ).default(SQS_MAX_RETENTION_DAYS),
+});
+
+const idempotencySchema = z.strictObject({
+  doneTtlDays: int(30, 365, 'Stripe retries for 3 days and keeps events 30 days').default(35),
+  leaseSeconds: int(10, 43_200, 'a claim must outlive one processor invocation').optional(),
+});
+
+const eventSinkSchema = z.strictObject({
+  archiveRetentionDays: int(0, 3650, '0 means no archive').default(0),
+});
+
+/** The zod schema of the configuration (input: a partial config; output: `StripeWebhooksConfig`). */
+export const configSchema = z
+  .strictObject({
+    appName: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, 'must be 3..40 lower-case letters, digits or hyphens')
+      .default('stripe-webhooks'),
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+    primaryRegion: region.default('us-east-1'),
+    secondaryRegions: z.array(region).default([]),
+    eventTypes: z
+      .array(z.string().regex(EVENT_TYPE, 'must be a Stripe event type such as payment_intent.succeeded, or *'))
+      .min(1, 'must list at least one Stripe event type')
+      .default([...DEFAULT_EVENT_TYPES]),
+    processor: processorSchema.prefault({}),
+    ingress: ingressSchema.prefault({}),
+    queue: queueSchema.prefault({}),
+    idempotency: idempotencySchema.prefault({}),
+    eventSink: eventSinkSchema.prefault({}),
+    logRetentionDays: z
+      .number()
+      .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
+        message: `must be one of CloudWatch Logs' retention values: ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(30),
+    stripeApiVersion: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'must be a Stripe API version such as 2025-09-30.clover')
+      .optional(),
+    removalPolicy: z.enum(['retain', 'destroy'], "must be 'retain' or 'destroy'").default('retain'),
+  })
+  .superRefine((cfg, ctx) => {
+    const regions = [cfg.primaryRegion, ...cfg.secondaryRegions];
+    regions.forEach((r, i) => {
+      if (i > 0 && regions.indexOf(r) !== i) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secondaryRegions', i - 1],
+          message: 'must not repeat the primary region or another secondary region',
+        });
+      }
+    });
+    if (new Set(cfg.eventTypes).size !== cfg.eventTypes.length) {
+      ctx.addIssue({ code: 'custom', path: ['eventTypes'], message: 'must not list an event type twice' });
+    }
+    if (cfg.eventTypes.join(',').length > MAX_OUTPUT_LENGTH) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eventTypes'],
+        message: `is too long for a stack output (${MAX_OUTPUT_LENGTH} characters); subscribe to * instead`,
+      });
+    }
+    const lease = cfg.idempotency.leaseSeconds;
+    if (lease !== undefined && lease <= cfg.processor.timeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['idempotency', 'leaseSeconds'],
+        message: `must exceed processor.timeoutSeconds (${cfg.processor.timeoutSeconds}), or a running invocation could lose its claim and the event be processed twice`,
+      });
+    }
+  })
+  .transform(
+    (cfg): StripeWebhooksConfig => ({
+      ...cfg,
+      idempotency: {
+        ...cfg.idempotency,
+        leaseSeconds: cfg.idempotency.leaseSeconds ?? cfg.processor.timeoutSeconds + LEASE_MARGIN_SECONDS,
+      },
+    }),
+  );
+
+/** The configuration with nothing set: every default. */
+export const DEFAULT_CONFIG: StripeWebhooksConfig = configSchema.parse({});
+
+/** An invalid configuration; the message lists every bad field with the value it was given. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The context key holding the configuration object in cdk.json. */
+export const CONFIG_CONTEXT_KEY = 'stripeWebhooks';
+/** The context key naming a JSON configuration file. */
+export const CONFIG_FILE_CONTEXT_KEY = 'configFile';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Merges `override` over `base`: objects key by key, everything else (arrays included) replaced. */
+export function mergeConfig(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) out[key] = mergeConfig(base[key], value);
+  return out;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = input;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value as Json) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Validates a (partial) configuration and fills in the defaults. Throws a ConfigError naming every bad field and
+ * the value it was given; `sources` says where the input came from, for the message.
+ */
+export function parseConfig(input: unknown, sources: readonly string[] = ['input']): StripeWebhooksConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      const prefix = issue.path.length > 0 ? `${field}.` : '';
+      return `  - ${issue.keys.map((k) => `${prefix}${k}`).join(', ')}: unknown setting (check the spelling)`;
+    }
+    return `  - ${field}: ${issue.message}; got ${show(valueAt(input, issue.path))}`;
+  });
+  throw new ConfigError(
+    `Invalid ${CONFIG_CONTEXT_KEY} configuration (from ${sources.join(' + ')}):\n${lines.join('\n')}`,
+  );
+}
+
+function readContextObject(scope: Construct): unknown {
+  const raw: unknown = scope.node.tryGetContext(CONFIG_CONTEXT_KEY);
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string') {
+    // `-c stripeWebhooks='{"appName":"x"}'` arrives as a string.
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`Context "${CONFIG_CONTEXT_KEY}" must be a JSON object; got ${show(raw)}`);
+    }
+  }
+  if (!isPlainObject(raw)) throw new ConfigError(`Context "${CONFIG_CONTEXT_KEY}" must be an object; got ${show(raw)}`);
+  return raw;
+}
+
+function readConfigFile(file: string): unknown {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new ConfigError(`Config file ${file} must hold a JSON object; got ${show(parsed)}`);
+  return parsed;
+}
+
+/**
+ * Loads the configuration of an app: defaults, then the context key `stripeWebhooks`, then the JSON file named by
+ * the context key `configFile` (relative to the working directory). Throws a ConfigError when it is invalid.
+ */
+export function loadConfig(scope: Construct): StripeWebhooksConfig {
+  const sources: string[] = ['defaults'];
+  let input: unknown = {};
+  const fromContext = readContextObject(scope);
+  if (fromContext !== undefined) {
+    input = mergeConfig(input, fromContext);
+    sources.push(`context "${CONFIG_CONTEXT_KEY}"`);
+  }
+  const file: unknown = scope.node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
+  if (file !== undefined) {
+    if (typeof file !== 'string' || file === '') {
+      throw new ConfigError(`Context "${CONFIG_FILE_CONTEXT_KEY}" must be a file path; got ${show(file)}`);
+    }
+    input = mergeConfig(input, readConfigFile(file));
+    sources.push(file);
+  }
+  return parseConfig(input, sources);
+}

@@ -1,0 +1,140 @@
+/**
+ * The one way this app builds a Lambda function: NodejsFunction bundled by esbuild, arm64, a current Node.js runtime,
+ * ESM with source maps, an explicit log group with retention, JSON logs and X-Ray tracing.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct, type IConstruct } from 'constructs';
+
+/** The repository root (this file is lib/constructs/node-function.ts). */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A Lambda entry file, given relative to the repository root (e.g. `lambdas/ingress/handler.ts`). */
+export function lambdaEntry(relativePath: string): string {
+  return join(PROJECT_ROOT, relativePath);
+}
+
+/** The Lambda runtime every function uses: the current Node.js runtime on Lambda. */
+export const NODE_RUNTIME = Runtime.NODEJS_24_X;
+
+/**
+ * ESM bundles of packages that still `require()` Node built-ins (parts of the AWS SDK) need a `require` in scope;
+ * esbuild does not add one for ESM output.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);";
+
+/** esbuild settings shared by every function. */
+export const BUNDLING: NonNullable<NodejsFunctionProps['bundling']> = {
+  format: OutputFormat.ESM,
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings only, not a copy of every source file: keeps the asset small.
+  sourcesContent: false,
+  // node20, not the runtime's version: the benchmarks import the same bundles under the local Node 20.
+  target: 'node20',
+  // Prefer packages' ESM builds (smaller after tree shaking).
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  // Bundle the SDK clients we use, at the versions we pinned and tested, instead of the runtime's copy.
+  externalModules: [],
+};
+
+/** Props of a NodeFunction. */
+export interface NodeFunctionProps {
+  /** Absolute path of the handler file (see `lambdaEntry`). */
+  readonly entry: string;
+  /** Explicit function name; the log group is `/aws/lambda/<functionName>`. */
+  readonly functionName: string;
+  /** @default - no description */
+  readonly description?: string;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /**
+   * The function's environment. Merged over this construct's defaults (`NODE_OPTIONS=--enable-source-maps`): every
+   * variable the caller passes is kept as given. A caller that sets NODE_OPTIONS should keep `--enable-source-maps`.
+   * @default - only the defaults
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+// cdk-nag findings every function here raises, and why they are accepted (test/infra/nag.test.ts checks them).
+const XRAY_WILDCARD_REASON =
+  'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so Resource "*" is the only ' +
+  'possible scope; the tests check that X-Ray is the only statement with Resource "*".';
+const ASYNC_DLQ_REASON =
+  'A Lambda dead-letter queue only catches asynchronous invocations; these functions are invoked synchronously ' +
+  '(API Gateway, SQS event source), so failures go back to Stripe (retries) or to the SQS redrive policy and FIFO DLQ.';
+
+/** A bundled Node.js Lambda function with its own log group and a role scoped to it. */
+export class NodeFunction extends Construct {
+  /** The Lambda function. */
+  readonly function: NodejsFunction;
+  /** The function's log group (`/aws/lambda/<functionName>`), created with the stack so its retention is set. */
+  readonly logGroup: LogGroup;
+  /** The function's execution role: writes to its own log group only (no AWSLambdaBasicExecutionRole). */
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    // Hand-made rather than CDK's default role: AWSLambdaBasicExecutionRole may create and write any log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.functionName}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      role: this.role,
+      entry: props.entry,
+      handler: 'handler',
+      functionName: props.functionName,
+      description: props.description,
+      runtime: NODE_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: BUNDLING,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      tracing: Tracing.ACTIVE,
+    });
+
+    // The X-Ray statement is the one CDK adds for active tracing, in the role's default policy.
+    const defaultPolicy: IConstruct | undefined = this.role.node.tryFindChild('DefaultPolicy');
+    if (defaultPolicy) {
+      Validations.of(defaultPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY_WILDCARD_REASON });
+    }
+    Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaDLQ', reason: ASYNC_DLQ_REASON });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The processor: a Lambda fed by the FIFO event queue in batches. For each event it claims the event id in the
+ * idempotency table, fetches the current object from Stripe, runs the business handler, publishes the result to
+ * the EventBridge bus and marks the event done. Failed records are reported individually (ReportBatchItemFailures);
+ * permanent failures are moved to the DLQ at once with their reason.
+ *
+ * Maximum concurrency on the event source caps how hard the processor can hit Stripe's rate limit (about 25
+ * requests/s per endpoint): that limit, not AWS, is the bottleneck.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { processorEnv } from '../../lambdas/processor/env';
+import type { EnvInput } from '../../lambdas/shared/env';
+import type { EventQueue } from './event-queue';
+import type { EventSink } from './event-sink';
+import type { IdempotencyTable } from './idempotency-table';
+import { lambdaEntry, NodeFunction } from './node-function';
+import type { StripeSecrets } from './stripe-secrets';
+
+/** Props of Processor. */
+export interface ProcessorProps {
+  /** Prefix of the function name. */
+  readonly appName: string;
+  readonly eventQueue: EventQueue;
+  readonly table: IdempotencyTable;
+  /** The Stripe API key is read from here. */
+  readonly secrets: StripeSecrets;
+  readonly sink: EventSink;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /**
+   * Must be at most 1/6 of the queue's visibility timeout (checked).
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /** Messages per invocation, 1..10. @default 10 */
+  readonly batchSize?: number;
+  /** Most concurrent invocations, 2..1000. @default 5 */
+  readonly maxConcurrency?: number;
+  /** How long a claim on an event id is held; must exceed the timeout. @default timeout + 60 s */
+  readonly leaseSeconds?: number;
+  /** How long a processed event id is remembered (>= 30). @default 35 */
+  readonly doneTtlDays?: number;
+  /** Pin the Stripe API version of fetched objects. @default - the account's default */
+  readonly stripeApiVersion?: string;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** The handler file. @default lambdas/processor/handler.ts */
+  readonly entry?: string;
+}
+
+/** The processor Lambda and its SQS event source. */
+export class Processor extends Construct {
+  /** The processor Lambda (`<appName>-processor`). */
+  readonly function: NodejsFunction;
+  /** Its SQS event source on the event queue. */
+  readonly eventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: ProcessorProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.seconds(30);
+    const batchSize = props.batchSize ?? 10;
+    const maxConcurrency = props.maxConcurrency ?? 5;
+    const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + 60;
+    const doneTtlDays = props.doneTtlDays ?? 35;
+
+    const problems: string[] = [];
+    if (props.eventQueue.visibilityTimeout.toSeconds() < 6 * timeout.toSeconds()) {
+      problems.push(
+        `the queue's visibility timeout (${props.eventQueue.visibilityTimeout.toSeconds()} s) must be at least 6x the timeout (${timeout.toSeconds()} s)`,
+      );
+    }
+    if (leaseSeconds <= timeout.toSeconds()) {
+      problems.push(`leaseSeconds (${leaseSeconds}) must exceed the timeout (${timeout.toSeconds()} s)`);
+    }
+    if (batchSize < 1 || batchSize > 10) problems.push(`batchSize must be 1..10 for a FIFO queue, got ${batchSize}`);
+    if (maxConcurrency < 2 || maxConcurrency > 1000)
+      problems.push(`maxConcurrency must be 2..1000, got ${maxConcurrency}`);
+    if (doneTtlDays < 30) problems.push(`doneTtlDays must be >= 30, got ${doneTtlDays}`);
+    if (problems.length > 0) throw new Error(`Invalid Processor props: ${problems.join('; ')}`);
+
+    const environment: EnvInput<typeof processorEnv> = {
+      TABLE_NAME: props.table.table.tableName,
+      STRIPE_API_KEY_SECRET_ID: props.secrets.apiKeySecretName,
+      EVENT_BUS_NAME: props.sink.bus.eventBusName,
+      DLQ_URL: props.eventQueue.deadLetterQueue.queueUrl,
+      QUEUE_URL: props.eventQueue.queue.queueUrl,
+      LEASE_SECONDS: String(leaseSeconds),
+      DONE_TTL_DAYS: String(doneTtlDays),
+      ...(props.stripeApiVersion ? { STRIPE_API_VERSION: props.stripeApiVersion } : {}),
+    };
+
+    const fn = new NodeFunction(this, 'Handler', {
+      entry: props.entry ?? lambdaEntry('lambdas/processor/handler.ts'),
+      functionName: `${props.appName}-processor`,
+      description: 'Processes queued Stripe events: claim, fetch from Stripe, handle, publish, mark done',
+      memorySize: props.memorySize ?? 512,
+      timeout,
+      environment,
+      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.function = fn.function;
+
+    // Also grants ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes and kms:Decrypt.
+    this.eventSource = new SqsEventSource(props.eventQueue.queue, {
+      batchSize,
+      maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.function.addEventSource(this.eventSource);
+    const mapping = this.function.node.children.find((c): c is EventSourceMapping => c instanceof EventSourceMapping);
+    if (mapping) {
+      Validations.of(mapping).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          "Lambda supports no on-failure destination for SQS event sources; failed messages go through the queue's " +
+          'redrive policy (maxReceiveCount) to the FIFO DLQ, and permanent failures are moved there by the processor.',
+      });
+    }
+
+    props.table.grantClaimAndComplete(this.function);
+    props.secrets.grantReadApiKey(this.function);
+    props.sink.grantPublish(this.function);
+    props.eventQueue.grantSendToDeadLetterQueue(this.function);
+    // Explicit although the event source grants it too: delaying a message after a Stripe 429 depends on it.
+    props.eventQueue.grantChangeVisibility(this.function);
+  }
+}

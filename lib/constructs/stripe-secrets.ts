@@ -1,0 +1,120 @@
+/**
+ * The two Stripe secrets, in Secrets Manager, encrypted with a customer-managed key.
+ *
+ * No secret value ever appears in the template: each secret is created holding a generated placeholder that the
+ * Lambdas refuse (it parses to "no active webhook signing secret" / "no apiKey"), and the operator then puts the
+ * real value, in the formats lambdas/shared/secrets.ts reads:
+ *
+ * - `<appName>/stripe-api-key`: the plain key (`sk_live_...`, or better a restricted `rk_live_...` that can only
+ *   read the objects the processor fetches), or `{ "apiKey": "sk_live_..." }`.
+ * - `<appName>/stripe-webhook-secret`: `{ "secrets": [ { "secret": "whsec_...", "endpointId": "we_..." } ] }`, or a
+ *   plain `whsec_...` (several separated by commas while an endpoint is rolled).
+ *
+ * Put a value from a file, so it stays out of the shell history:
+ *   aws secretsmanager put-secret-value --secret-id <appName>/stripe-webhook-secret --secret-string file://secret.json
+ *
+ * Until then the ingress rejects every webhook and the processor fails every event (both fail closed; Stripe keeps
+ * retrying for 3 days, so nothing is lost while the operator sets the values).
+ */
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { customerManagedKey } from './encryption-key';
+
+/** The placeholder's JSON key holding the generated random string (never a usable secret). */
+export const PLACEHOLDER_KEY = 'placeholder';
+
+/** Props of StripeSecrets. */
+export interface StripeSecretsProps {
+  /** Prefix of the secret names: `<appName>/stripe-api-key` and `<appName>/stripe-webhook-secret`. */
+  readonly appName: string;
+  /** Applies to both secrets and the key. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The Stripe API key and webhook signing secret(s), with their customer-managed key. */
+export class StripeSecrets extends Construct {
+  /** The Stripe API key (`sk_...`/`rk_...`) the processor fetches objects with. */
+  readonly apiKey: Secret;
+  /** The webhook signing secret(s) (`whsec_...`) the ingress verifies signatures with. */
+  readonly webhookSecret: Secret;
+  /** The key both secrets are encrypted with. */
+  readonly key: Key;
+  /** `<appName>/stripe-api-key`: the Lambdas look secrets up by name, which is the same in every region. */
+  readonly apiKeySecretName: string;
+  /** `<appName>/stripe-webhook-secret`. */
+  readonly webhookSecretName: string;
+
+  constructor(scope: Construct, id: string, props: StripeSecretsProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.apiKeySecretName = `${props.appName}/stripe-api-key`;
+    this.webhookSecretName = `${props.appName}/stripe-webhook-secret`;
+
+    this.key = customerManagedKey(this, 'Key', {
+      alias: `${props.appName}/stripe-secrets`,
+      description: `Encrypts the ${props.appName} Stripe API key and webhook signing secrets`,
+      removalPolicy,
+    });
+
+    this.apiKey = new Secret(this, 'ApiKey', {
+      secretName: this.apiKeySecretName,
+      description:
+        'Stripe API key (secret or restricted key, plain or as {"apiKey": ...}). Created as a placeholder that the processor refuses: put the real key with put-secret-value.',
+      encryptionKey: this.key,
+      removalPolicy,
+      // {"apiKey":"","placeholder":"<random>"}: parses, and is refused as "API key secret JSON must have apiKey".
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ apiKey: '' }),
+        generateStringKey: PLACEHOLDER_KEY,
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+
+    this.webhookSecret = new Secret(this, 'WebhookSecret', {
+      secretName: this.webhookSecretName,
+      description:
+        'Stripe webhook signing secret(s), as {"secrets":[{"secret": ..., "endpointId": ...}]} or comma-separated. Created as a placeholder that the ingress refuses: put the real value with put-secret-value.',
+      encryptionKey: this.key,
+      removalPolicy,
+      // {"secrets":[],"placeholder":"<random>"}: parses, and is refused as "no active webhook signing secret".
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ secrets: [] }),
+        generateStringKey: PLACEHOLDER_KEY,
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+
+    Validations.of(this.apiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Stripe API keys can only be created in the Stripe Dashboard, so a scheduled rotation Lambda cannot mint one; ' +
+        'rotation is operator-initiated (stage a new key, validate it against Stripe, then promote), see DESIGN.md.',
+    });
+    Validations.of(this.webhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Stripe cannot roll a webhook signing secret in place: rotating means a new endpoint with both secrets active ' +
+        'during the overlap, an operator-initiated workflow (DESIGN.md) rather than a fixed schedule.',
+    });
+  }
+
+  /** Lets `grantee` read one of the two secrets (and decrypt it through Secrets Manager). */
+  grantRead(grantee: IGrantable, secret: 'apiKey' | 'webhookSecret'): Grant {
+    return secret === 'apiKey' ? this.grantReadApiKey(grantee) : this.grantReadWebhookSecret(grantee);
+  }
+
+  /** Lets `grantee` read the API key (and decrypt it through Secrets Manager). */
+  grantReadApiKey(grantee: IGrantable): Grant {
+    return this.apiKey.grantRead(grantee);
+  }
+
+  /** Lets `grantee` read the webhook signing secret(s) (and decrypt them through Secrets Manager). */
+  grantReadWebhookSecret(grantee: IGrantable): Grant {
+    return this.webhookSecret.grantRead(grantee);
+  }
+}

@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, DEFAULT_EVENT_TYPES, loadConfig, parseConfig } from '../../lib/config';
+
+const dir = mkdtempSync(join(tmpdir(), 'stripe-webhooks-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** The ConfigError message for `input`, or a failure when it is accepted. */
+function errorFor(input: unknown): string {
+  try {
+    parseConfig(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error(`config was accepted: ${JSON.stringify(input)}`);
+}
+
+describe('defaults', () => {
+  it('fill every field when nothing is configured', () => {
+    expect(DEFAULT_CONFIG).toEqual({
+      appName: 'stripe-webhooks',
+      primaryRegion: 'us-east-1',
+      secondaryRegions: [],
+      eventTypes: DEFAULT_EVENT_TYPES,
+      processor: { maxConcurrency: 5, batchSize: 10, timeoutSeconds: 30, memoryMb: 512 },
+      ingress: {
+        memoryMb: 256,
+        timeoutSeconds: 10,
+        throttleRatePerSecond: 200,
+        throttleBurst: 400,
+        maxBodyBytes: 1_048_576,
+        signatureToleranceSeconds: 300,
+      },
+      queue: { maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
+      idempotency: { doneTtlDays: 35, leaseSeconds: 90 },
+      eventSink: { archiveRetentionDays: 0 },
+      logRetentionDays: 30,
+      removalPolicy: 'retain',
+    });
+  });
+
+  it('subscribe to the core payments events', () => {
+    for (const type of ['payment_intent.succeeded', 'charge.refunded', 'charge.dispute.created', 'invoice.paid']) {
+      expect(DEFAULT_CONFIG.eventTypes).toContain(type);
+    }
+  });
+
+  it('derive the lease from the processor timeout when it is not set', () => {
+    expect(parseConfig({ processor: { timeoutSeconds: 120 } }).idempotency.leaseSeconds).toBe(180);
+    expect(
+      parseConfig({ processor: { timeoutSeconds: 120 }, idempotency: { leaseSeconds: 600 } }).idempotency.leaseSeconds,
+    ).toBe(600);
+  });
+
+  it('keep the other fields of a partially configured section', () => {
+    const config = parseConfig({ processor: { maxConcurrency: 20 } });
+    expect(config.processor).toEqual({ maxConcurrency: 20, batchSize: 10, timeoutSeconds: 30, memoryMb: 512 });
+  });
+});
+
+describe('loadConfig', () => {
+  it('returns the defaults when neither context nor file is given', () => {
+    expect(loadConfig(new App())).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('merges the stripeWebhooks context over the defaults', () => {
+    const app = new App({ context: { stripeWebhooks: { appName: 'acme-stripe', processor: { batchSize: 5 } } } });
+    const config = loadConfig(app);
+    expect(config.appName).toBe('acme-stripe');
+    expect(config.processor).toEqual({ ...DEFAULT_CONFIG.processor, batchSize: 5 });
+  });
+
+  it('accepts the context as a JSON string, as `-c stripeWebhooks=...` passes it', () => {
+    const app = new App({ context: { stripeWebhooks: '{"removalPolicy":"destroy"}' } });
+    expect(loadConfig(app).removalPolicy).toBe('destroy');
+  });
+
+  it('merges the configFile over the context, section by section, replacing arrays', () => {
+    const path = file(
+      'prod.json',
+      JSON.stringify({ processor: { maxConcurrency: 50 }, secondaryRegions: ['eu-west-1'], eventTypes: ['*'] }),
+    );
+    const app = new App({
+      context: {
+        configFile: path,
+        stripeWebhooks: { processor: { batchSize: 4, maxConcurrency: 3 }, secondaryRegions: ['us-west-2'] },
+      },
+    });
+    const config = loadConfig(app);
+    expect(config.processor).toEqual({ ...DEFAULT_CONFIG.processor, batchSize: 4, maxConcurrency: 50 });
+    expect(config.secondaryRegions).toEqual(['eu-west-1']);
+    expect(config.eventTypes).toEqual(['*']);
+  });
+
+  it('names the config file in the error when it holds a bad value', () => {
+    const path = file('bad.json', JSON.stringify({ queue: { maxReceiveCount: 2 } }));
+    expect(() => loadConfig(new App({ context: { configFile: path } }))).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        loadConfig(new App({ context: { configFile: path } }));
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toContain(`(from defaults + ${path})`);
+    expect(message).toMatch(/queue\.maxReceiveCount: must be >= 5 .*; got 2/);
+  });
+
+  it('fails clearly when the config file is missing or not JSON', () => {
+    expect(() => loadConfig(new App({ context: { configFile: join(dir, 'missing.json') } }))).toThrow(
+      /Cannot read config file .*missing\.json \(ENOENT\)/,
+    );
+    const broken = file('broken.json', '{ "appName": ');
+    expect(() => loadConfig(new App({ context: { configFile: broken } }))).toThrow(/broken\.json is not valid JSON/);
+    const array = file('array.json', '[]');
+    expect(() => loadConfig(new App({ context: { configFile: array } }))).toThrow(/must hold a JSON object; got \[\]/);
+  });
+
+  it('rejects a stripeWebhooks context that is not an object', () => {
+    expect(() => loadConfig(new App({ context: { stripeWebhooks: 'not json' } }))).toThrow(/must be a JSON object/);
+  });
+});
+
+describe('validation errors name the field and the bad value', () => {
+  it.each([
+    [{ processor: { maxConcurrency: 1 } }, /processor\.maxConcurrency: must be >= 2 .*; got 1/],
+    [{ processor: { maxConcurrency: 1001 } }, /processor\.maxConcurrency: must be <= 1000 .*; got 1001/],
+    [{ processor: { batchSize: 11 } }, /processor\.batchSize: must be <= 10 .*FIFO.*; got 11/],
+    [{ processor: { timeoutSeconds: 2.5 } }, /processor\.timeoutSeconds: must be a whole number.*; got 2\.5/],
+    [{ ingress: { timeoutSeconds: 30 } }, /ingress\.timeoutSeconds: must be <= 29 .*; got 30/],
+    [{ ingress: { maxBodyBytes: 10_000_000 } }, /ingress\.maxBodyBytes: must be <= 6291456 .*; got 10000000/],
+    [{ queue: { maxReceiveCount: 3 } }, /queue\.maxReceiveCount: must be >= 5 .*; got 3/],
+    [{ queue: { retentionDays: 15 } }, /queue\.retentionDays: must be <= 14 .*; got 15/],
+    [{ queue: { dlqRetentionDays: 7 } }, /queue\.dlqRetentionDays: must be >= 14 .*; got 7/],
+    [{ idempotency: { doneTtlDays: 7 } }, /idempotency\.doneTtlDays: must be >= 30 .*; got 7/],
+    [
+      { processor: { timeoutSeconds: 60 }, idempotency: { leaseSeconds: 60 } },
+      /idempotency\.leaseSeconds: must exceed processor\.timeoutSeconds \(60\).*; got 60/,
+    ],
+    [{ logRetentionDays: 31 }, /logRetentionDays: must be one of CloudWatch Logs' retention values.*; got 31/],
+    [{ appName: 'Stripe_Webhooks' }, /appName: must be 3\.\.40 lower-case .*; got "Stripe_Webhooks"/],
+    [{ account: '1234' }, /account: must be a 12-digit AWS account id; got "1234"/],
+    [{ primaryRegion: 'useast1' }, /primaryRegion: must be an AWS region name .*; got "useast1"/],
+    [{ secondaryRegions: ['us-east-1'] }, /secondaryRegions\.0: must not repeat the primary region.*; got "us-east-1"/],
+    [{ eventTypes: [] }, /eventTypes: must list at least one Stripe event type; got \[\]/],
+    [{ eventTypes: ['Payment Intent'] }, /eventTypes\.0: must be a Stripe event type .*; got "Payment Intent"/],
+    [{ eventTypes: ['charge.refunded', 'charge.refunded'] }, /eventTypes: must not list an event type twice/],
+    [{ stripeApiVersion: 'latest' }, /stripeApiVersion: must be a Stripe API version .*; got "latest"/],
+    [{ removalPolicy: 'delete' }, /removalPolicy: must be 'retain' or 'destroy'; got "delete"/],
+    [{ processor: 'fast' }, /processor: .*; got "fast"/],
+  ])('%j', (input, expected) => {
+    expect(errorFor(input)).toMatch(expected);
+  });
+
+  it('rejects unknown settings, so a typo cannot silently keep a default', () => {
+    const message = errorFor({ processor: { maxConcurency: 50 }, retries: 3 });
+    expect(message).toMatch(/processor\.maxConcurency: unknown setting/);
+    expect(message).toMatch(/- retries: unknown setting/);
+  });
+
+  it('lists every problem at once', () => {
+    const message = errorFor({ processor: { batchSize: 0 }, queue: { maxReceiveCount: 1 } });
+    expect(message).toMatch(/processor\.batchSize/);
+    expect(message).toMatch(/queue\.maxReceiveCount/);
+  });
+});

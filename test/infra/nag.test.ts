@@ -1,0 +1,143 @@
+/**
+ * cdk-nag (v3: a CDK validation plugin) over the whole app: zero unacknowledged errors and warnings from the AWS
+ * Solutions and Serverless packs, and every acknowledgement scoped to one resource with a reason a reviewer can
+ * check.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config';
+import { createRegionalStacks } from '../../lib/stacks/regional-stack';
+import { NO_BUNDLING } from './helpers';
+
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface ValidationReport {
+  pluginReports: {
+    pluginName: string;
+    violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
+}
+
+/** Synthesizes `app` with both nag packs and returns every violation they report, as `rule at path (severity)`. */
+function nagViolations(app: App): string[] {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  let assemblyDir: string;
+  try {
+    assemblyDir = app.synth().directory;
+  } catch (err) {
+    // Any finding, error or warning, fails the synth (a pack reports success only when it found nothing); in a test
+    // run the message carries the report.
+    return [String(err)];
+  }
+  const report = JSON.parse(readFileSync(join(assemblyDir, 'validation-report.json'), 'utf8')) as ValidationReport;
+  return report.pluginReports.flatMap((r) =>
+    r.violations.flatMap((v) =>
+      v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath} (${v.severity})`),
+    ),
+  );
+}
+
+function newApp(): App {
+  const outdir = mkdtempSync(join(tmpdir(), 'stripe-webhooks-nag-'));
+  outdirs.push(outdir);
+  return new App({ outdir, context: NO_BUNDLING });
+}
+
+/** Every acknowledgement in the tree: where, which rule, why. */
+function acknowledgements(root: IConstruct): { construct: IConstruct; id: string; reason: string }[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+          construct,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+}
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged error or warning for the default config', () => {
+    const app = newApp();
+    createRegionalStacks(app, parseConfig({}));
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('reports none for a multi-region dev config with an archive and a pinned API version either', () => {
+    const app = newApp();
+    createRegionalStacks(
+      app,
+      parseConfig({
+        secondaryRegions: ['eu-west-1'],
+        removalPolicy: 'destroy',
+        eventSink: { archiveRetentionDays: 7 },
+        stripeApiVersion: '2025-09-30.clover',
+      }),
+    );
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('does report an error when there is one (the harness is live)', () => {
+    const app = newApp();
+    new Queue(new Stack(app, 'Careless'), 'PlainQueue');
+    expect(nagViolations(app).join('\n')).toMatch(/AwsSolutions-SQS4/);
+  });
+
+  it('does report a warning-level finding too', () => {
+    const app = newApp();
+    new Table(new Stack(app, 'Careless'), 'NoPitr', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+    expect(nagViolations(app).join('\n')).toMatch(/WARNING.*Point-in-time Recovery[\s\S]*AwsSolutions-DDB3/);
+  });
+
+  describe('acknowledgements', () => {
+    const app = new App({ context: NO_BUNDLING });
+    createRegionalStacks(app, parseConfig({}));
+    const acks = acknowledgements(app);
+
+    it('exist only for the findings reviewed in the constructs', () => {
+      expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
+        'AwsSolutions-APIG4',
+        'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-SMG4',
+        'Serverless-LambdaDLQ',
+        'Serverless-LambdaEventSourceMappingDestination',
+        'Serverless-SQSRedrivePolicy',
+      ]);
+    });
+
+    it('each carry a reason of at least 20 characters', () => {
+      expect(acks.length).toBeGreaterThan(0);
+      for (const { construct, id, reason } of acks) {
+        expect(reason.trim().length, `${id} on ${construct.node.path}`).toBeGreaterThanOrEqual(20);
+      }
+    });
+
+    it('are each scoped to one resource, never to a stack or the app', () => {
+      for (const { construct, id } of acks) {
+        const isResource =
+          CfnResource.isCfnResource(construct) ||
+          (construct.node.defaultChild !== undefined && CfnResource.isCfnResource(construct.node.defaultChild));
+        expect(isResource, `${id} on ${construct.node.path}`).toBe(true);
+        expect(Stack.isStack(construct)).toBe(false);
+      }
+    });
+
+    it('acknowledge IAM wildcards only for a specific finding (appliesTo), not the whole rule', () => {
+      for (const { id } of acks.filter((a) => a.id.startsWith('AwsSolutions-IAM'))) {
+        expect(id).toMatch(/^AwsSolutions-IAM5\[.+\]$/);
+      }
+    });
+  });
+});
