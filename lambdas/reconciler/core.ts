@@ -52,7 +52,10 @@ export interface ReconcilerSettings {
   readonly initialLookbackHours?: number;
   /** @default 3600 */
   readonly sliceSeconds?: number;
-  /** Only these event types (at most 20, exact names). @default every type */
+  /**
+   * Only these event types (exact names; `*` = all). Up to 20 are filtered by Stripe, more are filtered here.
+   * @default every type
+   */
   readonly eventTypes?: readonly string[];
   /** @default 262144 */
   readonly maxMessageBytes?: number;
@@ -142,10 +145,10 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
   const sliceSeconds = settings.sliceSeconds ?? 3_600;
   const lockMs = settings.lockMs ?? 900_000;
   const margin = settings.timeMarginMs ?? 30_000;
-  const types = settings.eventTypes ?? [];
-  if (types.length > MAX_EVENT_TYPES) {
-    throw new Error(`at most ${MAX_EVENT_TYPES} event types can be reconciled, got ${types.length}`);
-  }
+  // `*` (or nothing) = every type. Stripe filters on up to 20 types; beyond that, list everything and filter here.
+  const wanted = settings.eventTypes && !settings.eventTypes.includes('*') ? settings.eventTypes : [];
+  const serverTypes = wanted.length > 0 && wanted.length <= MAX_EVENT_TYPES ? wanted : undefined;
+  const localFilter = wanted.length > MAX_EVENT_TYPES ? new Set(wanted) : undefined;
   if (sliceSeconds < 1) throw new Error('sliceSeconds must be at least 1');
   const { logger, metrics } = deps;
 
@@ -227,10 +230,11 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
 
         const pages = listEventPages(
           stripe,
-          { createdGte: sliceStart, createdLt: sliceEnd, ...(types.length > 0 ? { types } : {}) },
+          { createdGte: sliceStart, createdLt: sliceEnd, ...(serverTypes ? { types: serverTypes } : {}) },
           call,
         );
-        for await (const page of pages) {
+        for await (const listedPage of pages) {
+          const page = localFilter ? listedPage.filter((e) => localFilter.has(e.type)) : listedPage;
           totals.listed += page.length;
           for (const event of page) {
             const sent = await resendEvent(

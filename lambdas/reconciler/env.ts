@@ -43,7 +43,7 @@ export const reconcilerEnv = defineEnv({
   EVENT_TYPES: {
     kind: 'string',
     optional: true,
-    doc: 'comma-separated event types to reconcile (at most 20, exact names); all when unset',
+    doc: 'comma-separated event types to reconcile (exact names, as on the webhook endpoint); all when unset or *',
   },
   MAX_MESSAGE_BYTES: {
     kind: 'int',

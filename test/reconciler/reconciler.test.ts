@@ -177,17 +177,17 @@ describe('reconciler', () => {
   });
 
   it('lists more than one page (over 100 events in one slice) newest first, following starting_after', async () => {
-    const events = Array.from({ length: 230 }, (_, i) => paymentEvent(nowS - 2 * HOUR + i));
+    const events = Array.from({ length: 150 }, (_, i) => paymentEvent(nowS - 2 * HOUR + i));
     inStripe(...events);
 
     // One slice covers the whole window, so every list call is a page of it.
     const result = await reconciler({ initialLookbackHours: 3, sliceSeconds: 4 * HOUR }).run();
 
-    expect(result).toMatchObject({ listed: 230, missed: 230, enqueued: 230, slices: 1 });
+    expect(result).toMatchObject({ listed: 150, missed: 150, enqueued: 150, slices: 1 });
     const lists = stripeServer.calls.filter((c) => c.path === '/v1/events');
-    expect(lists).toHaveLength(3);
+    expect(lists).toHaveLength(2);
     expect(lists[1]?.query).toContain('starting_after=');
-    expect(countByEvent(await drain(sqs.client, queueUrl)).size).toBe(230);
+    expect(countByEvent(await drain(sqs.client, queueUrl)).size).toBe(150);
   });
 
   it('filters on the configured event types', async () => {
@@ -199,6 +199,25 @@ describe('reconciler', () => {
     expect(result).toMatchObject({ listed: 1, enqueued: 1 });
     expect([...countByEvent(await drain(sqs.client, queueUrl)).keys()]).toEqual([wanted.id]);
     expect(other.id).not.toBe(wanted.id);
+  });
+
+  it('filters more than 20 types itself (Stripe takes at most 20), and treats * as every type', async () => {
+    const types = Array.from({ length: 21 }, (_, i) => `invoice.t${i}`);
+    const [wanted, other] = inStripe(
+      paymentEvent(nowS - HOUR, { type: 'invoice.t20' }),
+      paymentEvent(nowS - HOUR, { type: 'customer.updated' }),
+    ) as [{ id: string }, { id: string }];
+    const settings = { initialLookbackHours: 3, sliceSeconds: 4 * HOUR };
+
+    const many = await reconciler({ ...settings, eventTypes: types }).run();
+
+    expect(many).toMatchObject({ listed: 1, enqueued: 1 });
+    expect(stripeServer.calls.find((c) => c.path === '/v1/events')?.query).not.toContain('types');
+    expect([...countByEvent(await drain(sqs.client, queueUrl)).keys()]).toEqual([wanted.id]);
+
+    const all = await reconciler({ ...settings, eventTypes: ['*'] }).run({ since: nowS - 3 * HOUR });
+    expect(all).toMatchObject({ listed: 2, alreadyDone: 0, pending: 0 });
+    expect([...countByEvent(await drain(sqs.client, queueUrl)).keys()]).toContain(other.id);
   });
 
   it('runs once when started twice at the same time: one does the work, the other backs off', async () => {
