@@ -12,8 +12,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
-export const LOCK_KEY = 'reconciler#lock';
-export const CHECKPOINT_KEY = 'reconciler#checkpoint';
+import { CHECKPOINT_KEY, LOCK_KEY } from './keys';
+
+export { CHECKPOINT_KEY, LOCK_KEY };
 
 export type LockResult =
   | { readonly acquired: true }
