@@ -13,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runOps } from '../../local/ops';
 import { fromStackOutputs, type TargetDeps } from '../../local/ops/target';
+import { synthRegionalStack } from '../infra/helpers';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/stripe-events.fifo';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/stripe-events-dlq.fifo';
@@ -80,27 +81,38 @@ describe('npm run ops, against AWS', () => {
     ]);
   });
 
-  it('takes the queues and table from the stack outputs with --stack', async () => {
+  it("takes the queues and table from the regional stack's own outputs with --stack", async () => {
     sqsMock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-from-stack' });
+    // The output ids the RegionalStack really declares, with the values CloudFormation would resolve them to.
+    const values: Record<string, string> = {
+      EventQueueUrl: QUEUE_URL,
+      DeadLetterQueueUrl: DLQ_URL,
+      IdempotencyTableName: 'stripe-webhooks-idempotency',
+      ApiKeySecretName: 'stripe-webhooks/stripe-api-key',
+    };
+    const declared = Object.keys(synthRegionalStack().template.findOutputs('*'));
+    expect(declared).toEqual(expect.arrayContaining(Object.keys(values)));
+    const outputs = Object.fromEntries(declared.map((k) => [k, values[k] ?? `value-of-${k}`]));
     const asked: Array<[string, string | undefined]> = [];
 
-    const res = await ops(['dlq', 'redrive', '--stack', 'StripeWebhooks-eu-west-1', '--region', 'eu-west-1'], {
+    const res = await ops(['dlq', 'redrive', '--stack', 'stripe-webhooks-eu-west-1', '--region', 'eu-west-1'], {
       stackOutputs: async (stack, region) => {
         asked.push([stack, region]);
-        return {
-          EventQueueQueueUrlA1B2C3: QUEUE_URL,
-          EventQueueDlqUrlD4E5F6: DLQ_URL,
-          IdempotencyTableName: 'idem-table',
-          StripeApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-api-key',
-        };
+        return outputs;
       },
     });
 
     expect(res.code).toBe(0);
-    expect(asked).toEqual([['StripeWebhooks-eu-west-1', 'eu-west-1']]);
+    expect(asked).toEqual([['stripe-webhooks-eu-west-1', 'eu-west-1']]);
     expect(sqsMock.commandCalls(StartMessageMoveTaskCommand)[0]?.args[0].input).toMatchObject({
       SourceArn: DLQ_ARN,
       DestinationArn: QUEUE_ARN,
+    });
+    expect(fromStackOutputs(outputs)).toEqual({
+      queueUrl: QUEUE_URL,
+      dlqUrl: DLQ_URL,
+      tableName: 'stripe-webhooks-idempotency',
+      secretId: 'stripe-webhooks/stripe-api-key',
     });
   });
 
