@@ -155,9 +155,9 @@ const dlqList: Command = async (target, values, io) => {
         e.group,
         e.receiveCount,
         e.sentAt,
-        `${e.reason.origin === 'table' ? '[after retries] ' : ''}${e.reason.code}: ${e.reason.message}`,
+        `${e.reason.origin === 'table' ? '[after retries] ' : ''}${e.reason.code}: ${withoutCode(e.reason.message, e.reason.code)}`,
       ]),
-      72,
+      100,
     ),
   );
   const hidden = listing.approximateVisible - listing.entries.length;
@@ -166,6 +166,12 @@ const dlqList: Command = async (target, values, io) => {
   );
   return 0;
 };
+
+/** `PermanentError(code): text` -> `text`: the code is shown once already. */
+function withoutCode(message: string, code: string): string {
+  const prefix = /^\w+\(([^)]*)\): /.exec(message);
+  return prefix && prefix[1] === code ? message.slice(prefix[0].length) : message;
+}
 
 async function dlqInspect(target: OpsTarget, values: Values, io: OpsIo, id: string): Promise<number> {
   const detail = await inspectDlq(target, id);
@@ -188,7 +194,7 @@ async function dlqInspect(target: OpsTarget, values: Values, io: OpsIo, id: stri
         ['group', detail.group],
         ['receives', detail.receiveCount],
         ['sent to DLQ', detail.sentAt],
-        ['reason', `${detail.reason.code}: ${detail.reason.message}`],
+        ['reason', `${detail.reason.code}: ${withoutCode(detail.reason.message, detail.reason.code)}`],
         [
           'reason from',
           detail.reason.origin === 'processor'
@@ -340,7 +346,7 @@ async function showEvent(target: OpsTarget, values: Values, io: OpsIo, eventId: 
       ['last message', record.messageId],
       ['claimed at', record.claimedAt],
       ['done at', record.doneAt],
-      ['last error', e ? `${e.code}: ${e.message}` : undefined],
+      ['last error', e ? `${e.code}: ${withoutCode(e.message, e.code)}` : undefined],
       ['  at', e?.at],
       ['  message', e?.messageId],
       ['  went to', e ? (e.permanent ? 'the DLQ (permanent)' : 'a retry (SQS redelivers)') : undefined],
