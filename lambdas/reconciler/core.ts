@@ -11,7 +11,8 @@
  *   re-does at most one slice (FIFO deduplication and the table make the re-sends harmless).
  * - One run at a time: a lock item with an owner token and an expiry, renewed before every slice. A second run
  *   finds it held and returns `locked` without doing anything.
- * - Stops before a slice when the Lambda's remaining time is low (`out_of_time`); the next run continues.
+ * - Stops when the Lambda's remaining time is low (`out_of_time`), before a slice or between pages; the next run
+ *   continues from the checkpoint. A slice cut short makes the next runs use smaller slices (see `slice`).
  * - Stripe requests are paced (`maxRequestsPerSecond`) and a 429 waits `Retry-After` and retries (bounded). Any
  *   other error fails the run; the next run starts again from the checkpoint.
  */
@@ -38,6 +39,8 @@ import type { ReconcilerState } from './state';
 export const STRIPE_EVENT_RETENTION_SECONDS = 30 * 86_400;
 /** The window never starts closer than this to Stripe's retention edge (events there may vanish mid-listing). */
 const RETENTION_MARGIN_SECONDS = 3_600;
+/** The smallest slice a busy window is cut into. */
+const MIN_SLICE_SECONDS = 60;
 /** How many missed event ids the result carries (the count is always exact). */
 const MAX_LISTED_IDS = 50;
 
@@ -61,7 +64,7 @@ export interface ReconcilerSettings {
   readonly maxMessageBytes?: number;
   /** How long the lock lasts without renewal. @default 900000 */
   readonly lockMs?: number;
-  /** No new slice starts when less than this remains. @default 30000 */
+  /** No new slice or page starts when less than this remains. @default 30000 */
   readonly timeMarginMs?: number;
   /** Retries after a 429 before the run fails. @default 4 */
   readonly maxRateLimitRetries?: number;
@@ -100,7 +103,10 @@ export type RunStatus =
   | 'completed'
   /** Nothing to list: the window is empty (the checkpoint is within the grace period). */
   | 'up_to_date'
-  /** Stopped before a slice because the invocation was running out of time; the next run continues. */
+  /**
+   * Stopped because the invocation was running out of time: before a slice, or inside one (which the next run
+   * redoes, in smaller slices); the next run continues from the checkpoint.
+   */
   | 'out_of_time'
   /** Another run holds the lock: nothing was done. */
   | 'locked'
@@ -193,6 +199,13 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       });
     }
 
+    // A slice too busy to list and enqueue in one invocation would be retried, and time out, for ever: after such a
+    // run the next ones use smaller slices (down to a minute), and grow back once runs complete again.
+    const hint = await deps.state.getSliceHint();
+    const slice = Math.min(sliceSeconds, hint ?? sliceSeconds);
+    const timeLow = () => options.remainingTimeMs !== undefined && options.remainingTimeMs() < margin;
+    let interruptedSlice = false;
+
     const counters: StripeCallCounters = { calls: 0, rateLimited: 0 };
     const totals = { slices: 0, listed: 0, missed: 0, pending: 0, alreadyDone: 0, enqueued: 0 };
     const missedEventIds: string[] = [];
@@ -210,9 +223,9 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
 
     try {
       const stripe = from < to ? await deps.stripe() : undefined;
-      for (let sliceStart = from; stripe && sliceStart < to; sliceStart += sliceSeconds) {
-        const sliceEnd = Math.min(sliceStart + sliceSeconds, to);
-        if (options.remainingTimeMs && options.remainingTimeMs() < margin) {
+      for (let sliceStart = from; stripe && sliceStart < to; sliceStart += slice) {
+        const sliceEnd = Math.min(sliceStart + slice, to);
+        if (timeLow()) {
           status = 'out_of_time';
           logger.warn('running out of time: the next run continues from the checkpoint', {
             next: iso(sliceStart),
@@ -234,6 +247,10 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
           call,
         );
         for await (const listedPage of pages) {
+          if (timeLow()) {
+            interruptedSlice = true;
+            break;
+          }
           const page = localFilter ? listedPage.filter((e) => localFilter.has(e.type)) : listedPage;
           totals.listed += page.length;
           for (const event of page) {
@@ -269,9 +286,24 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
           }
         }
 
+        if (interruptedSlice) {
+          status = 'out_of_time';
+          const smaller = Math.max(MIN_SLICE_SECONDS, Math.floor(slice / 4));
+          if (smaller < slice) await deps.state.setSliceHint(smaller);
+          logger.warn('running out of time inside a slice: the next runs use smaller slices', {
+            slice: { from: iso(sliceStart), to: iso(sliceEnd) },
+            sliceSeconds: slice,
+            nextSliceSeconds: smaller,
+          });
+          break;
+        }
         totals.slices++;
         reconciledUpTo = sliceEnd;
         if (movesCheckpoint && (await deps.state.advanceCheckpoint(sliceEnd))) checkpointAfter = sliceEnd;
+      }
+      if (status === 'completed' && hint !== undefined) {
+        const larger = slice * 2;
+        await deps.state.setSliceHint(larger < sliceSeconds ? larger : undefined);
       }
     } finally {
       metrics?.addMetric('ReconcileEventsListed', MetricUnit.Count, totals.listed);

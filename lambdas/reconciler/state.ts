@@ -4,7 +4,7 @@
  * - `reconciler#lock`: who runs now (`owner`, a random token per run) and until when (`lockExpiresAtMs`). Taken with
  *   a conditional write, renewed before every slice, deleted at the end; a crashed run's lock simply expires.
  * - `reconciler#checkpoint`: the `created` time (Unix seconds) up to which every event has been enqueued. It only
- *   moves forward (conditional update).
+ *   moves forward (conditional update). It also keeps `sliceSeconds` when a slice was too busy for one invocation.
  *
  * Neither item has `expiresAt`, the table's TTL attribute: DynamoDB would delete an item once that time passes, and
  * the idempotency store treats an item past it as absent. The lock's expiry is therefore a separate attribute.
@@ -31,6 +31,10 @@ export interface ReconcilerState {
   getCheckpoint(): Promise<number | undefined>;
   /** Moves the checkpoint to `to` (Unix seconds) if that is later; returns whether it moved. */
   advanceCheckpoint(to: number): Promise<boolean>;
+  /** The slice length a previous run asked for after a slice did not fit in one invocation. */
+  getSliceHint(): Promise<number | undefined>;
+  /** Stores (or, with undefined, clears) that slice length. */
+  setSliceHint(seconds: number | undefined): Promise<void>;
 }
 
 export interface ReconcilerStateOptions {
@@ -121,6 +125,24 @@ export function createReconcilerState(opts: ReconcilerStateOptions): ReconcilerS
       const res = await doc.send(new GetCommand({ TableName, Key: { pk: CHECKPOINT_KEY }, ConsistentRead: true }));
       const value = (res.Item as { checkpoint?: unknown } | undefined)?.checkpoint;
       return typeof value === 'number' ? value : undefined;
+    },
+
+    async getSliceHint() {
+      const res = await doc.send(new GetCommand({ TableName, Key: { pk: CHECKPOINT_KEY }, ConsistentRead: true }));
+      const value = (res.Item as { sliceSeconds?: unknown } | undefined)?.sliceSeconds;
+      return typeof value === 'number' ? value : undefined;
+    },
+
+    async setSliceHint(seconds) {
+      await doc.send(
+        new UpdateCommand({
+          TableName,
+          Key: { pk: CHECKPOINT_KEY },
+          ...(seconds === undefined
+            ? { UpdateExpression: 'REMOVE sliceSeconds' }
+            : { UpdateExpression: 'SET sliceSeconds = :s', ExpressionAttributeValues: { ':s': seconds } }),
+        }),
+      );
     },
 
     async advanceCheckpoint(to) {

@@ -320,16 +320,47 @@ describe('reconciler', () => {
     const early = paymentEvent(nowS - 3 * HOUR + 10);
     const late = paymentEvent(nowS - HOUR);
     inStripe(early, late);
-    let slices = 0;
     const settings = { initialLookbackHours: 3, sliceSeconds: HOUR, graceSeconds: 0 };
+    // Plenty of time until the first event is enqueued, then too little for another slice.
+    let remaining = 60_000;
 
-    const first = await reconciler(settings).run({ remainingTimeMs: () => (slices++ < 1 ? 60_000 : 1_000) });
+    const first = await reconciler(settings, { afterEnqueue: () => (remaining = 1_000) }).run({
+      remainingTimeMs: () => remaining,
+    });
 
     expect(first).toMatchObject({ status: 'out_of_time', slices: 1, enqueued: 1, checkpointAfter: nowS - 2 * HOUR });
     const second = await reconciler(settings).run();
     expect(second).toMatchObject({ status: 'completed', enqueued: 1 });
     const counts = countByEvent(await drain(sqs.client, queueUrl));
     expect([...counts.keys()].sort()).toEqual([early.id, late.id].sort());
+  });
+
+  it('cuts a slice too busy for one invocation into smaller ones on the next runs, so it cannot time out for ever', async () => {
+    const events = Array.from({ length: 150 }, (_, i) => paymentEvent(nowS - 2 * HOUR + 60 + i));
+    inStripe(...events);
+    const settings = { initialLookbackHours: 3, sliceSeconds: HOUR, graceSeconds: 0 };
+    let remaining = 60_000;
+
+    // Time runs low after the first page of the busy slice.
+    const cut = await reconciler(settings, { afterEnqueue: () => (remaining = 1_000) }).run({
+      remainingTimeMs: () => remaining,
+    });
+
+    expect(cut).toMatchObject({ status: 'out_of_time', enqueued: 100 });
+    // The slice was not finished: the checkpoint stays before it.
+    expect(await state.getCheckpoint()).toBeLessThanOrEqual(events[0]!.created);
+    expect(await state.getSliceHint()).toBe(HOUR / 4);
+
+    const next = await reconciler(settings).run();
+    // From the checkpoint (before the busy slice) minus the 300 s overlap, in quarter-hour slices.
+    expect(next).toMatchObject({ status: 'completed', slices: Math.ceil((2 * HOUR + 300) / (HOUR / 4)) });
+    const counts = countByEvent(await drain(sqs.client, queueUrl));
+    expect(counts.size).toBe(150);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    // Completed runs grow the slices back to the configured size.
+    expect(await state.getSliceHint()).toBe(HOUR / 2);
+    await reconciler(settings).run();
+    expect(await state.getSliceHint()).toBeUndefined();
   });
 });
 
