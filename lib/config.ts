@@ -84,6 +84,20 @@ export interface EventSinkConfig {
   readonly archiveRetentionDays: number;
 }
 
+/** The scheduled reconciler: lists Stripe's events since its checkpoint and enqueues any never processed. */
+export interface ReconcileConfig {
+  /** Deploy the reconciler and its schedule. @default true */
+  readonly enabled: boolean;
+  /** Minutes between runs (EventBridge Scheduler `rate(N minutes)`). @default 15 */
+  readonly intervalMinutes: number;
+  /** Stripe requests per second at most (leave Stripe's rate limit to the processor). @default 5 */
+  readonly maxRequestsPerSecond: number;
+  /** Events younger than this are left to normal delivery. @default 300 */
+  readonly graceSeconds: number;
+  /** Each run starts this much before the checkpoint (events can become listable a little late). @default 300 */
+  readonly overlapSeconds: number;
+}
+
 /** The whole deployment configuration. */
 export interface StripeWebhooksConfig {
   /**
@@ -113,6 +127,7 @@ export interface StripeWebhooksConfig {
   readonly queue: QueueConfig;
   readonly idempotency: IdempotencyConfig;
   readonly eventSink: EventSinkConfig;
+  readonly reconcile: ReconcileConfig;
   /** Retention of every log group (Lambda logs and API access logs), in days; one of CloudWatch's values. @default 30 */
   readonly logRetentionDays: number;
   /** Pin the Stripe API version of fetched objects; omit for the account's default. @default - account default */
@@ -199,6 +214,14 @@ const eventSinkSchema = z.strictObject({
   archiveRetentionDays: int(0, 3650, '0 means no archive').default(0),
 });
 
+const reconcileSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  intervalMinutes: int(1, 1440, 'EventBridge Scheduler rate in minutes, up to a day').default(15),
+  maxRequestsPerSecond: int(1, 50, "a share of Stripe's 25 (test) to 100 (live) requests/s").default(5),
+  graceSeconds: int(0, 86_400, 'up to a day').default(300),
+  overlapSeconds: int(0, 86_400, 'up to a day').default(300),
+});
+
 /** The zod schema of the configuration (input: a partial config; output: `StripeWebhooksConfig`). */
 export const configSchema = z
   .strictObject({
@@ -221,6 +244,7 @@ export const configSchema = z
     queue: queueSchema.prefault({}),
     idempotency: idempotencySchema.prefault({}),
     eventSink: eventSinkSchema.prefault({}),
+    reconcile: reconcileSchema.prefault({}),
     logRetentionDays: z
       .number()
       .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {

@@ -262,7 +262,9 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     const gt = created('gt');
     const lte = created('lte');
     const lt = created('lt');
-    const typePatterns = [...query.getAll('types[]'), ...(query.get('type') ? [query.get('type') as string] : [])].map(
+    // `types[]=a` and stripe-node's indexed `types[0]=a` alike (Stripe accepts both).
+    const listed = [...query.entries()].filter(([k]) => /^types\[\d*\]$/.test(k)).map(([, v]) => v);
+    const typePatterns = [...listed, ...(query.get('type') ? [query.get('type') as string] : [])].map(
       (t) => new RegExp(`^${t.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`),
     );
 

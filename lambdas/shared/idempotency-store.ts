@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 export type IdempotencyStatus = 'IN_PROGRESS' | 'DONE' | 'FAILED';
 
@@ -76,6 +76,11 @@ export interface IdempotencyStore {
   ): Promise<void>;
   /** The item for an event id; an item past `expiresAt` counts as absent. */
   get(eventId: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Deletes the record of a DONE event so it can be processed again (the operator's `replay --force`). Returns
+   * false, and leaves the item alone, when it is not DONE: absent, FAILED (claimable anyway) or being processed.
+   */
+  forgetDone(eventId: string): Promise<boolean>;
 }
 
 /** The claim `token` no longer holds the event: its lease ran out and another invocation claimed it. */
@@ -235,5 +240,23 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
     },
 
     get: read,
+
+    async forgetDone(eventId) {
+      try {
+        await doc.send(
+          new DeleteCommand({
+            TableName,
+            Key: { pk: eventId },
+            ConditionExpression: '#status = :done',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':done': 'DONE' },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return false;
+        throw err;
+      }
+    },
   };
 }

@@ -11,6 +11,7 @@ import { EventSink } from '../constructs/event-sink';
 import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress } from '../constructs/ingress';
 import { Processor } from '../constructs/processor';
+import { Reconciler } from '../constructs/reconciler';
 import { StripeSecrets } from '../constructs/stripe-secrets';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
@@ -37,6 +38,8 @@ export class RegionalStack extends Stack {
   readonly eventSink: EventSink;
   readonly ingress: Ingress;
   readonly processor: Processor;
+  /** The scheduled reconciler; undefined when `reconcile.enabled` is false. */
+  readonly reconciler: Reconciler | undefined;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, ...stackProps } = props;
@@ -105,6 +108,24 @@ export class RegionalStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
+
+    this.reconciler = config.reconcile.enabled
+      ? new Reconciler(this, 'Reconciler', {
+          appName: config.appName,
+          eventQueue: this.eventQueue,
+          table: this.idempotencyTable,
+          secrets: this.secrets,
+          interval: Duration.minutes(config.reconcile.intervalMinutes),
+          maxRequestsPerSecond: config.reconcile.maxRequestsPerSecond,
+          grace: Duration.seconds(config.reconcile.graceSeconds),
+          overlap: Duration.seconds(config.reconcile.overlapSeconds),
+          // Only what the webhook endpoint subscribes to: the other types were never meant to be processed.
+          eventTypes: config.eventTypes,
+          ...(config.stripeApiVersion ? { stripeApiVersion: config.stripeApiVersion } : {}),
+          logRetention,
+          logRemovalPolicy: removalPolicy,
+        })
+      : undefined;
 
     new CfnOutput(this, 'WebhookUrl', {
       description: 'Register this URL as the Stripe webhook endpoint',

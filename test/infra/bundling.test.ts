@@ -1,5 +1,5 @@
 /**
- * The real build: esbuild bundles both Lambda handlers, and `cdk synth` runs offline through the CLI.
+ * The real build: esbuild bundles every Lambda handler, and `cdk synth` runs offline through the CLI.
  *
  * Depends on lambdas/ingress/handler.ts and lambdas/processor/handler.ts existing (they are written on other
  * branches); once merged, this checks the real bundles.
@@ -14,6 +14,7 @@ import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingressEnv } from '../../lambdas/ingress/env';
 import { processorEnv } from '../../lambdas/processor/env';
+import { reconcilerEnv } from '../../lambdas/reconciler/env';
 import { parseConfig } from '../../lib/config';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/constructs/node-function';
 import { createRegionalStacks } from '../../lib/stacks/regional-stack';
@@ -53,7 +54,9 @@ function externalImports(code: string): string[] {
   return specifiers.filter((spec) => !spec.startsWith('node:') && !builtinModules.includes(spec));
 }
 
-const bundles: Record<'ingress' | 'processor', string> = { ingress: '', processor: '' };
+type Bundle = 'ingress' | 'processor' | 'reconciler';
+const bundles: Record<Bundle, string> = { ingress: '', processor: '', reconciler: '' };
+const envSchemas = { ingress: ingressEnv, processor: processorEnv, reconciler: reconcilerEnv };
 
 beforeAll(() => {
   // Bundling on: no 'aws:cdk:bundling-stacks' override.
@@ -66,12 +69,12 @@ beforeAll(() => {
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
     const hash = r.Properties.Code?.S3Key?.replace(/\.zip$/, '');
-    const which = r.Properties.FunctionName?.endsWith('-ingress') ? 'ingress' : 'processor';
-    bundles[which] = join(assembly.directory, `asset.${hash}`);
+    const which = (Object.keys(bundles) as Bundle[]).find((b) => r.Properties.FunctionName?.endsWith(`-${b}`));
+    if (which) bundles[which] = join(assembly.directory, `asset.${hash}`);
   }
 }, 120_000);
 
-describe.each(['ingress', 'processor'] as const)('the %s bundle', (which) => {
+describe.each(['ingress', 'processor', 'reconciler'] as const)('the %s bundle', (which) => {
   it('is a minified ESM file with a source map and the createRequire banner', () => {
     const code = readFileSync(join(bundles[which], 'index.mjs'), 'utf8');
     expect(existsSync(join(bundles[which], 'index.mjs.map'))).toBe(true);
@@ -86,7 +89,7 @@ describe.each(['ingress', 'processor'] as const)('the %s bundle', (which) => {
   it('imports under the local Node.js and exports a handler function', () => {
     const env = {
       ...envWithoutAws(),
-      ...dummyEnv(which === 'ingress' ? ingressEnv : processorEnv),
+      ...dummyEnv(envSchemas[which]),
       AWS_REGION: 'us-east-1',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',

@@ -44,6 +44,13 @@ describe('defaults', () => {
       queue: { maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
       idempotency: { doneTtlDays: 35, leaseSeconds: 90 },
       eventSink: { archiveRetentionDays: 0 },
+      reconcile: {
+        enabled: true,
+        intervalMinutes: 15,
+        maxRequestsPerSecond: 5,
+        graceSeconds: 300,
+        overlapSeconds: 300,
+      },
       logRetentionDays: 30,
       removalPolicy: 'retain',
     });

@@ -1,0 +1,362 @@
+/**
+ * The reconciler: the safety net under webhook delivery. Stripe keeps every event for 30 days; this lists the
+ * events created since the last checkpoint and enqueues each one the idempotency table has not seen as DONE, so an
+ * event whose deliveries all failed (an outage, a misconfigured endpoint, a lost message) is still processed.
+ *
+ * - Window: from `checkpoint - overlapSeconds` (events can become listable a little late), never older than
+ *   30 days - 1 hour (Stripe's retention, with a margin), to `now - graceSeconds` (normal delivery goes first).
+ *   Without a checkpoint: the last `initialLookbackHours`.
+ * - Slices of `sliceSeconds` of `created` time, oldest first; each slice is listed in full (newest first, as Stripe
+ *   pages) and every event not DONE is enqueued; the checkpoint moves to the slice's end only after that, so a crash
+ *   re-does at most one slice (FIFO deduplication and the table make the re-sends harmless).
+ * - One run at a time: a lock item with an owner token and an expiry, renewed before every slice. A second run
+ *   finds it held and returns `locked` without doing anything.
+ * - Stops when the Lambda's remaining time is low (`out_of_time`), before a slice or between pages; the next run
+ *   continues from the checkpoint. A slice cut short makes the next runs use smaller slices (see `slice`).
+ * - Stripe requests are paced (`maxRequestsPerSecond`) and a 429 waits `Retry-After` and retries (bounded). Any
+ *   other error fails the run; the next run starts again from the checkpoint.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type Stripe from 'stripe';
+import { describeError } from '../shared/errors';
+import type { IdempotencyStore } from '../shared/idempotency-store';
+import {
+  createPacer,
+  listEventPages,
+  MAX_EVENT_TYPES,
+  type PacedCallOptions,
+  realSleep,
+  resendEvent,
+  type Sleep,
+  type StripeCallCounters,
+} from '../shared/stripe-events';
+import type { ReconcilerState } from './state';
+
+/** Stripe keeps events this long. */
+export const STRIPE_EVENT_RETENTION_SECONDS = 30 * 86_400;
+/** The window never starts closer than this to Stripe's retention edge (events there may vanish mid-listing). */
+const RETENTION_MARGIN_SECONDS = 3_600;
+/** Events of a page checked and enqueued at once. */
+const ENQUEUE_CONCURRENCY = 8;
+/** The smallest slice a busy window is cut into. */
+const MIN_SLICE_SECONDS = 60;
+/** How many missed event ids the result carries (the count is always exact). */
+const MAX_LISTED_IDS = 50;
+
+export interface ReconcilerSettings {
+  /** @default 5 */
+  readonly maxRequestsPerSecond?: number;
+  /** @default 300 */
+  readonly graceSeconds?: number;
+  /** @default 300 */
+  readonly overlapSeconds?: number;
+  /** @default 24 */
+  readonly initialLookbackHours?: number;
+  /** @default 3600 */
+  readonly sliceSeconds?: number;
+  /**
+   * Only these event types (exact names; `*` = all). Up to 20 are filtered by Stripe, more are filtered here.
+   * @default every type
+   */
+  readonly eventTypes?: readonly string[];
+  /** @default 262144 */
+  readonly maxMessageBytes?: number;
+  /** How long the lock lasts without renewal. @default 900000 */
+  readonly lockMs?: number;
+  /** No new slice or page starts when less than this remains. @default 30000 */
+  readonly timeMarginMs?: number;
+  /** Retries after a 429 before the run fails. @default 4 */
+  readonly maxRateLimitRetries?: number;
+}
+
+export interface ReconcilerDeps {
+  readonly store: IdempotencyStore;
+  readonly state: ReconcilerState;
+  /** The Stripe client (called once per run). */
+  readonly stripe: () => Promise<Stripe>;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly logger: Logger;
+  /** Namespace StripeWebhooks (set by the caller). */
+  readonly metrics?: Metrics;
+  /** Unix milliseconds. @default Date.now */
+  readonly now?: () => number;
+  /** @default setTimeout */
+  readonly sleep?: Sleep;
+  /** Called after each event is enqueued (tests use it to crash a run part-way). */
+  readonly afterEnqueue?: (eventId: string) => void;
+}
+
+export interface RunOptions {
+  /** The Lambda's `context.getRemainingTimeInMillis`; none = no time limit. */
+  readonly remainingTimeMs?: () => number;
+  /**
+   * Start here (Unix seconds) instead of at the checkpoint (`npm run reconcile -- --since`). The checkpoint still
+   * advances, but only when this start is at or before it (else the gap in between would be skipped for good).
+   */
+  readonly since?: number;
+}
+
+export type RunStatus =
+  /** The whole window was reconciled. */
+  | 'completed'
+  /** Nothing to list: the window is empty (the checkpoint is within the grace period). */
+  | 'up_to_date'
+  /**
+   * Stopped because the invocation was running out of time: before a slice, or inside one (which the next run
+   * redoes, in smaller slices); the next run continues from the checkpoint.
+   */
+  | 'out_of_time'
+  /** Another run holds the lock: nothing was done. */
+  | 'locked'
+  /** The lock lapsed mid-run (another run may have taken over): stopped. */
+  | 'lock_lost';
+
+export interface ReconcileResult {
+  readonly status: RunStatus;
+  /** Unix seconds: the window this run set out to cover ([from, to)). */
+  readonly window?: { readonly from: number; readonly to: number };
+  /** Unix seconds: the end of the last slice completed (the checkpoint, if this run could move it). */
+  readonly reconciledUpTo?: number;
+  readonly checkpointBefore?: number;
+  readonly checkpointAfter?: number;
+  readonly slices: number;
+  readonly listed: number;
+  /** Not in the table at all: deliveries that never reached the processor. */
+  readonly missed: number;
+  /** In the table but not DONE (IN_PROGRESS or FAILED). */
+  readonly pending: number;
+  /** DONE already. */
+  readonly alreadyDone: number;
+  readonly enqueued: number;
+  readonly stripeCalls: number;
+  readonly stripe429: number;
+  /** Up to 50 missed event ids, for the log and the operator. */
+  readonly missedEventIds: readonly string[];
+  /** Who holds the lock, when `locked`. */
+  readonly lockHeldBy?: string;
+}
+
+export interface Reconciler {
+  run(options?: RunOptions): Promise<ReconcileResult>;
+}
+
+export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSettings = {}): Reconciler {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? realSleep;
+  const grace = settings.graceSeconds ?? 300;
+  const overlap = settings.overlapSeconds ?? 300;
+  const lookbackSeconds = (settings.initialLookbackHours ?? 24) * 3_600;
+  const sliceSeconds = settings.sliceSeconds ?? 3_600;
+  const lockMs = settings.lockMs ?? 900_000;
+  const margin = settings.timeMarginMs ?? 30_000;
+  // `*` (or nothing) = every type. Stripe filters on up to 20 types; beyond that, list everything and filter here.
+  const wanted = settings.eventTypes && !settings.eventTypes.includes('*') ? settings.eventTypes : [];
+  const serverTypes = wanted.length > 0 && wanted.length <= MAX_EVENT_TYPES ? wanted : undefined;
+  const localFilter = wanted.length > MAX_EVENT_TYPES ? new Set(wanted) : undefined;
+  if (sliceSeconds < 1) throw new Error('sliceSeconds must be at least 1');
+  const { logger, metrics } = deps;
+
+  return {
+    async run(options = {}) {
+      const owner = randomUUID();
+      const lock = await deps.state.acquireLock(owner, lockMs);
+      if (!lock.acquired) {
+        logger.info('another reconciler run holds the lock: nothing to do', {
+          heldBy: lock.heldBy,
+          ...(lock.expiresAtMs !== undefined ? { lockExpiresAt: new Date(lock.expiresAtMs).toISOString() } : {}),
+        });
+        metrics?.addMetric('ReconcileLocked', MetricUnit.Count, 1);
+        return { ...emptyResult('locked'), ...(lock.heldBy ? { lockHeldBy: lock.heldBy } : {}) };
+      }
+      try {
+        return await reconcile(owner, options);
+      } finally {
+        try {
+          await deps.state.releaseLock(owner);
+        } catch (err) {
+          logger.warn('could not release the lock (it expires on its own)', { error: describeError(err) });
+        }
+      }
+    },
+  };
+
+  async function reconcile(owner: string, options: RunOptions): Promise<ReconcileResult> {
+    const nowSeconds = Math.floor(now() / 1000);
+    const checkpointBefore = await deps.state.getCheckpoint();
+    const oldest = nowSeconds - STRIPE_EVENT_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS;
+    const requested =
+      options.since ?? (checkpointBefore !== undefined ? checkpointBefore - overlap : nowSeconds - lookbackSeconds);
+    const from = Math.max(requested, oldest);
+    const to = nowSeconds - grace;
+    // A start after the checkpoint leaves a gap the checkpoint must not jump over.
+    const movesCheckpoint = checkpointBefore === undefined || from <= checkpointBefore;
+    if (requested < oldest) {
+      logger.warn("the window starts beyond Stripe's 30-day retention: events older than that cannot be listed", {
+        requestedFrom: iso(requested),
+        from: iso(from),
+      });
+    }
+
+    // A slice too busy to list and enqueue in one invocation would be retried, and time out, for ever: after such a
+    // run the next ones use smaller slices (down to a minute), and grow back once runs complete again.
+    const hint = await deps.state.getSliceHint();
+    const slice = Math.min(sliceSeconds, hint ?? sliceSeconds);
+    const timeLow = () => options.remainingTimeMs !== undefined && options.remainingTimeMs() < margin;
+    let interruptedSlice = false;
+
+    const counters: StripeCallCounters = { calls: 0, rateLimited: 0 };
+    const totals = { slices: 0, listed: 0, missed: 0, pending: 0, alreadyDone: 0, enqueued: 0 };
+    const missedEventIds: string[] = [];
+    let status: RunStatus = from >= to ? 'up_to_date' : 'completed';
+    let reconciledUpTo: number | undefined;
+    let checkpointAfter = checkpointBefore;
+
+    const call: PacedCallOptions = {
+      pacer: createPacer({ requestsPerSecond: settings.maxRequestsPerSecond ?? 5, now, sleep }),
+      counters,
+      sleep,
+      ...(settings.maxRateLimitRetries !== undefined ? { maxRetries: settings.maxRateLimitRetries } : {}),
+      onRateLimited: (info) => logger.warn('Stripe rate-limited the reconciler: waiting', info),
+    };
+
+    try {
+      const stripe = from < to ? await deps.stripe() : undefined;
+      for (let sliceStart = from; stripe && sliceStart < to; sliceStart += slice) {
+        const sliceEnd = Math.min(sliceStart + slice, to);
+        if (timeLow()) {
+          status = 'out_of_time';
+          logger.warn('running out of time: the next run continues from the checkpoint', {
+            next: iso(sliceStart),
+            to: iso(to),
+          });
+          break;
+        }
+        if (!(await deps.state.renewLock(owner, lockMs))) {
+          status = 'lock_lost';
+          logger.error('the reconciler lock lapsed mid-run: stopping (another run may have taken over)', {
+            next: iso(sliceStart),
+          });
+          break;
+        }
+
+        const pages = listEventPages(
+          stripe,
+          { createdGte: sliceStart, createdLt: sliceEnd, ...(serverTypes ? { types: serverTypes } : {}) },
+          call,
+        );
+        const handle = async (event: Stripe.Event): Promise<void> => {
+          const sent = await resendEvent(
+            { store: deps.store, sqs: deps.sqs, queueUrl: deps.queueUrl, maxMessageBytes: settings.maxMessageBytes },
+            event,
+            'reconcile',
+          );
+          if (sent.outcome === 'skipped') {
+            totals.alreadyDone++;
+            return;
+          }
+          totals.enqueued++;
+          if (sent.outcome === 'missed') {
+            totals.missed++;
+            if (missedEventIds.length < MAX_LISTED_IDS) missedEventIds.push(sent.eventId);
+            logger.warn('missed event enqueued', {
+              eventId: sent.eventId,
+              eventType: sent.type,
+              created: iso(event.created),
+              messageId: sent.messageId,
+            });
+          } else {
+            totals.pending++;
+            logger.info('unfinished event enqueued again', {
+              eventId: sent.eventId,
+              eventType: sent.type,
+              status: sent.previousStatus,
+              messageId: sent.messageId,
+            });
+          }
+          deps.afterEnqueue?.(sent.eventId);
+        };
+        for await (const listedPage of pages) {
+          if (timeLow()) {
+            interruptedSlice = true;
+            break;
+          }
+          const page = localFilter ? listedPage.filter((e) => localFilter.has(e.type)) : listedPage;
+          totals.listed += page.length;
+          // A few events at a time: each is a table read and a queue send (the round trips, not Stripe, bound
+          // the pace here); the checkpoint waits for the whole slice, so the order within a page does not matter.
+          for (let i = 0; i < page.length; i += ENQUEUE_CONCURRENCY) {
+            await Promise.all(page.slice(i, i + ENQUEUE_CONCURRENCY).map(handle));
+          }
+        }
+
+        if (interruptedSlice) {
+          status = 'out_of_time';
+          const smaller = Math.max(MIN_SLICE_SECONDS, Math.floor(slice / 4));
+          if (smaller < slice) await deps.state.setSliceHint(smaller);
+          logger.warn('running out of time inside a slice: the next runs use smaller slices', {
+            slice: { from: iso(sliceStart), to: iso(sliceEnd) },
+            sliceSeconds: slice,
+            nextSliceSeconds: smaller,
+          });
+          break;
+        }
+        totals.slices++;
+        reconciledUpTo = sliceEnd;
+        if (movesCheckpoint && (await deps.state.advanceCheckpoint(sliceEnd))) checkpointAfter = sliceEnd;
+      }
+      if (status === 'completed' && hint !== undefined) {
+        const larger = slice * 2;
+        await deps.state.setSliceHint(larger < sliceSeconds ? larger : undefined);
+      }
+    } finally {
+      metrics?.addMetric('ReconcileEventsListed', MetricUnit.Count, totals.listed);
+      metrics?.addMetric('ReconcileMissedEvents', MetricUnit.Count, totals.missed);
+      metrics?.addMetric('ReconcileEnqueued', MetricUnit.Count, totals.enqueued);
+      metrics?.addMetric('StripeCalls', MetricUnit.Count, counters.calls);
+      metrics?.addMetric('Stripe429', MetricUnit.Count, counters.rateLimited);
+    }
+
+    const result: ReconcileResult = {
+      status,
+      window: { from, to },
+      ...(reconciledUpTo !== undefined ? { reconciledUpTo } : {}),
+      ...(checkpointBefore !== undefined ? { checkpointBefore } : {}),
+      ...(checkpointAfter !== undefined ? { checkpointAfter } : {}),
+      ...totals,
+      stripeCalls: counters.calls,
+      stripe429: counters.rateLimited,
+      missedEventIds,
+    };
+    const summary = {
+      ...result,
+      window: { from: iso(from), to: iso(to) },
+      missedEventIds: missedEventIds.slice(0, 10),
+    };
+    if (totals.missed > 0) logger.warn('reconciliation found missed events', summary);
+    else logger.info('reconciliation finished', summary);
+    return result;
+  }
+}
+
+function emptyResult(status: RunStatus): ReconcileResult {
+  return {
+    status,
+    slices: 0,
+    listed: 0,
+    missed: 0,
+    pending: 0,
+    alreadyDone: 0,
+    enqueued: 0,
+    stripeCalls: 0,
+    stripe429: 0,
+    missedEventIds: [],
+  };
+}
+
+function iso(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString();
+}

@@ -1,0 +1,234 @@
+/**
+ * Getting Stripe events back into the pipeline: listing them from Stripe (paced, 429-aware) and enqueueing the ones
+ * the idempotency table has not seen as DONE. One module for the two producers that do this: the scheduled
+ * reconciler (source `reconcile`) and the operator's `replay` (source `replay`).
+ *
+ * Pacing matters because Stripe's rate limit is shared with the processor (about 100 requests/s live, 25 in test
+ * mode): these callers take a small, fixed share of it through a token bucket, and on a 429 they wait what Stripe
+ * asks (`Retry-After`) and try again a bounded number of times.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type Stripe from 'stripe';
+import { enqueueMessage } from './enqueue';
+import { describeError, RetryableError } from './errors';
+import type { IdempotencyStatus, IdempotencyStore } from './idempotency-store';
+import { type MessageSource, toQueueMessage } from './queue-message';
+
+/** Stripe's `types[]` filter on List Events accepts at most 20 types. */
+export const MAX_EVENT_TYPES = 20;
+/** The largest page List Events serves. */
+export const EVENTS_PAGE_SIZE = 100;
+
+/** Waits `ms` milliseconds (tests pass a recorder instead of sleeping). */
+export type Sleep = (ms: number) => Promise<void>;
+
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A token bucket: `take` resolves when a request may be sent. */
+export interface Pacer {
+  take(): Promise<void>;
+}
+
+/**
+ * At most `requestsPerSecond` on average, with bursts of at most `burst` (default: one second's worth).
+ * Hand-written: a dozen lines, and the rate-limit libraries on npm bring timers and queues a Lambda does not need.
+ */
+export function createPacer(opts: {
+  requestsPerSecond: number;
+  burst?: number;
+  now?: () => number;
+  sleep?: Sleep;
+}): Pacer {
+  const rate = opts.requestsPerSecond;
+  if (!(rate > 0)) throw new Error(`requestsPerSecond must be positive, got ${rate}`);
+  const capacity = Math.max(1, opts.burst ?? Math.floor(rate));
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? realSleep;
+  let tokens = capacity;
+  let last = now();
+  return {
+    async take() {
+      for (;;) {
+        const t = now();
+        tokens = Math.min(capacity, tokens + ((t - last) / 1000) * rate);
+        last = t;
+        if (tokens >= 1) {
+          tokens -= 1;
+          return;
+        }
+        await sleep(Math.ceil(((1 - tokens) / rate) * 1000));
+      }
+    },
+  };
+}
+
+/** Calls to Stripe made through `pacedCall`, for logs and metrics. */
+export interface StripeCallCounters {
+  calls: number;
+  rateLimited: number;
+}
+
+export interface PacedCallOptions {
+  readonly pacer: Pacer;
+  readonly counters: StripeCallCounters;
+  /** @default realSleep */
+  readonly sleep?: Sleep;
+  /** Retries after a 429 before giving up. @default 4 */
+  readonly maxRetries?: number;
+  /** A longer Retry-After than this gives up at once (the next run retries). @default 30 */
+  readonly maxWaitSeconds?: number;
+  /** Called before each wait after a 429 (for logs). */
+  readonly onRateLimited?: (info: { what: string; waitSeconds: number; attempt: number }) => void;
+}
+
+interface StripeErrorLike {
+  statusCode?: number;
+  type?: string;
+  headers?: Record<string, string | undefined>;
+}
+
+function rateLimitOf(err: unknown): { retryAfterSeconds?: number } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as StripeErrorLike;
+  if (e.statusCode !== 429 && e.type !== 'StripeRateLimitError') return undefined;
+  const header = Number(e.headers?.['retry-after']);
+  return Number.isFinite(header) && header > 0 ? { retryAfterSeconds: header } : {};
+}
+
+/**
+ * One Stripe request through the pacer. A 429 waits `Retry-After` (or 1, 2, 4... seconds without one) and retries,
+ * at most `maxRetries` times; every other error is thrown as it is (the caller's run fails, the next one retries).
+ */
+export async function pacedCall<T>(opts: PacedCallOptions, what: string, fn: () => Promise<T>): Promise<T> {
+  const sleep = opts.sleep ?? realSleep;
+  const maxRetries = opts.maxRetries ?? 4;
+  const maxWait = opts.maxWaitSeconds ?? 30;
+  for (let attempt = 0; ; attempt++) {
+    await opts.pacer.take();
+    opts.counters.calls++;
+    try {
+      return await fn();
+    } catch (err) {
+      const limited = rateLimitOf(err);
+      if (!limited) throw err;
+      opts.counters.rateLimited++;
+      const waitSeconds = limited.retryAfterSeconds ?? 2 ** attempt;
+      if (attempt >= maxRetries || waitSeconds > maxWait) {
+        throw new RetryableError(
+          `Stripe kept rate-limiting ${what} (${attempt + 1} attempts): ${describeError(err)}`,
+          'stripe_rate_limited',
+          waitSeconds,
+          { cause: err },
+        );
+      }
+      opts.onRateLimited?.({ what, waitSeconds, attempt: attempt + 1 });
+      await sleep(waitSeconds * 1000);
+    }
+  }
+}
+
+/** A range of `created` (Unix seconds, `gte` inclusive, `lt` exclusive), optionally only some event types. */
+export interface EventListQuery {
+  readonly createdGte: number;
+  readonly createdLt: number;
+  /** At most MAX_EVENT_TYPES; none = every type. */
+  readonly types?: readonly string[];
+}
+
+/**
+ * The events of a range, page by page, newest first as Stripe serves them. Paginated by hand (not stripe-node's
+ * autoPagingEach) so every page request goes through the pacer and the 429 handling.
+ */
+export async function* listEventPages(
+  stripe: Stripe,
+  query: EventListQuery,
+  call: PacedCallOptions,
+): AsyncGenerator<Stripe.Event[]> {
+  const types = query.types && query.types.length > 0 ? [...query.types] : undefined;
+  if (types && types.length > MAX_EVENT_TYPES) {
+    throw new Error(`Stripe filters on at most ${MAX_EVENT_TYPES} event types, got ${types.length}`);
+  }
+  let startingAfter: string | undefined;
+  for (;;) {
+    const params: Stripe.EventListParams = {
+      created: { gte: query.createdGte, lt: query.createdLt },
+      limit: EVENTS_PAGE_SIZE,
+      ...(types ? { types } : {}),
+      ...(startingAfter ? { starting_after: startingAfter } : {}),
+    };
+    const page = await pacedCall(call, 'GET /v1/events', () => stripe.events.list(params));
+    if (page.data.length > 0) yield page.data;
+    const last = page.data.at(-1);
+    if (!page.has_more || !last) return;
+    startingAfter = last.id;
+  }
+}
+
+/** What `resendEvent` did with one event. */
+export type ResendOutcome =
+  /** Not in the table at all: never reached the processor. Enqueued. */
+  | 'missed'
+  /** In the table but not DONE (IN_PROGRESS or FAILED). Enqueued (FIFO dedup and the table keep it single). */
+  | 'pending'
+  /** DONE: nothing to do. */
+  | 'skipped'
+  /** DONE, but forced: the record was cleared and the event enqueued with a fresh deduplication id. */
+  | 'forced';
+
+export interface ResendResult {
+  readonly eventId: string;
+  readonly type: string;
+  readonly outcome: ResendOutcome;
+  /** The table's status before, if there was a record. */
+  readonly previousStatus?: IdempotencyStatus;
+  /** The SQS message id when enqueued. */
+  readonly messageId?: string;
+}
+
+export interface ResendDeps {
+  readonly store: IdempotencyStore;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  /** Larger events are enqueued as a `reference` the processor resolves from Stripe. @default 262144 */
+  readonly maxMessageBytes?: number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/**
+ * Enqueues `event` unless the table has it as DONE. With `force`, a DONE event is processed again: its record is
+ * cleared first (else the processor would skip it) and the message gets a fresh deduplication id (else SQS would
+ * drop it as a copy of a send within the last 5 minutes).
+ */
+export async function resendEvent(
+  deps: ResendDeps,
+  event: Stripe.Event | Record<string, unknown>,
+  source: Extract<MessageSource, 'reconcile' | 'replay'>,
+  opts: { force?: boolean } = {},
+): Promise<ResendResult> {
+  const now = deps.now ?? (() => new Date());
+  const msg = toQueueMessage(event, source, now());
+  const record = await deps.store.get(msg.eventId);
+  const base = {
+    eventId: msg.eventId,
+    type: msg.type,
+    ...(record ? { previousStatus: record.status } : {}),
+  };
+  let outcome: ResendOutcome;
+  let deduplicationIdOverride: string | undefined;
+  if (record?.status === 'DONE') {
+    if (!opts.force) return { ...base, outcome: 'skipped' };
+    await deps.store.forgetDone(msg.eventId);
+    // Unique per send and within SQS's 128 characters (event ids may have up to 124).
+    deduplicationIdOverride = `${msg.eventId.slice(0, 91)}:${randomUUID()}`;
+    outcome = 'forced';
+  } else {
+    outcome = record ? 'pending' : 'missed';
+  }
+  const sent = await enqueueMessage(deps.sqs, deps.queueUrl, msg, {
+    maxMessageBytes: deps.maxMessageBytes ?? 262_144,
+    ...(deduplicationIdOverride ? { deduplicationIdOverride } : {}),
+  });
+  return { ...base, outcome, ...(sent.messageId ? { messageId: sent.messageId } : {}) };
+}

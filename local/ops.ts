@@ -1,0 +1,373 @@
+/**
+ * `npm run ops -- <command>`: the on-call engineer's one command for the DLQ, replays and event lookups, against the
+ * running local pipeline (default when `npm start` is running and nothing names AWS) or a deployed stack.
+ *
+ *   dlq list [--limit N]               DLQ messages with their failure reason (peeked, not consumed)
+ *   dlq inspect <messageId|eventId>    one DLQ message in full: decoded body, table record, reason
+ *   dlq redrive [--max N] [--rate R]   back to the event queue (AWS without --max: StartMessageMoveTask)
+ *   dlq redrive-status                 AWS: the DLQ's message move tasks
+ *   replay --id evt_... [--id ...]     fetch from Stripe and enqueue (skips DONE unless --force)
+ *   replay --since <time> [--until <time>] [--type t ...] [--force]
+ *   event <evt_id>                     the idempotency record: status, attempts, lastError, doneAt
+ *
+ * Target: --local | --region R with --stack NAME, or --queue-url/--dlq-url/--table/--secret-id (or QUEUE_URL,
+ * DLQ_URL, TABLE_NAME, STRIPE_API_KEY_SECRET_ID). --json prints data for scripts. Exit code 1 on failure, 2 on
+ * bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { describeError } from '../lambdas/shared/errors';
+import { inspectDlq, listDlq, moveTaskStatus, redriveByHand, startMoveTask } from './ops/dlq';
+import { fields, table } from './ops/format';
+import { eventRecord, type ReplayReport, replayIds, replayRange } from './ops/replay';
+import { type OpsTarget, resolveTarget, type TargetDeps } from './ops/target';
+import { parseTime } from './reconcile';
+import { findRunningPipeline } from './runtime-info';
+
+/** Where the CLI writes (tests capture it). */
+export interface OpsIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const USAGE = `usage: npm run ops -- <command> [options]
+  dlq list [--limit N]              DLQ messages and why they failed (peeked, not consumed)
+  dlq inspect <messageId|eventId>   one DLQ message in full
+  dlq redrive [--max N] [--rate R]  move DLQ messages back to the event queue
+  dlq redrive-status                AWS: message move tasks of the DLQ
+  replay --id evt_... [--id ...] [--force]
+  replay --since <ISO|unix> [--until <ISO|unix>] [--type t ...] [--force]
+  event <evt_id>                    the event's idempotency record
+target: --local (default when npm start is running) | --region R [--stack NAME | --queue-url U --dlq-url U --table T --secret-id S]
+output: --json`;
+
+/** Runs one CLI command; returns the exit code. */
+export async function runOps(argv: readonly string[], io: OpsIo, deps: Partial<TargetDeps> = {}): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) {
+    io.out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  let target: OpsTarget | undefined;
+  try {
+    const command = commandOf(positionals);
+    target = await resolveTarget(
+      {
+        ...(values.local ? { local: true } : {}),
+        ...(values.region ? { region: values.region } : {}),
+        ...(values.stack ? { stack: values.stack } : {}),
+        ...(values['queue-url'] ? { queueUrl: values['queue-url'] } : {}),
+        ...(values['dlq-url'] ? { dlqUrl: values['dlq-url'] } : {}),
+        ...(values.table ? { tableName: values.table } : {}),
+        ...(values['secret-id'] ? { secretId: values['secret-id'] } : {}),
+      },
+      { findRunning: findRunningPipeline, ...deps },
+    );
+    if (!values.json) io.err(`target: ${target.description}`);
+    return await command(target, values, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.err(`error: ${describeError(err)}`);
+    return 1;
+  } finally {
+    target?.close();
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      local: { type: 'boolean' },
+      region: { type: 'string' },
+      stack: { type: 'string' },
+      'queue-url': { type: 'string' },
+      'dlq-url': { type: 'string' },
+      table: { type: 'string' },
+      'secret-id': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      max: { type: 'string' },
+      rate: { type: 'string' },
+      id: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      type: { type: 'string', multiple: true },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+type Values = ReturnType<typeof parse>['values'];
+type Command = (target: OpsTarget, values: Values, io: OpsIo) => Promise<number>;
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function commandOf(positionals: readonly string[]): Command {
+  const [first, second, third] = positionals;
+  if (first === 'dlq' && second === 'list' && !third) return dlqList;
+  if (first === 'dlq' && second === 'inspect' && third) return (t, v, io) => dlqInspect(t, v, io, third);
+  if (first === 'dlq' && second === 'redrive' && !third) return dlqRedrive;
+  if (first === 'dlq' && second === 'redrive-status' && !third) return dlqRedriveStatus;
+  if (first === 'replay' && !second) return replay;
+  if (first === 'event' && second && !third) return (t, v, io) => showEvent(t, v, io, second);
+  throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+}
+
+const dlqList: Command = async (target, values, io) => {
+  const listing = await listDlq(target, positiveInt(values.limit, '--limit', 100));
+  if (values.json) {
+    io.out(JSON.stringify(listing, null, 2));
+    return 0;
+  }
+  if (listing.entries.length === 0) {
+    io.out(`The DLQ is empty (${listing.approximateInFlight} in flight).`);
+    return 0;
+  }
+  io.out(
+    table(
+      ['EVENT', 'TYPE', 'MESSAGE', 'GROUP', 'RECEIVES', 'SENT', 'REASON'],
+      listing.entries.map((e) => [
+        e.eventId,
+        e.type,
+        e.messageId,
+        e.group,
+        e.receiveCount,
+        e.sentAt,
+        `${e.reason.origin === 'table' ? '[after retries] ' : ''}${e.reason.code}: ${withoutCode(e.reason.message, e.reason.code)}`,
+      ]),
+      100,
+    ),
+  );
+  const hidden = listing.approximateVisible - listing.entries.length;
+  io.out(
+    `\n${listing.entries.length} message(s) shown${hidden > 0 ? `; about ${hidden} more not shown (--limit, or queued behind a shown message of the same FIFO group)` : ''}.`,
+  );
+  return 0;
+};
+
+/** `PermanentError(code): text` -> `text`: the code is shown once already. */
+function withoutCode(message: string, code: string): string {
+  const prefix = /^\w+\(([^)]*)\): /.exec(message);
+  return prefix && prefix[1] === code ? message.slice(prefix[0].length) : message;
+}
+
+async function dlqInspect(target: OpsTarget, values: Values, io: OpsIo, id: string): Promise<number> {
+  const detail = await inspectDlq(target, id);
+  if (!detail) {
+    io.err(`no DLQ message with message id or event id ${id}`);
+    return 1;
+  }
+  if (values.json) {
+    io.out(JSON.stringify(detail, null, 2));
+    return 0;
+  }
+  const r = detail.record;
+  io.out(
+    [
+      fields([
+        ['message id', detail.messageId],
+        ['event id', detail.eventId],
+        ['type', detail.type],
+        ['source', detail.source],
+        ['group', detail.group],
+        ['receives', detail.receiveCount],
+        ['sent to DLQ', detail.sentAt],
+        ['reason', `${detail.reason.code}: ${withoutCode(detail.reason.message, detail.reason.code)}`],
+        [
+          'reason from',
+          detail.reason.origin === 'processor'
+            ? 'the processor (permanent failure, dead-lettered at once)'
+            : detail.reason.origin === 'table'
+              ? 'the idempotency table (SQS moved it after maxReceiveCount)'
+              : 'nowhere: no failure was recorded',
+        ],
+        ['failed at', detail.reason.at],
+        [
+          'table status',
+          r ? `${r.status} (attempts ${r.attempts}${r.doneAt ? `, done ${r.doneAt}` : ''})` : 'no record',
+        ],
+      ]),
+      '',
+      'attributes:',
+      JSON.stringify(detail.attributes, null, 2),
+      '',
+      'body:',
+      typeof detail.body === 'string' ? detail.body : JSON.stringify(detail.body, null, 2),
+    ].join('\n'),
+  );
+  return 0;
+}
+
+const dlqRedrive: Command = async (target, values, io) => {
+  const rate = values.rate === undefined ? undefined : positiveInt(values.rate, '--rate', 1);
+  if (target.kind === 'aws' && values.max === undefined) {
+    const task = await startMoveTask(target, rate);
+    if (values.json) io.out(JSON.stringify(task, null, 2));
+    else {
+      io.out(
+        fields([
+          ['move task', task.taskHandle],
+          ['from', task.sourceArn],
+          ['to', task.destinationArn],
+        ]),
+      );
+      io.out('\nSQS moves the messages in the background: `npm run ops -- dlq redrive-status` shows progress.');
+    }
+    return 0;
+  }
+  const moved = await redriveByHand(target, positiveInt(values.max, '--max', 1000));
+  if (values.json) io.out(JSON.stringify({ moved }, null, 2));
+  else if (moved.length === 0) io.out('The DLQ is empty: nothing moved.');
+  else {
+    io.out(
+      table(
+        ['EVENT', 'DLQ MESSAGE', 'NEW MESSAGE'],
+        moved.map((m) => [m.eventId, m.messageId, m.newMessageId]),
+      ),
+    );
+    io.out(`\n${moved.length} message(s) moved back to the event queue.`);
+  }
+  return 0;
+};
+
+const dlqRedriveStatus: Command = async (target, values, io) => {
+  if (target.kind !== 'aws') {
+    io.err('redrive-status is for AWS (message move tasks); locally `dlq redrive` moves messages at once.');
+    return 1;
+  }
+  const tasks = await moveTaskStatus(target);
+  if (values.json) io.out(JSON.stringify(tasks, null, 2));
+  else if (tasks.length === 0) io.out('No message move task for this DLQ.');
+  else {
+    io.out(
+      table(
+        ['STATUS', 'MOVED', 'TO MOVE', 'STARTED', 'FAILURE'],
+        tasks.map((t) => [t.status, t.moved, t.toMove, t.startedAt, t.failureReason]),
+      ),
+    );
+  }
+  return 0;
+};
+
+const replay: Command = async (target, values, io) => {
+  const ids = values.id ?? [];
+  if (ids.length > 0 === (values.since !== undefined)) {
+    throw new UsageError('replay needs either --id (one or more) or --since');
+  }
+  const rate = values.rate === undefined ? {} : { maxRequestsPerSecond: positiveInt(values.rate, '--rate', 5) };
+  const opts = { force: values.force ?? false, ...rate };
+  const result =
+    ids.length > 0
+      ? await replayIds(target, ids, opts)
+      : await replayRange(
+          target,
+          {
+            since: parseTime(values.since!, '--since'),
+            until: values.until ? parseTime(values.until, '--until') : Math.floor(Date.now() / 1000) + 1,
+            ...(values.type ? { types: values.type } : {}),
+          },
+          opts,
+        );
+  printReplay(result, values, io);
+  return result.notFound > 0 ? 1 : 0;
+};
+
+function printReplay(result: ReplayReport, values: Values, io: OpsIo): void {
+  if (values.json) {
+    io.out(JSON.stringify(result, null, 2));
+    return;
+  }
+  const what: Record<string, string> = {
+    missed: 'enqueued (not in the table)',
+    pending: 'enqueued (not DONE yet)',
+    forced: 'enqueued (DONE record cleared: --force)',
+    skipped: 'skipped: already DONE (use --force to process again)',
+    not_found: 'not found in Stripe',
+  };
+  if (result.items.length > 0) {
+    io.out(
+      table(
+        ['EVENT', 'TYPE', 'RESULT', 'MESSAGE'],
+        result.items.map((i) => [
+          i.eventId,
+          'type' in i ? i.type : undefined,
+          what[i.outcome] ?? i.outcome,
+          'messageId' in i ? i.messageId : undefined,
+        ]),
+        80,
+      ),
+    );
+    io.out('');
+  }
+  io.out(
+    `${result.enqueued} enqueued, ${result.skipped} skipped (already DONE), ${result.notFound} not found; ${result.stripeCalls} Stripe call(s).`,
+  );
+}
+
+async function showEvent(target: OpsTarget, values: Values, io: OpsIo, eventId: string): Promise<number> {
+  const record = await eventRecord(target, eventId);
+  if (values.json) {
+    io.out(JSON.stringify(record ?? null, null, 2));
+    return record ? 0 : 1;
+  }
+  if (!record) {
+    io.out(`${eventId}: no record in the idempotency table (never processed, or expired).`);
+    return 1;
+  }
+  const e = record.lastError;
+  io.out(
+    fields([
+      ['event id', record.pk],
+      ['type', record.eventType],
+      ['status', record.status],
+      ['attempts', record.attempts],
+      ['last message', record.messageId],
+      ['claimed at', record.claimedAt],
+      ['done at', record.doneAt],
+      ['last error', e ? `${e.code}: ${withoutCode(e.message, e.code)}` : undefined],
+      ['  at', e?.at],
+      ['  message', e?.messageId],
+      ['  went to', e ? (e.permanent ? 'the DLQ (permanent)' : 'a retry (SQS redelivers)') : undefined],
+      ['expires', new Date(record.expiresAt * 1000).toISOString()],
+    ]),
+  );
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  runOps(process.argv.slice(2), {
+    out: (t) => console.log(t),
+    err: (t) => console.error(t),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

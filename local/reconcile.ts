@@ -1,0 +1,149 @@
+/**
+ * `npm run reconcile`: one reconciler run (the Lambda's core, lambdas/reconciler/core.ts) against the running
+ * `npm start`, found through .local/runtime.json: its dynalite table (idempotency records, lock, checkpoint), its
+ * fauxqs event queue, and the same Stripe it uses (the embedded offline Stripe or STRIPE_API_BASE; with the real
+ * API, STRIPE_SECRET_KEY must be set here too).
+ *
+ *   npm run reconcile                       from the checkpoint (first run: the last 24 hours)
+ *   npm run reconcile -- --lookback 48      the last 48 hours, whatever the checkpoint
+ *   npm run reconcile -- --since 2026-01-01T00:00:00Z [--grace 0] [--types a,b] [--json] [--verbose]
+ */
+import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createReconciler, type ReconcileResult, type ReconcilerSettings } from '../lambdas/reconciler/core';
+import { parseEventTypes } from '../lambdas/reconciler/env';
+import { createReconcilerState } from '../lambdas/reconciler/state';
+import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { LOCAL_STRIPE_KEY } from './pipeline';
+import { findRunningPipeline, RUNTIME_FILE, type RuntimeInfo } from './runtime-info';
+import { LOCAL_REGION } from './stand-ins';
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface LocalReconcileOptions extends ReconcilerSettings {
+  /** Start here (Unix seconds) instead of at the checkpoint. */
+  readonly since?: number;
+  /** Start this many hours ago instead of at the checkpoint. */
+  readonly lookbackHours?: number;
+  /** @default a WARN-level logger */
+  readonly logger?: Logger;
+  /** The real Stripe API's key, when the pipeline runs against it. @default process.env.STRIPE_SECRET_KEY */
+  readonly stripeSecretKey?: string;
+}
+
+/** One reconciler run against a running local pipeline. */
+export async function reconcileLocal(info: RuntimeInfo, opts: LocalReconcileOptions = {}): Promise<ReconcileResult> {
+  const dynamo = new DynamoDBClient({
+    endpoint: info.dynamoEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const sqs = new SQSClient({ endpoint: info.sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    const key = opts.stripeSecretKey ?? process.env.STRIPE_SECRET_KEY;
+    if (info.stripe.kind === 'live' && !key) {
+      throw new Error('the pipeline uses the real Stripe API: set STRIPE_SECRET_KEY for `npm run reconcile` too');
+    }
+    const stripe = createStripeClient(
+      key ?? LOCAL_STRIPE_KEY,
+      info.stripe.apiBase && info.stripe.kind !== 'live' ? { apiBase: info.stripe.apiBase } : {},
+    );
+    const { since, lookbackHours, logger, stripeSecretKey: _key, ...settings } = opts;
+    const reconciler = createReconciler(
+      {
+        store: createIdempotencyStore({ client: dynamo, tableName: info.tableName, leaseSeconds: 60, doneTtlDays: 35 }),
+        state: createReconcilerState({ client: dynamo, tableName: info.tableName }),
+        stripe: async () => stripe,
+        sqs,
+        queueUrl: info.queueUrl,
+        logger: logger ?? new Logger({ serviceName: 'stripe-reconciler', logLevel: 'WARN' }),
+      },
+      settings,
+    );
+    const start =
+      since ?? (lookbackHours !== undefined ? Math.floor(Date.now() / 1000) - lookbackHours * 3600 : undefined);
+    return await reconciler.run(start !== undefined ? { since: start } : {});
+  } finally {
+    dynamo.destroy();
+    sqs.destroy();
+  }
+}
+
+/** A time given as ISO 8601 or Unix seconds, as Unix seconds. */
+export function parseTime(value: string, flag: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Math.floor(Date.parse(value) / 1000);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be an ISO 8601 time or Unix seconds, got "${value}"`);
+  return n;
+}
+
+function nonNegativeInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function iso(unixSeconds: number | undefined): string {
+  return unixSeconds === undefined ? '-' : new Date(unixSeconds * 1000).toISOString();
+}
+
+/** The human-readable summary `npm run reconcile` prints. */
+export function formatReconcileResult(r: ReconcileResult): string {
+  const lines = [
+    `status            ${r.status}${r.lockHeldBy ? ` (held by ${r.lockHeldBy})` : ''}`,
+    `window            ${r.window ? `${iso(r.window.from)} .. ${iso(r.window.to)}` : '-'}`,
+    `checkpoint        ${iso(r.checkpointBefore)} -> ${iso(r.checkpointAfter)}`,
+    `slices            ${r.slices}`,
+    `events listed     ${r.listed}`,
+    `already done      ${r.alreadyDone}`,
+    `missed            ${r.missed}${r.missedEventIds.length > 0 ? `  ${r.missedEventIds.slice(0, 10).join(', ')}${r.missed > 10 ? ', ...' : ''}` : ''}`,
+    `pending           ${r.pending}  (in the table, not DONE)`,
+    `enqueued          ${r.enqueued}`,
+    `stripe calls      ${r.stripeCalls} (429: ${r.stripe429})`,
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { values } = parseArgs({
+    options: {
+      since: { type: 'string' },
+      lookback: { type: 'string' },
+      grace: { type: 'string' },
+      overlap: { type: 'string' },
+      types: { type: 'string' },
+      rate: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const info = await findRunningPipeline();
+  if (!info) throw new Error(`no running pipeline found (${RUNTIME_FILE}): start one with \`npm start\` first`);
+  const grace = nonNegativeInt(values.grace, '--grace');
+  const overlap = nonNegativeInt(values.overlap, '--overlap');
+  const lookback = nonNegativeInt(values.lookback, '--lookback');
+  const rate = nonNegativeInt(values.rate, '--rate');
+  const types = parseEventTypes(values.types);
+  const result = await reconcileLocal(info, {
+    ...(values.since ? { since: parseTime(values.since, '--since') } : {}),
+    ...(lookback !== undefined ? { lookbackHours: lookback } : {}),
+    ...(grace !== undefined ? { graceSeconds: grace } : {}),
+    ...(overlap !== undefined ? { overlapSeconds: overlap } : {}),
+    ...(rate ? { maxRequestsPerSecond: rate } : {}),
+    ...(types.length > 0 ? { eventTypes: types } : {}),
+    logger: new Logger({ serviceName: 'stripe-reconciler', logLevel: values.verbose ? 'INFO' : 'ERROR' }),
+  });
+  console.log(values.json ? JSON.stringify(result, null, 2) : formatReconcileResult(result));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
