@@ -1,8 +1,8 @@
 /**
  * The operator CLI's AWS target. fauxqs has no StartMessageMoveTask / ListMessageMoveTasks, so SQS is mocked here
- * (aws-sdk-client-mock) and only here; the CloudFormation outputs reader is handed in (the CloudFormation client is
- * not a dependency yet).
+ * (aws-sdk-client-mock) and only here, with CloudFormation (no stand-in exists for either call).
  */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
@@ -21,9 +21,11 @@ const QUEUE_ARN = 'arn:aws:sqs:eu-west-1:123456789012:stripe-events.fifo';
 const DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:stripe-events-dlq.fifo';
 
 const sqsMock = mockClient(SQSClient);
+const cfnMock = mockClient(CloudFormationClient);
 
 beforeEach(() => {
   sqsMock.reset();
+  cfnMock.reset();
   sqsMock.on(GetQueueAttributesCommand, { QueueUrl: QUEUE_URL }).resolves({ Attributes: { QueueArn: QUEUE_ARN } });
   sqsMock.on(GetQueueAttributesCommand, { QueueUrl: DLQ_URL }).resolves({ Attributes: { QueueArn: DLQ_ARN } });
 });
@@ -123,10 +125,29 @@ describe('npm run ops, against AWS', () => {
     expect(sqsMock.calls()).toHaveLength(0);
   });
 
-  it('explains how to get --stack working when the CloudFormation client is not installed', async () => {
-    const res = await ops(['dlq', 'list', '--stack', 'S', '--region', 'eu-west-1']);
-    expect(res.code).toBe(1);
-    expect(res.err).toContain('@aws-sdk/client-cloudformation');
+  it('--stack reads the queue URLs from the stack outputs through CloudFormation DescribeStacks', async () => {
+    cfnMock.on(DescribeStacksCommand, { StackName: 'stripe-webhooks-eu-west-1' }).resolves({
+      Stacks: [
+        {
+          StackName: 'stripe-webhooks-eu-west-1',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'EventQueueUrl', OutputValue: QUEUE_URL },
+            { OutputKey: 'DeadLetterQueueUrl', OutputValue: DLQ_URL },
+            { OutputKey: 'IdempotencyTableName', OutputValue: 'idem' },
+          ],
+        },
+      ],
+    });
+    sqsMock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-456' });
+
+    const res = await ops(['dlq', 'redrive', '--stack', 'stripe-webhooks-eu-west-1', '--region', 'eu-west-1']);
+
+    expect(res.code).toBe(0);
+    expect(sqsMock.commandCalls(StartMessageMoveTaskCommand).map((c) => c.args[0].input)).toEqual([
+      { SourceArn: DLQ_ARN, DestinationArn: QUEUE_ARN },
+    ]);
   });
 });
 
