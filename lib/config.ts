@@ -98,6 +98,44 @@ export interface ReconcileConfig {
   readonly overlapSeconds: number;
 }
 
+/**
+ * The Stripe webhook endpoint as code: a custom resource creates (and updates, and on stack deletion deletes) the
+ * endpoint for the stack's webhook URL and `eventTypes`, and stores its signing secret. Needs the API key in place
+ * before the deploy that turns it on (docs/rotation.md).
+ */
+export interface StripeEndpointConfig {
+  /** Create and manage the endpoint from the stack; false leaves it to the operator (Dashboard). @default false */
+  readonly manage: boolean;
+  /** API version of the events Stripe sends to the endpoint (fixed at creation). @default - the account's default */
+  readonly apiVersion?: string;
+  /** Description shown in the Stripe Dashboard. @default 'Stripe webhooks on AWS (<appName>)' */
+  readonly description?: string;
+}
+
+/** Rotation of the two Stripe secrets (in the primary region; the secrets replicate). */
+export interface RotationConfig {
+  /**
+   * Rotate the webhook signing secret (a new endpoint, then the old one deleted after the overlap) every this many
+   * days; 0 turns the schedule off (`aws secretsmanager rotate-secret` still rotates on demand).
+   * @default 90
+   */
+  readonly webhookSecretDays: number;
+  /**
+   * Rotate the API key every this many days; 0 (the default) means on demand only: Stripe cannot create keys, so an
+   * operator stages a new key and then runs `aws secretsmanager rotate-secret`. A schedule fails (and alarms) when no
+   * key has been staged.
+   * @default 0
+   */
+  readonly apiKeyDays: number;
+  /**
+   * How long the old signing secret stays valid after a rotation (both endpoints deliver meanwhile). Deliveries of
+   * the old endpoint still being retried by Stripe when it is deleted stop there: keep at least 72 (Stripe's live
+   * retry window) unless the reconciler runs.
+   * @default 24
+   */
+  readonly webhookOverlapHours: number;
+}
+
 /** The whole deployment configuration. */
 export interface StripeWebhooksConfig {
   /**
@@ -132,6 +170,8 @@ export interface StripeWebhooksConfig {
   readonly logRetentionDays: number;
   /** Pin the Stripe API version of fetched objects; omit for the account's default. @default - account default */
   readonly stripeApiVersion?: string;
+  readonly stripeEndpoint: StripeEndpointConfig;
+  readonly rotation: RotationConfig;
   /**
    * What happens to the table, secrets, queues, keys and log groups when the stack is deleted: `retain` keeps them
    * (payments data; also turns on deletion and termination protection), `destroy` removes them (dev stacks only).
@@ -163,8 +203,11 @@ export const LOG_RETENTION_DAYS = [
 const SQS_MAX_RETENTION_DAYS = 14;
 /** Lambda's synchronous invocation payload limit (the API Gateway request must fit into it). */
 const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
-/** CloudFormation's limit on an output value (the event types are output, comma-separated). */
-const MAX_OUTPUT_LENGTH = 4096;
+/**
+ * The longest comma-separated event type list accepted: the list travels in Lambda environments (the reconciler's,
+ * the rotation's), which hold 4 KB in all, and in a stack output (4096 characters).
+ */
+const MAX_EVENT_TYPES_CHARS = 3000;
 /** How much longer than the processor timeout an event claim is held by default. */
 const LEASE_MARGIN_SECONDS = 60;
 
@@ -210,6 +253,20 @@ const idempotencySchema = z.strictObject({
   leaseSeconds: int(10, 43_200, 'a claim must outlive one processor invocation').optional(),
 });
 
+const API_VERSION = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;
+
+const stripeEndpointSchema = z.strictObject({
+  manage: z.boolean().default(false),
+  apiVersion: z.string().regex(API_VERSION, 'must be a Stripe API version such as 2025-09-30.clover').optional(),
+  description: z.string().min(1).max(5000, 'Stripe allows at most 5000 characters').optional(),
+});
+
+const rotationSchema = z.strictObject({
+  webhookSecretDays: int(0, 1000, "0 turns the schedule off; Secrets Manager's maximum is 1000 days").default(90),
+  apiKeyDays: int(0, 1000, "0 means on demand; Secrets Manager's maximum is 1000 days").default(0),
+  webhookOverlapHours: int(1, 720, 'how long the old signing secret stays valid after a rotation').default(24),
+});
+
 const eventSinkSchema = z.strictObject({
   archiveRetentionDays: int(0, 3650, '0 means no archive').default(0),
 });
@@ -253,8 +310,10 @@ export const configSchema = z
       .default(30),
     stripeApiVersion: z
       .string()
-      .regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'must be a Stripe API version such as 2025-09-30.clover')
+      .regex(API_VERSION, 'must be a Stripe API version such as 2025-09-30.clover')
       .optional(),
+    stripeEndpoint: stripeEndpointSchema.prefault({}),
+    rotation: rotationSchema.prefault({}),
     removalPolicy: z.enum(['retain', 'destroy'], "must be 'retain' or 'destroy'").default('retain'),
   })
   .superRefine((cfg, ctx) => {
@@ -271,11 +330,19 @@ export const configSchema = z
     if (new Set(cfg.eventTypes).size !== cfg.eventTypes.length) {
       ctx.addIssue({ code: 'custom', path: ['eventTypes'], message: 'must not list an event type twice' });
     }
-    if (cfg.eventTypes.join(',').length > MAX_OUTPUT_LENGTH) {
+    if (cfg.eventTypes.join(',').length > MAX_EVENT_TYPES_CHARS) {
       ctx.addIssue({
         code: 'custom',
         path: ['eventTypes'],
-        message: `is too long for a stack output (${MAX_OUTPUT_LENGTH} characters); subscribe to * instead`,
+        message: `is too long to hand to the Lambdas (${MAX_EVENT_TYPES_CHARS} characters at most, in 4 KB of environment); subscribe to * instead`,
+      });
+    }
+    const { webhookSecretDays, webhookOverlapHours } = cfg.rotation;
+    if (webhookSecretDays > 0 && webhookOverlapHours >= webhookSecretDays * 24) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rotation', 'webhookOverlapHours'],
+        message: `must be shorter than the rotation interval (rotation.webhookSecretDays = ${webhookSecretDays} days), or old endpoints pile up`,
       });
     }
     const lease = cfg.idempotency.leaseSeconds;

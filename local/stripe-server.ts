@@ -9,13 +9,22 @@
  * - `GET /v1/events` (`limit`, `starting_after`, `ending_before`, `created[gte|gt|lte|lt]`, `type` with a `*`
  *   wildcard, `types[]`), newest first; `GET /v1/events/:id`; `GET /v2/core/events/:id` for thin events;
  * - every answer carries a `Request-Id`; errors are shaped like Stripe's (`{ error: { type, code, message, param } }`);
- * - faults on demand: 429 (with `Retry-After` / `Stripe-Should-Retry`), 5xx, latency, connection reset.
+ * - faults on demand: 429 (with `Retry-After` / `Stripe-Should-Retry`), 5xx, latency, connection reset;
+ * - webhook endpoints (the custom resource and the secret rotation manage them): `POST /v1/webhook_endpoints`
+ *   (form-encoded like Stripe: `url`, `enabled_events[]`, `metadata[...]`, `description`, `api_version`) answers the
+ *   endpoint with its `secret` (only on create, as Stripe does); `GET /v1/webhook_endpoints` lists them newest first;
+ *   `GET`/`POST`/`DELETE /v1/webhook_endpoints/:id` retrieve, update (`disabled` too) and delete one;
+ * - `Idempotency-Key` on a POST: a repeat with the same key and parameters replays the first answer (the new
+ *   endpoint's `secret` included); the same key with other parameters is refused, as Stripe does;
+ * - optionally a fixed set of valid API keys (`apiKeys`): any other key is refused with 401, so tests can stage a
+ *   bad key; `GET /v1/account` answers the account a key belongs to (`setAccountForKey`, default `acct_local`).
  *
  * Hand-written on node:http rather than stripe-mock: stripe-mock is a Go binary (no downloads here), is stateless
  * (it cannot hold a newer state of an object than the webhook carried, the very thing fetch-before-process is
  * about), and has no fault injection.
  *
- * Only reads are implemented; anything else answers "Unrecognized request URL", as Stripe does for unknown routes.
+ * Apart from webhook endpoints only reads are implemented; anything else answers "Unrecognized request URL", as Stripe
+ * does for unknown routes.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -87,6 +96,30 @@ export interface StripeServer {
   inject(fault: StripeFault): void;
   /** Drops every fault not yet used. */
   clearFaults(): void;
+  /** Every webhook endpoint that exists now, oldest first, each with its signing secret (so a test can sign as Stripe). */
+  webhookEndpoints(): WebhookEndpointRecord[];
+  /** One webhook endpoint with its signing secret, or undefined once deleted. */
+  webhookEndpoint(id: string): WebhookEndpointRecord | undefined;
+  /** Only these API keys are accepted from now on (others get 401); `undefined` accepts any key again. */
+  setApiKeys(keys: readonly string[] | undefined): void;
+  /** The account `GET /v1/account` answers for requests made with `apiKey`. */
+  setAccountForKey(apiKey: string, accountId: string): void;
+}
+
+/** A webhook endpoint as the server keeps it: Stripe's object plus the signing secret it only shows on create. */
+export interface WebhookEndpointRecord {
+  id: string;
+  object: 'webhook_endpoint';
+  api_version: string | null;
+  application: null;
+  created: number;
+  description: string | null;
+  enabled_events: string[];
+  livemode: boolean;
+  metadata: Record<string, string>;
+  status: 'enabled' | 'disabled';
+  url: string;
+  secret: string;
 }
 
 export interface StripeServerOptions {
@@ -105,6 +138,8 @@ export interface StripeServerOptions {
    * @default false
    */
   admin?: boolean;
+  /** Accept only these API keys (any other gets 401 like a revoked or mistyped key). @default - any key */
+  apiKeys?: readonly string[];
 }
 
 /** Object types whose retrieve answers `{ id, object, deleted: true }` once deleted (the rest answer 404). */
@@ -128,6 +163,15 @@ interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+}
+
+/** What a route may look at besides method and path. */
+interface RequestContext {
+  readonly query: URLSearchParams;
+  readonly account: string | undefined;
+  readonly apiKey: string | undefined;
+  /** The raw request body ('' for GET). */
+  readonly body: string;
 }
 
 function stripeError(
@@ -154,6 +198,59 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A decoded form body: `a=1` → string, `a[]=1`/`a[0]=1` → array, `a[k]=1` → object, as Stripe reads them. */
+type FormParams = Record<string, string | string[] | Record<string, string>>;
+
+class BadForm extends Error {}
+
+/**
+ * Decodes Stripe's form encoding (`application/x-www-form-urlencoded` with bracketed keys, one level deep: all the
+ * webhook endpoint routes need). Hand-written because no form library here knows Stripe's bracket conventions.
+ */
+function parseForm(body: string): FormParams {
+  const out: FormParams = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const m = /^([a-z_]+)(?:\[([^\]]*)\])?$/.exec(key);
+    if (!m) throw new BadForm(`Invalid parameter: ${key}`);
+    const name = m[1]!;
+    const sub = m[2];
+    const current = out[name];
+    if (sub === undefined) {
+      out[name] = value;
+    } else if (sub === '' || /^\d+$/.test(sub)) {
+      if (current !== undefined && !Array.isArray(current)) throw new BadForm(`Invalid array: ${name}`);
+      out[name] = [...(current ?? []), value];
+    } else {
+      if (current !== undefined && (typeof current === 'string' || Array.isArray(current))) {
+        throw new BadForm(`Invalid hash: ${name}`);
+      }
+      out[name] = { ...current, [sub]: value };
+    }
+  }
+  return out;
+}
+
+/** The API key of a request: `Authorization: Bearer <key>` (stripe-node) or Basic `<key>:` (curl -u). */
+function apiKeyOf(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const [scheme, value] = authorization.split(' ', 2);
+  if (!value) return undefined;
+  if (scheme?.toLowerCase() === 'bearer') return value;
+  if (scheme?.toLowerCase() === 'basic') return Buffer.from(value, 'base64').toString('utf8').split(':', 1)[0];
+  return undefined;
+}
+
+/** A key shown the way Stripe shows one in an error message: prefix and last four characters only. */
+function redactKey(key: string): string {
+  const prefix = /^[a-z]+_(live|test)_/.exec(key)?.[0] ?? '';
+  return `${prefix}********${key.slice(-4)}`;
+}
+
+const WEBHOOK_ENDPOINT_PARAMS = {
+  create: new Set(['url', 'enabled_events', 'description', 'metadata', 'api_version', 'connect']),
+  update: new Set(['url', 'enabled_events', 'description', 'metadata', 'disabled']),
+};
+
 let fixtures: Record<string, StripeObject> | undefined;
 function fixture(type: string): StripeObject | undefined {
   fixtures ??= (
@@ -176,6 +273,12 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
   const calls: RecordedCall[] = [];
   let faults: Array<StripeFault & { remaining: number }> = [];
   let seq = 0;
+  /** Webhook endpoints by id, in creation order. */
+  const endpoints = new Map<string, WebhookEndpointRecord>();
+  /** POST answers by API key + Idempotency-Key, with the request they answered. */
+  const idempotent = new Map<string, { fingerprint: string; answer: Answer }>();
+  let validKeys: ReadonlySet<string> | undefined = opts.apiKeys ? new Set(opts.apiKeys) : undefined;
+  const accountsByKey = new Map<string, string>();
 
   const store = (account: string | undefined) => {
     const key = account ?? PLATFORM;
@@ -304,8 +407,177 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     return found ? { status: 200, body: found.event } : noSuch(thin ? 'v2.core.event' : 'event', id);
   }
 
-  function route(method: string, path: string, query: URLSearchParams, account: string | undefined): Answer {
+  /** The public view of an endpoint: Stripe shows the signing secret only in the answer to its creation. */
+  function endpointView(e: WebhookEndpointRecord, withSecret = false): Record<string, unknown> {
+    const { secret, ...rest } = e;
+    return withSecret ? { ...structuredClone(rest), secret } : structuredClone(rest);
+  }
+
+  function unknownParam(params: FormParams, allowed: ReadonlySet<string>): Answer | undefined {
+    const unknown = Object.keys(params).find((k) => !allowed.has(k));
+    return unknown === undefined
+      ? undefined
+      : stripeError(400, 'invalid_request_error', `Received unknown parameter: ${unknown}`, { param: unknown });
+  }
+
+  /** Checks the params create and update share; answers the error Stripe would, or undefined. */
+  function endpointParamError(params: FormParams): Answer | undefined {
+    if (params.url !== undefined) {
+      let ok = false;
+      try {
+        ok = typeof params.url === 'string' && /^https?:$/.test(new URL(params.url).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok)
+        return stripeError(400, 'invalid_request_error', 'Invalid URL: url must be an http(s) URL', { param: 'url' });
+    }
+    if (params.enabled_events !== undefined) {
+      const events = params.enabled_events;
+      if (!Array.isArray(events) || events.length === 0) {
+        return stripeError(400, 'invalid_request_error', 'Invalid array: enabled_events must list event types', {
+          param: 'enabled_events',
+        });
+      }
+      const bad = events.find((t) => !/^(\*|[a-z0-9_]+(\.[a-z0-9_]+)+)$/.test(t));
+      if (bad !== undefined) {
+        return stripeError(400, 'invalid_request_error', `Invalid enabled_events: ${bad} is not an event type`, {
+          param: 'enabled_events',
+        });
+      }
+    }
+    if (params.metadata !== undefined && typeof params.metadata !== 'object' && params.metadata !== '') {
+      return stripeError(400, 'invalid_request_error', 'Invalid hash: metadata', { param: 'metadata' });
+    }
+    for (const name of ['description', 'api_version', 'disabled', 'connect'] as const) {
+      if (params[name] !== undefined && typeof params[name] !== 'string') {
+        return stripeError(400, 'invalid_request_error', `Invalid string: ${name}`, { param: name });
+      }
+    }
+    return undefined;
+  }
+
+  /** Metadata after an update: `''` unsets a key, as Stripe does; `metadata=` clears every key. */
+  function mergeMetadata(current: Record<string, string>, update: FormParams[string] | undefined) {
+    if (update === undefined) return current;
+    if (update === '') return {};
+    const merged = { ...current };
+    for (const [k, v] of Object.entries(update as Record<string, string>)) {
+      if (v === '') delete merged[k];
+      else merged[k] = v;
+    }
+    return merged;
+  }
+
+  function createEndpoint(params: FormParams, apiKey: string | undefined): Answer {
+    const invalid = unknownParam(params, WEBHOOK_ENDPOINT_PARAMS.create) ?? endpointParamError(params);
+    if (invalid) return invalid;
+    for (const required of ['url', 'enabled_events'] as const) {
+      if (params[required] === undefined) {
+        return stripeError(400, 'invalid_request_error', `Missing required param: ${required}.`, { param: required });
+      }
+    }
+    const endpoint: WebhookEndpointRecord = {
+      id: `we_${randomBytes(12).toString('hex')}`,
+      object: 'webhook_endpoint',
+      api_version: typeof params.api_version === 'string' ? params.api_version : null,
+      application: null,
+      created: Math.floor(Date.now() / 1000),
+      description: typeof params.description === 'string' && params.description !== '' ? params.description : null,
+      enabled_events: [...(params.enabled_events as string[])],
+      livemode: apiKey?.includes('_live_') ?? false,
+      metadata: mergeMetadata({}, params.metadata),
+      status: 'enabled',
+      url: params.url as string,
+      secret: `whsec_${randomBytes(24).toString('base64url')}`,
+    };
+    endpoints.set(endpoint.id, endpoint);
+    return { status: 200, body: endpointView(endpoint, true) };
+  }
+
+  function updateEndpoint(endpoint: WebhookEndpointRecord, params: FormParams): Answer {
+    const invalid = unknownParam(params, WEBHOOK_ENDPOINT_PARAMS.update) ?? endpointParamError(params);
+    if (invalid) return invalid;
+    if (params.disabled !== undefined && params.disabled !== 'true' && params.disabled !== 'false') {
+      return stripeError(400, 'invalid_request_error', 'Invalid boolean: disabled', { param: 'disabled' });
+    }
+    if (typeof params.url === 'string') endpoint.url = params.url;
+    if (Array.isArray(params.enabled_events)) endpoint.enabled_events = [...params.enabled_events];
+    if (typeof params.description === 'string') endpoint.description = params.description || null;
+    endpoint.metadata = mergeMetadata(endpoint.metadata, params.metadata);
+    if (params.disabled !== undefined) endpoint.status = params.disabled === 'true' ? 'disabled' : 'enabled';
+    return { status: 200, body: endpointView(endpoint) };
+  }
+
+  function listEndpoints(query: URLSearchParams): Answer {
+    const limitRaw = query.get('limit');
+    const limit = limitRaw === null ? 10 : Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return stripeError(400, 'invalid_request_error', 'Invalid integer: limit must be between 1 and 100', {
+        param: 'limit',
+      });
+    }
+    // Newest first, like every Stripe list.
+    const all = [...endpoints.values()].reverse();
+    let start = 0;
+    let end = all.length;
+    const after = query.get('starting_after');
+    const before = query.get('ending_before');
+    if (after) {
+      const i = all.findIndex((e) => e.id === after);
+      if (i < 0) return noSuch('webhook_endpoint', after);
+      start = i + 1;
+    } else if (before) {
+      const i = all.findIndex((e) => e.id === before);
+      if (i < 0) return noSuch('webhook_endpoint', before);
+      end = i;
+      start = Math.max(0, i - limit);
+    }
+    const page = all.slice(start, Math.min(end, start + limit));
+    return {
+      status: 200,
+      body: {
+        object: 'list',
+        data: page.map((e) => endpointView(e)),
+        has_more: before ? start > 0 : start + limit < end,
+        url: '/v1/webhook_endpoints',
+      },
+    };
+  }
+
+  function webhookEndpointRoute(method: string, id: string | undefined, ctx: RequestContext): Answer {
+    let params: FormParams;
+    try {
+      params = parseForm(ctx.body);
+    } catch (err) {
+      return stripeError(400, 'invalid_request_error', (err as Error).message);
+    }
+    if (id === undefined) {
+      if (method === 'GET') return listEndpoints(ctx.query);
+      if (method === 'POST') return createEndpoint(params, ctx.apiKey);
+      return unrecognized(method, '/v1/webhook_endpoints');
+    }
+    const endpoint = endpoints.get(id);
+    if (!endpoint) return noSuch('webhook_endpoint', id);
+    if (method === 'GET') return { status: 200, body: endpointView(endpoint) };
+    if (method === 'POST') return updateEndpoint(endpoint, params);
+    if (method === 'DELETE') {
+      endpoints.delete(id);
+      return { status: 200, body: { id, object: 'webhook_endpoint', deleted: true } };
+    }
+    return unrecognized(method, `/v1/webhook_endpoints/${id}`);
+  }
+
+  function route(method: string, path: string, ctx: RequestContext): Answer {
+    const { query, account } = ctx;
+    if (path === '/v1/webhook_endpoints') return webhookEndpointRoute(method, undefined, ctx);
+    const endpoint = /^\/v1\/webhook_endpoints\/([^/]+)$/.exec(path);
+    if (endpoint) return webhookEndpointRoute(method, decodeURIComponent(endpoint[1]!), ctx);
     if (method !== 'GET') return unrecognized(method, path);
+    if (path === '/v1/account') {
+      const id = (ctx.apiKey && accountsByKey.get(ctx.apiKey)) || 'acct_local';
+      return { status: 200, body: { id, object: 'account' } };
+    }
     if (path === '/v1/events') return listEvents(query, account);
     const v1Event = /^\/v1\/events\/([^/]+)$/.exec(path);
     if (v1Event) return getEvent(decodeURIComponent(v1Event[1]!), account, false);
@@ -313,6 +585,30 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     if (v2Event) return getEvent(decodeURIComponent(v2Event[1]!), account, true);
     if (path.startsWith('/v1/') || path.startsWith('/v2/')) return getObject(path, account);
     return unrecognized(method, path);
+  }
+
+  /**
+   * `route`, with Stripe's idempotency for POSTs: the same key (per API key) and the same parameters replay the first
+   * answer, other parameters are refused. Like Stripe, answers of 5xx are not kept (the request may be retried).
+   */
+  function routeIdempotently(method: string, path: string, ctx: RequestContext, key: string | undefined): Answer {
+    if (method !== 'POST' || key === undefined) return route(method, path, ctx);
+    const cacheKey = `${ctx.apiKey ?? ''}\u0000${key}`;
+    const fingerprint = `${method} ${path}\u0000${ctx.account ?? ''}\u0000${ctx.body}`;
+    const seen = idempotent.get(cacheKey);
+    if (seen) {
+      if (seen.fingerprint !== fingerprint) {
+        return stripeError(
+          400,
+          'idempotency_error',
+          `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+        );
+      }
+      return { ...seen.answer, headers: { ...seen.answer.headers, 'Idempotent-Replayed': 'true' } };
+    }
+    const answer = route(method, path, ctx);
+    if (answer.status < 500) idempotent.set(cacheKey, { fingerprint, answer });
+    return answer;
   }
 
   /** The admin routes (see StripeServerOptions.admin): they call the same methods a test calls in process. */
@@ -371,8 +667,10 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       send(res, await adminRoute(method, url.pathname, req));
       return;
     }
-    // Drain the body (POSTs): Node keeps the socket waiting otherwise.
-    req.resume();
+    // Read the whole body (POSTs): the webhook endpoint routes need it, and Node keeps the socket waiting otherwise.
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
 
     const fault = takeFault(method, url.pathname, account);
     if (opts.latencyMs) await sleep(opts.latencyMs);
@@ -400,8 +698,17 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
         'invalid_request_error',
         'You did not provide an API key. Provide it in the Authorization header (Bearer auth).',
       );
+    } else if (validKeys && !validKeys.has(apiKeyOf(header('authorization')) ?? '')) {
+      const key = apiKeyOf(header('authorization')) ?? '';
+      answer = stripeError(401, 'invalid_request_error', `Invalid API Key provided: ${redactKey(key)}`);
     } else {
-      answer = route(method, url.pathname, url.searchParams, account);
+      const ctx: RequestContext = {
+        query: url.searchParams,
+        account,
+        apiKey: apiKeyOf(header('authorization')),
+        body,
+      };
+      answer = routeIdempotently(method, url.pathname, ctx, header('idempotency-key'));
     }
     record(answer.status);
     send(res, answer);
@@ -464,6 +771,19 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     },
     clearFaults() {
       faults = [];
+    },
+    webhookEndpoints() {
+      return [...endpoints.values()].map((e) => structuredClone(e));
+    },
+    webhookEndpoint(id) {
+      const e = endpoints.get(id);
+      return e ? structuredClone(e) : undefined;
+    },
+    setApiKeys(keys) {
+      validKeys = keys ? new Set(keys) : undefined;
+    },
+    setAccountForKey(apiKey, accountId) {
+      accountsByKey.set(apiKey, accountId);
     },
   };
   return api;

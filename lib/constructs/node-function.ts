@@ -74,6 +74,12 @@ export interface NodeFunctionProps {
   readonly logRetention?: RetentionDays;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Why the function needs no dead-letter queue for asynchronous invocations (the reason given to cdk-nag's
+   * Serverless-LambdaDLQ). Functions invoked asynchronously (schedules, CloudFormation) must say why.
+   * @default - it is invoked synchronously only
+   */
+  readonly noDeadLetterQueueReason?: string;
 }
 
 // cdk-nag findings every function here raises, and why they are accepted (test/infra/nag.test.ts checks them).
@@ -135,6 +141,9 @@ export class NodeFunction extends Construct {
     if (defaultPolicy) {
       Validations.of(defaultPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY_WILDCARD_REASON });
     }
-    Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaDLQ', reason: ASYNC_DLQ_REASON });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: props.noDeadLetterQueueReason ?? ASYNC_DLQ_REASON,
+    });
   }
 }

@@ -14,9 +14,11 @@
  *   aws secretsmanager put-secret-value --secret-id <appName>/stripe-webhook-secret --secret-string file://secret.json
  *
  * Until then the ingress rejects every webhook and the processor fails every event (both fail closed; Stripe keeps
- * retrying for 3 days, so nothing is lost while the operator sets the values).
+ * retrying for 3 days, so nothing is lost while the operator sets the values). With `stripeEndpoint.manage` the
+ * webhook secret is written by the endpoint custom resource instead, and both secrets rotate through
+ * StripeSecretRotation (docs/rotation.md).
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -89,18 +91,7 @@ export class StripeSecrets extends Construct {
       },
     });
 
-    Validations.of(this.apiKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Stripe API keys can only be created in the Stripe Dashboard, so a scheduled rotation Lambda cannot mint one; ' +
-        'rotation is operator-initiated (stage a new key, validate it against Stripe, then promote), see DESIGN.md.',
-    });
-    Validations.of(this.webhookSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Stripe cannot roll a webhook signing secret in place: rotating means a new endpoint with both secrets active ' +
-        'during the overlap, an operator-initiated workflow (DESIGN.md) rather than a fixed schedule.',
-    });
+    // Rotation (and its cdk-nag AwsSolutions-SMG4 finding) is StripeSecretRotation's: lib/constructs/secret-rotation.ts.
   }
 
   /** Lets `grantee` read one of the two secrets (and decrypt it through Secrets Manager). */

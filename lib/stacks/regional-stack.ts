@@ -2,7 +2,7 @@
  * Everything one region needs to receive and process Stripe events. Composes the constructs; holds no logic beyond
  * turning the validated config into their props.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StripeWebhooksConfig } from '../config';
@@ -12,7 +12,9 @@ import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress } from '../constructs/ingress';
 import { Processor } from '../constructs/processor';
 import { Reconciler } from '../constructs/reconciler';
+import { StripeSecretRotation } from '../constructs/secret-rotation';
 import { StripeSecrets } from '../constructs/stripe-secrets';
+import { StripeWebhookEndpoint } from '../constructs/webhook-endpoint';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
 export type RegionRole = 'primary' | 'secondary';
@@ -40,6 +42,10 @@ export class RegionalStack extends Stack {
   readonly processor: Processor;
   /** The scheduled reconciler; undefined when `reconcile.enabled` is false. */
   readonly reconciler: Reconciler | undefined;
+  /** Rotation of both secrets (primary region only). */
+  readonly secretRotation?: StripeSecretRotation;
+  /** The Stripe endpoint as code (primary region, `stripeEndpoint.manage` only). */
+  readonly webhookEndpoint?: StripeWebhookEndpoint;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, ...stackProps } = props;
@@ -126,6 +132,51 @@ export class RegionalStack extends Stack {
           logRemovalPolicy: removalPolicy,
         })
       : undefined;
+    // Rotation and the endpoint run in the primary region only: the secrets replicate, and two regions rotating
+    // would create two Stripe endpoints per rotation.
+    if (this.regionRole === 'primary') {
+      const endpointDescription = config.stripeEndpoint.description ?? `Stripe webhooks on AWS (${config.appName})`;
+      this.secretRotation = new StripeSecretRotation(this, 'SecretRotation', {
+        appName: config.appName,
+        secrets: this.secrets,
+        webhookUrl: this.ingress.webhookUrl,
+        eventTypes: config.eventTypes,
+        ...(config.stripeEndpoint.apiVersion ? { endpointApiVersion: config.stripeEndpoint.apiVersion } : {}),
+        endpointDescription,
+        webhookSecretRotation: Duration.days(config.rotation.webhookSecretDays),
+        apiKeyRotation: Duration.days(config.rotation.apiKeyDays),
+        webhookOverlap: Duration.hours(config.rotation.webhookOverlapHours),
+        ...(config.stripeApiVersion ? { stripeApiVersion: config.stripeApiVersion } : {}),
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+      if (config.stripeEndpoint.manage) {
+        this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
+          appName: config.appName,
+          secrets: this.secrets,
+          webhookUrl: this.ingress.webhookUrl,
+          eventTypes: config.eventTypes,
+          ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
+          description: endpointDescription,
+          overlap: Duration.hours(config.rotation.webhookOverlapHours),
+          logRetention,
+          logRemovalPolicy: removalPolicy,
+        });
+        new CfnOutput(this, 'WebhookEndpointId', {
+          description: 'The Stripe webhook endpoint this stack manages',
+          value: this.webhookEndpoint.endpointId,
+        });
+      }
+    } else {
+      for (const secret of [this.secrets.apiKey, this.secrets.webhookSecret]) {
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Secrets rotate in the primary region only (a webhook secret rotation creates a Stripe endpoint, so two ' +
+            'rotating regions would create two); a standby region uses the value replicated from the primary.',
+        });
+      }
+    }
 
     new CfnOutput(this, 'WebhookUrl', {
       description: 'Register this URL as the Stripe webhook endpoint',

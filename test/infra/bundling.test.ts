@@ -1,8 +1,6 @@
 /**
- * The real build: esbuild bundles every Lambda handler, and `cdk synth` runs offline through the CLI.
- *
- * Depends on lambdas/ingress/handler.ts and lambdas/processor/handler.ts existing (they are written on other
- * branches); once merged, this checks the real bundles.
+ * The real build: esbuild bundles every Lambda handler (the ingress, the processor, the reconciler, both secret
+ * rotations and the webhook endpoint custom resource), and `cdk synth` runs offline through the CLI.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingressEnv } from '../../lambdas/ingress/env';
 import { processorEnv } from '../../lambdas/processor/env';
 import { reconcilerEnv } from '../../lambdas/reconciler/env';
+import { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
+import { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
+import { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
 import { parseConfig } from '../../lib/config';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/constructs/node-function';
 import { createRegionalStacks } from '../../lib/stacks/regional-stack';
@@ -54,14 +55,24 @@ function externalImports(code: string): string[] {
   return specifiers.filter((spec) => !spec.startsWith('node:') && !builtinModules.includes(spec));
 }
 
-type Bundle = 'ingress' | 'processor' | 'reconciler';
-const bundles: Record<Bundle, string> = { ingress: '', processor: '', reconciler: '' };
-const envSchemas = { ingress: ingressEnv, processor: processorEnv, reconciler: reconcilerEnv };
+/** Each function, by the suffix of its name (`<appName>-<suffix>`), with the environment schema of its handler. */
+const FUNCTIONS = {
+  ingress: ingressEnv,
+  processor: processorEnv,
+  reconciler: reconcilerEnv,
+  'rotate-webhook-secret': webhookSecretRotationEnv,
+  'rotate-api-key': apiKeyRotationEnv,
+  'webhook-endpoint': webhookEndpointEnv,
+} as const;
+type FunctionSuffix = keyof typeof FUNCTIONS;
+
+const bundles = new Map<FunctionSuffix, string>();
 
 beforeAll(() => {
   // Bundling on: no 'aws:cdk:bundling-stacks' override.
   const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT } });
-  const [stack] = createRegionalStacks(app, parseConfig({}));
+  // The endpoint managed by the stack, so its custom resource handler is bundled too.
+  const [stack] = createRegionalStacks(app, parseConfig({ stripeEndpoint: { manage: true } }));
   const assembly = app.synth();
   const template = assembly.getStackByName(stack!.stackName).template as {
     Resources: Record<string, { Type: string; Properties: { FunctionName?: string; Code?: { S3Key?: string } } }>;
@@ -69,32 +80,40 @@ beforeAll(() => {
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
     const hash = r.Properties.Code?.S3Key?.replace(/\.zip$/, '');
-    const which = (Object.keys(bundles) as Bundle[]).find((b) => r.Properties.FunctionName?.endsWith(`-${b}`));
-    if (which) bundles[which] = join(assembly.directory, `asset.${hash}`);
+    const which = (Object.keys(FUNCTIONS) as FunctionSuffix[]).find((k) =>
+      r.Properties.FunctionName?.endsWith(`-${k}`),
+    );
+    if (!which) throw new Error(`a function this test does not know: ${r.Properties.FunctionName}`);
+    bundles.set(which, join(assembly.directory, `asset.${hash}`));
   }
-}, 120_000);
+}, 180_000);
 
-describe.each(['ingress', 'processor', 'reconciler'] as const)('the %s bundle', (which) => {
+it('bundles every function of the stack', () => {
+  expect([...bundles.keys()].sort()).toEqual(Object.keys(FUNCTIONS).sort());
+});
+
+describe.each(Object.keys(FUNCTIONS) as FunctionSuffix[])('the %s bundle', (which) => {
+  const dir = () => bundles.get(which) ?? '';
   it('is a minified ESM file with a source map and the createRequire banner', () => {
-    const code = readFileSync(join(bundles[which], 'index.mjs'), 'utf8');
-    expect(existsSync(join(bundles[which], 'index.mjs.map'))).toBe(true);
+    const code = readFileSync(join(dir(), 'index.mjs'), 'utf8');
+    expect(existsSync(join(dir(), 'index.mjs.map'))).toBe(true);
     expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
     expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
   });
 
   it('bundles its dependencies (the AWS SDK included) instead of importing them at run time', () => {
-    expect(externalImports(readFileSync(join(bundles[which], 'index.mjs'), 'utf8'))).toEqual([]);
+    expect(externalImports(readFileSync(join(dir(), 'index.mjs'), 'utf8'))).toEqual([]);
   });
 
   it('imports under the local Node.js and exports a handler function', () => {
     const env = {
       ...envWithoutAws(),
-      ...dummyEnv(envSchemas[which]),
+      ...dummyEnv(FUNCTIONS[which]),
       AWS_REGION: 'us-east-1',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
-    const url = pathToFileURL(join(bundles[which], 'index.mjs')).href;
+    const url = pathToFileURL(join(dir(), 'index.mjs')).href;
     const out = execFileSync(
       process.execPath,
       ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); console.log(typeof m.handler);`],

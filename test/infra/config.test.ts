@@ -53,6 +53,8 @@ describe('defaults', () => {
       },
       logRetentionDays: 30,
       removalPolicy: 'retain',
+      stripeEndpoint: { manage: false },
+      rotation: { webhookSecretDays: 90, apiKeyDays: 0, webhookOverlapHours: 24 },
     });
   });
 
@@ -165,6 +167,15 @@ describe('validation errors name the field and the bad value', () => {
     [{ eventTypes: ['charge.refunded', 'charge.refunded'] }, /eventTypes: must not list an event type twice/],
     [{ stripeApiVersion: 'latest' }, /stripeApiVersion: must be a Stripe API version .*; got "latest"/],
     [{ removalPolicy: 'delete' }, /removalPolicy: must be 'retain' or 'destroy'; got "delete"/],
+    [{ stripeEndpoint: { manage: 'yes' } }, /stripeEndpoint\.manage: .*; got "yes"/],
+    [{ stripeEndpoint: { apiVersion: 'latest' } }, /stripeEndpoint\.apiVersion: must be a Stripe API version/],
+    [{ rotation: { webhookSecretDays: 1001 } }, /rotation\.webhookSecretDays: must be <= 1000 .*; got 1001/],
+    [{ rotation: { apiKeyDays: -1 } }, /rotation\.apiKeyDays: must be >= 0 .*; got -1/],
+    [{ rotation: { webhookOverlapHours: 0 } }, /rotation\.webhookOverlapHours: must be >= 1 .*; got 0/],
+    [
+      { rotation: { webhookSecretDays: 1, webhookOverlapHours: 24 } },
+      /rotation\.webhookOverlapHours: must be shorter than the rotation interval .*; got 24/,
+    ],
     [{ processor: 'fast' }, /processor: .*; got "fast"/],
   ])('%j', (input, expected) => {
     expect(errorFor(input)).toMatch(expected);

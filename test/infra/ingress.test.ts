@@ -37,9 +37,12 @@ describe('Ingress HTTP API', () => {
   });
 
   it('lets API Gateway invoke the function only for these two routes', () => {
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).map((p) =>
-      JSON.stringify((p as { Properties: { SourceArn: unknown } }).Properties.SourceArn),
-    );
+    const fnId = logicalId(stack.ingress.function);
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: { FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] } },
+      }),
+    ).map((p) => JSON.stringify((p as { Properties: { SourceArn: unknown } }).Properties.SourceArn));
     expect(permissions).toHaveLength(2);
     expect(permissions.some((arn) => arn.includes('/*/*/stripe/webhook'))).toBe(true);
     expect(permissions.some((arn) => arn.includes('/*/*/health'))).toBe(true);

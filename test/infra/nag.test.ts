@@ -89,6 +89,18 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none with the Stripe endpoint managed by the stack and both secrets rotating on a schedule', () => {
+    const app = newApp();
+    createRegionalStacks(
+      app,
+      parseConfig({
+        stripeEndpoint: { manage: true, apiVersion: '2025-09-30.clover' },
+        rotation: { webhookSecretDays: 30, apiKeyDays: 60 },
+      }),
+    );
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('does report an error when there is one (the harness is live)', () => {
     const app = newApp();
     new Queue(new Stack(app, 'Careless'), 'PlainQueue');
@@ -111,10 +123,22 @@ describe('cdk-nag', () => {
         'AwsSolutions-APIG4',
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-SMG4',
+        'Serverless-EventBusDLQ',
         'Serverless-LambdaDLQ',
         'Serverless-LambdaEventSourceMappingDestination',
         'Serverless-SQSRedrivePolicy',
       ]);
+    });
+
+    it('accept a secret without a rotation schedule (SMG4) only for the on-demand API key', () => {
+      const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4').map((a) => a.construct.node.path);
+      expect(smg4).toEqual(['stripe-webhooks-us-east-1/StripeSecrets/ApiKey']);
+    });
+
+    it('accept no missing rotation schedule once both secrets rotate on a schedule', () => {
+      const scheduled = new App({ context: NO_BUNDLING });
+      createRegionalStacks(scheduled, parseConfig({ rotation: { apiKeyDays: 30 } }));
+      expect(acknowledgements(scheduled).filter((a) => a.id === 'AwsSolutions-SMG4')).toEqual([]);
     });
 
     it('each carry a reason of at least 20 characters', () => {

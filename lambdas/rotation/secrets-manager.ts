@@ -1,0 +1,156 @@
+/**
+ * The Secrets Manager side of a rotation, shared by both rotation Lambdas (and the endpoint custom resource).
+ *
+ * How Secrets Manager rotates (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html):
+ * `RotateSecret` creates an empty version whose id is the ClientRequestToken and labels it AWSPENDING, then invokes
+ * the function four times (createSecret, setSecret, testSecret, finishSecret) with that token. Any step may be
+ * invoked again after a failure, so each one is written to give the same result when repeated. While an AWSPENDING
+ * label sits on a version other than AWSCURRENT, `RotateSecret` refuses to start another rotation.
+ */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+
+export const AWSCURRENT = 'AWSCURRENT';
+export const AWSPENDING = 'AWSPENDING';
+
+/** The four steps Secrets Manager invokes a rotation function with. */
+export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+const STEPS: ReadonlySet<string> = new Set(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+
+/** The event Secrets Manager invokes a rotation function with. */
+export interface RotationEvent {
+  readonly SecretId: string;
+  readonly ClientRequestToken: string;
+  readonly Step: RotationStep;
+}
+
+/** Whether `event` is a Secrets Manager rotation invocation. */
+export function isRotationEvent(event: unknown): event is RotationEvent {
+  const e = event as Partial<Record<keyof RotationEvent, unknown>> | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.SecretId === 'string' &&
+    typeof e.ClientRequestToken === 'string' &&
+    typeof e.Step === 'string' &&
+    STEPS.has(e.Step)
+  );
+}
+
+/** A rotation that must stop, with a message for the operator (logged, and the step fails). */
+export class RotationError extends Error {
+  override name = 'RotationError';
+}
+
+/** The value of a version (by id and/or stage), or undefined when it has none yet (an empty AWSPENDING version). */
+export async function readSecretValue(
+  sm: SecretsManagerClient,
+  secretId: string,
+  which: { versionId?: string; stage?: string },
+): Promise<string | undefined> {
+  try {
+    const out = await sm.send(
+      new GetSecretValueCommand({
+        SecretId: secretId,
+        ...(which.versionId ? { VersionId: which.versionId } : {}),
+        ...(which.stage ? { VersionStage: which.stage } : {}),
+      }),
+    );
+    if (out.SecretString === undefined) throw new RotationError(`secret ${secretId} holds binary data, not a string`);
+    return out.SecretString;
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/** The AWSCURRENT value and its version id. */
+export async function readCurrent(
+  sm: SecretsManagerClient,
+  secretId: string,
+): Promise<{ value: string; versionId: string }> {
+  const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: AWSCURRENT }));
+  if (out.SecretString === undefined || out.VersionId === undefined) {
+    throw new RotationError(`secret ${secretId} has no current string value`);
+  }
+  return { value: out.SecretString, versionId: out.VersionId };
+}
+
+/** The value the rotation `token` has put as AWSPENDING, or undefined when createSecret has not put it yet. */
+export function readPending(sm: SecretsManagerClient, secretId: string, token: string): Promise<string | undefined> {
+  return readSecretValue(sm, secretId, { versionId: token, stage: AWSPENDING });
+}
+
+/** Stores `value` as the rotation's AWSPENDING version (the version id is the token: a repeat is a no-op). */
+export async function putPending(sm: SecretsManagerClient, secretId: string, token: string, value: string) {
+  await sm.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      SecretString: value,
+      VersionStages: [AWSPENDING],
+    }),
+  );
+}
+
+/** Each version id with its staging labels. */
+export async function versionStages(
+  sm: SecretsManagerClient,
+  secretId: string,
+): Promise<Record<string, readonly string[]>> {
+  const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+  return out.VersionIdsToStages ?? {};
+}
+
+/**
+ * The common start of every step (as in AWS's rotation templates): the token must be a version of the secret; when
+ * it is already AWSCURRENT the rotation is over and the step has nothing to do; otherwise it must be AWSPENDING.
+ */
+export async function checkRotationVersion(
+  sm: SecretsManagerClient,
+  secretId: string,
+  token: string,
+): Promise<'rotate' | 'already_current'> {
+  const stages = (await versionStages(sm, secretId))[token];
+  if (!stages)
+    throw new RotationError(`version ${token} of secret ${secretId} does not exist (no rotation started it)`);
+  if (stages.includes(AWSCURRENT)) return 'already_current';
+  if (!stages.includes(AWSPENDING)) {
+    throw new RotationError(`version ${token} of secret ${secretId} is not AWSPENDING: it is not being rotated`);
+  }
+  return 'rotate';
+}
+
+/** Whether a rotation has started and not finished (an AWSPENDING label on a version other than AWSCURRENT). */
+export async function rotationInProgress(sm: SecretsManagerClient, secretId: string): Promise<string | undefined> {
+  for (const [versionId, stages] of Object.entries(await versionStages(sm, secretId))) {
+    if (stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT)) return versionId;
+  }
+  return undefined;
+}
+
+/** finishSecret: moves AWSCURRENT to the rotation's version (Secrets Manager moves AWSPREVIOUS to the old one). */
+export async function promotePending(
+  sm: SecretsManagerClient,
+  secretId: string,
+  token: string,
+): Promise<'promoted' | 'already_current'> {
+  const stages = await versionStages(sm, secretId);
+  const current = Object.entries(stages).find(([, s]) => s.includes(AWSCURRENT))?.[0];
+  if (current === token) return 'already_current';
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: AWSCURRENT,
+      MoveToVersionId: token,
+      ...(current ? { RemoveFromVersionId: current } : {}),
+    }),
+  );
+  return 'promoted';
+}

@@ -1,0 +1,42 @@
+/**
+ * A Stripe client built from the API key secret, for the Lambdas that manage endpoints (the webhook secret rotation
+ * and the endpoint custom resource). Read on each invocation without a cache: these functions run a few times a day,
+ * and a just-rotated key must be used at once.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type Stripe from 'stripe';
+import { parseApiKey, SecretFormatError } from '../shared/secrets';
+import { createStripeClient } from '../shared/stripe-client';
+
+/** The API key secret holds no usable key yet (the placeholder the stack creates, or an empty value). */
+export class ApiKeyNotSetError extends Error {
+  override name = 'ApiKeyNotSetError';
+}
+
+/** Returns a function that reads the API key secret and builds a Stripe client with it. */
+export function stripeFromSecret(
+  sm: SecretsManagerClient,
+  apiKeySecretId: string,
+  options: { apiBase?: string } = {},
+): () => Promise<Stripe> {
+  return async () => {
+    const out = await sm.send(new GetSecretValueCommand({ SecretId: apiKeySecretId }));
+    let apiKey: string;
+    try {
+      apiKey = parseApiKey(out.SecretString ?? '');
+    } catch (err) {
+      if (err instanceof SecretFormatError) {
+        throw new ApiKeyNotSetError(
+          `the Stripe API key secret ${apiKeySecretId} holds no usable key (${err.message}): put the key first ` +
+            '(docs/rotation.md, "Stage a key")',
+        );
+      }
+      throw err;
+    }
+    // Stripe's own retries (409, 5xx, Stripe-Should-Retry) with idempotency keys: endpoint creation is a write.
+    return createStripeClient(apiKey, {
+      maxNetworkRetries: 2,
+      ...(options.apiBase ? { apiBase: options.apiBase } : {}),
+    });
+  };
+}
