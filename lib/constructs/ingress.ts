@@ -29,7 +29,7 @@ import type { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { EventQueue } from './event-queue';
 import { lambdaEntry, NodeFunction } from './node-function';
-import type { StripeSecrets } from './stripe-secrets';
+import type { StripeSecretReader } from './stripe-secret-reader';
 
 /** The path Stripe delivers webhooks to. */
 export const WEBHOOK_PATH = '/stripe/webhook';
@@ -71,7 +71,7 @@ export interface IngressProps {
   /** Where verified events are sent. */
   readonly eventQueue: EventQueue;
   /** The webhook signing secret is read from here. */
-  readonly secrets: StripeSecrets;
+  readonly secrets: StripeSecretReader;
   /** @default 256 */
   readonly memorySize?: number;
   /** At most 29 s (API Gateway's integration timeout is 30 s). @default Duration.seconds(10) */

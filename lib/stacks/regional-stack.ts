@@ -3,15 +3,18 @@
  * turning the validated config into their props.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StripeWebhooksConfig } from '../config';
+import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
 import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress } from '../constructs/ingress';
 import { Processor } from '../constructs/processor';
-import { StripeSecrets } from '../constructs/stripe-secrets';
+import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
+import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
 export type RegionRole = 'primary' | 'secondary';
@@ -20,8 +23,9 @@ export type RegionRole = 'primary' | 'secondary';
 export interface RegionalStackProps extends StackProps {
   readonly config: StripeWebhooksConfig;
   /**
-   * The region's part in the active/passive setup. Both build the same pipeline today; issue 4 makes the primary
-   * own the global table and replicated secrets, and the secondaries reference them.
+   * The region's part in the active/passive setup. Both run the whole pipeline; the primary owns the global
+   * idempotency table and the Stripe secrets (replicated to every secondary region), a secondary creates its replica
+   * keys and refers to its replicas by name.
    * @default 'primary'
    */
   readonly regionRole?: RegionRole;
@@ -31,7 +35,8 @@ export interface RegionalStackProps extends StackProps {
 export class RegionalStack extends Stack {
   /** Whether this region is the primary or a standby. */
   readonly regionRole: RegionRole;
-  readonly secrets: StripeSecrets;
+  /** The Stripe secrets: owned here (primary) or this region's replicas of them (secondary). */
+  readonly secrets: StripeSecrets | StripeSecretsReplica;
   readonly eventQueue: EventQueue;
   readonly idempotencyTable: IdempotencyTable;
   readonly eventSink: EventSink;
@@ -52,7 +57,28 @@ export class RegionalStack extends Stack {
     const logRetention = config.logRetentionDays as RetentionDays;
     const processorTimeout = Duration.seconds(config.processor.timeoutSeconds);
 
-    this.secrets = new StripeSecrets(this, 'StripeSecrets', { appName: config.appName, removalPolicy });
+    const isPrimary = this.regionRole === 'primary';
+
+    // Secrets: created in the primary, replicated to each secondary region under the same name. A replica is
+    // encrypted with the secondary's own key, named here by alias ARN (keys are regional; no cross-region reference).
+    this.secrets = isPrimary
+      ? new StripeSecrets(this, 'StripeSecrets', {
+          appName: config.appName,
+          removalPolicy,
+          replicaRegions: config.secondaryRegions.map((region) => ({
+            region,
+            encryptionKey: Key.fromKeyArn(
+              this,
+              `SecretsReplicaKey-${region}`,
+              keyAliasArn(this, region, stripeSecretsKeyAlias(config.appName)),
+            ),
+          })),
+        })
+      : new StripeSecretsReplica(this, 'StripeSecrets', {
+          appName: config.appName,
+          primaryRegion: config.primaryRegion,
+          removalPolicy,
+        });
 
     this.eventQueue = new EventQueue(this, 'EventQueue', {
       namePrefix: config.appName,
@@ -67,6 +93,8 @@ export class RegionalStack extends Stack {
       tableName: `${config.appName}-idempotency`,
       namePrefix: config.appName,
       removalPolicy,
+      // One global table: event ids claimed in any region are seen in every region (about a second later).
+      ...(isPrimary ? { replicaRegions: config.secondaryRegions } : { placement: 'replica' as const }),
     });
 
     this.eventSink = new EventSink(this, 'EventSink', {
@@ -115,13 +143,18 @@ export class RegionalStack extends Stack {
       description: 'Event types to enable on the Stripe webhook endpoint',
       value: config.eventTypes.join(','),
     });
+    const putWhere = isPrimary ? 'here' : `in ${config.primaryRegion} (this region holds a read-only replica)`;
     new CfnOutput(this, 'ApiKeySecretName', {
-      description: 'Put the Stripe API key here (aws secretsmanager put-secret-value)',
+      description: `Put the Stripe API key ${putWhere} (aws secretsmanager put-secret-value)`,
       value: this.secrets.apiKeySecretName,
     });
     new CfnOutput(this, 'WebhookSecretName', {
-      description: 'Put the webhook signing secret(s) here (aws secretsmanager put-secret-value)',
+      description: `Put the webhook signing secret(s) ${putWhere} (aws secretsmanager put-secret-value)`,
       value: this.secrets.webhookSecretName,
+    });
+    new CfnOutput(this, 'RegionRole', {
+      description: 'primary: receives and processes events; secondary: standby that takes over on failover',
+      value: this.regionRole,
     });
     new CfnOutput(this, 'EventQueueUrl', { value: this.eventQueue.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
@@ -138,14 +171,18 @@ export class RegionalStack extends Stack {
 
 /**
  * One RegionalStack per configured region, named `<appName>-<region>`: the primary region first, then each
- * secondary region.
+ * secondary region. No global stack: everything global (Route 53 failover records and health checks) belongs to the
+ * region it points at, so each regional stack creates its own record.
+ *
+ * The primary depends on every secondary: its global-table replicas and secret replicas are encrypted with keys the
+ * secondary stacks create, so `cdk deploy --all` deploys the secondaries first (and destroys them last).
  */
 export function createRegionalStacks(scope: Construct, config: StripeWebhooksConfig): RegionalStack[] {
   const regions: { region: string; regionRole: RegionRole }[] = [
     { region: config.primaryRegion, regionRole: 'primary' },
     ...config.secondaryRegions.map((region) => ({ region, regionRole: 'secondary' as const })),
   ];
-  return regions.map(
+  const stacks = regions.map(
     ({ region, regionRole }) =>
       new RegionalStack(scope, `${config.appName}-${region}`, {
         env: { account: config.account, region },
@@ -153,4 +190,9 @@ export function createRegionalStacks(scope: Construct, config: StripeWebhooksCon
         regionRole,
       }),
   );
+  const [primary, ...secondaries] = stacks;
+  for (const secondary of secondaries) {
+    primary?.addStackDependency(secondary, 'the primary replicates its table and secrets with keys the secondary creates');
+  }
+  return stacks;
 }
