@@ -10,8 +10,9 @@ import type { StripeWebhooksConfig } from '../config';
 import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
+import { type FailoverRole, RegionalFailover } from '../constructs/failover';
 import { IdempotencyTable } from '../constructs/idempotency-table';
-import { Ingress } from '../constructs/ingress';
+import { Ingress, WEBHOOK_PATH } from '../constructs/ingress';
 import { Processor } from '../constructs/processor';
 import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
 import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
@@ -42,6 +43,8 @@ export class RegionalStack extends Stack {
   readonly eventSink: EventSink;
   readonly ingress: Ingress;
   readonly processor: Processor;
+  /** The custom domain, health check and failover record, when `failover.domainName` is configured. */
+  readonly failover?: RegionalFailover;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, ...stackProps } = props;
@@ -134,8 +137,41 @@ export class RegionalStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    const { domainName, hostedZoneId, hostedZoneName } = config.failover;
+    if (domainName !== undefined && hostedZoneId !== undefined && hostedZoneName !== undefined) {
+      const certificateArn = config.failover.certificateArns[this.region];
+      const role: FailoverRole =
+        config.secondaryRegions.length === 0 ? 'standalone' : isPrimary ? 'primary' : 'secondary';
+      this.failover = new RegionalFailover(this, 'Failover', {
+        api: this.ingress.api,
+        stage: this.ingress.stage,
+        domainName,
+        hostedZoneId,
+        hostedZoneName,
+        ...(certificateArn ? { certificateArn } : {}),
+        role,
+        healthCheckInterval: Duration.seconds(config.failover.healthCheck.intervalSeconds),
+        failureThreshold: config.failover.healthCheck.failureThreshold,
+        setIdentifier: `${config.appName}-${this.region}`,
+      });
+      new CfnOutput(this, 'PublicWebhookUrl', {
+        description: 'Register this URL as the Stripe webhook endpoint (Route 53 sends it to the healthy region)',
+        value: `${this.failover.publicUrl}${WEBHOOK_PATH}`,
+      });
+      if (this.failover.healthCheck) {
+        new CfnOutput(this, 'HealthCheckId', {
+          description: `Route 53 health check of this region (aws route53 get-health-check-status --health-check-id ...)`,
+          value: this.failover.healthCheck.healthCheckId,
+        });
+      }
+    }
+
     new CfnOutput(this, 'WebhookUrl', {
-      description: 'Register this URL as the Stripe webhook endpoint',
+      description: this.failover
+        ? "This region's own webhook URL (Stripe should use PublicWebhookUrl)"
+        : isPrimary
+          ? 'Register this URL as the Stripe webhook endpoint'
+          : "This standby region's webhook URL (without failover.domainName, moving Stripe here is a manual step)",
       value: this.ingress.webhookUrl,
     });
     new CfnOutput(this, 'HealthUrl', { description: 'Health check (Route 53)', value: this.ingress.healthUrl });
@@ -192,7 +228,10 @@ export function createRegionalStacks(scope: Construct, config: StripeWebhooksCon
   );
   const [primary, ...secondaries] = stacks;
   for (const secondary of secondaries) {
-    primary?.addStackDependency(secondary, 'the primary replicates its table and secrets with keys the secondary creates');
+    primary?.addStackDependency(
+      secondary,
+      'the primary replicates its table and secrets with keys the secondary creates',
+    );
   }
   return stacks;
 }
