@@ -6,13 +6,14 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { StripeWebhooksConfig } from '../config';
+import { partnerEventSourceFor, type StripeWebhooksConfig } from '../config';
 import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
 import { type FailoverRole, RegionalFailover } from '../constructs/failover';
 import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress, WEBHOOK_PATH } from '../constructs/ingress';
+import { PartnerEventIngress } from '../constructs/partner-events';
 import { Processor } from '../constructs/processor';
 import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
 import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
@@ -45,6 +46,8 @@ export class RegionalStack extends Stack {
   readonly processor: Processor;
   /** The custom domain, health check and failover record, when `failover.domainName` is configured. */
   readonly failover?: RegionalFailover;
+  /** The rule on Stripe's partner event bus, when this region has a partner event source configured. */
+  readonly partnerEvents?: PartnerEventIngress;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, ...stackProps } = props;
@@ -136,6 +139,29 @@ export class RegionalStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
+
+    const partnerSource = partnerEventSourceFor(config, this.region);
+    if (partnerSource !== undefined) {
+      this.partnerEvents = new PartnerEventIngress(this, 'PartnerEvents', {
+        appName: config.appName,
+        partnerEventSourceName: partnerSource,
+        ingressFunction: this.ingress.function,
+        // Active/passive: a standby's rule waits, disabled, until a failover enables it (docs/multi-region.md).
+        enabled: isPrimary,
+        removalPolicy,
+      });
+      new CfnOutput(this, 'PartnerEventRuleName', {
+        description: isPrimary
+          ? 'Rule feeding Stripe EventBridge events to the ingress'
+          : 'Disabled standby rule: enable it on failover (aws events enable-rule --event-bus-name <source> --name <rule>)',
+        value: this.partnerEvents.ruleName,
+      });
+      new CfnOutput(this, 'PartnerEventsDeadLetterQueueUrl', {
+        description:
+          'Stripe EventBridge events the ingress could not take (redrive: aws lambda invoke --invocation-type Event)',
+        value: this.partnerEvents.deadLetterQueue.queueUrl,
+      });
+    }
 
     const { domainName, hostedZoneId, hostedZoneName } = config.failover;
     if (domainName !== undefined && hostedZoneId !== undefined && hostedZoneName !== undefined) {

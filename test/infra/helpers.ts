@@ -31,9 +31,16 @@ export function synthRegionalStack(input: unknown = {}): Synthesized {
   return { app, stack, template: Template.fromStack(stack), config };
 }
 
-/** The single resource of `type` in the template, by logical id and properties; fails when there is not exactly one. */
-export function onlyResource(template: Template, type: string): { id: string; props: Record<string, unknown> } {
-  const found = Object.entries(template.findResources(type));
+/**
+ * The single resource of `type` (whose properties match `properties`, when given) in the template, by logical id and
+ * properties; fails when there is not exactly one.
+ */
+export function onlyResource(
+  template: Template,
+  type: string,
+  properties?: Record<string, unknown>,
+): { id: string; props: Record<string, unknown> } {
+  const found = Object.entries(template.findResources(type, properties ? { Properties: properties } : undefined));
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   const [id, resource] = found[0]!;
   return { id, props: (resource as { Properties?: Record<string, unknown> }).Properties ?? {} };
