@@ -1,6 +1,10 @@
 /**
  * Everything one region needs to receive and process Stripe events. Composes the constructs; holds no logic beyond
  * turning the validated config into their props.
+ *
+ * Multi-region (docs/multi-region.md): every region runs the whole pipeline. The primary owns the DynamoDB global
+ * table and the Stripe secrets, replicated to each secondary; a secondary creates its replica keys and refers to its
+ * replicas by name. With `failover.domainName`, each region also owns its Route 53 failover record and health check.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -48,6 +52,11 @@ export class RegionalStack extends Stack {
   readonly failover?: RegionalFailover;
   /** The rule on Stripe's partner event bus, when this region has a partner event source configured. */
   readonly partnerEvents?: PartnerEventIngress;
+  /**
+   * The URL to register with Stripe: `https://<failover.domainName>/stripe/webhook` when failover is configured (the
+   * same in every region), else this region's own API URL.
+   */
+  readonly stripeWebhookUrl: string;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, ...stackProps } = props;
@@ -191,6 +200,8 @@ export class RegionalStack extends Stack {
         });
       }
     }
+
+    this.stripeWebhookUrl = this.failover ? `${this.failover.publicUrl}${WEBHOOK_PATH}` : this.ingress.webhookUrl;
 
     new CfnOutput(this, 'WebhookUrl', {
       description: this.failover

@@ -134,6 +134,12 @@ describe('with a domain and a hosted zone', () => {
     }
   });
 
+  it('tells the rest of the app (the Stripe endpoint it registers) to use the public URL in every region', () => {
+    for (const stack of stacks) expect(stack.stripeWebhookUrl).toBe('https://webhooks.example.com/stripe/webhook');
+    const plain = synthApp({}).stacks[0]!;
+    expect(plain.stripeWebhookUrl).toBe(plain.ingress.webhookUrl);
+  });
+
   it('gives a single region a plain alias record, without failover or health check', () => {
     const single = synthApp({ failover: { ...failover, certificateArns: {} } }).templates['us-east-1']!;
     single.resourceCountIs('AWS::Route53::HealthCheck', 0);
