@@ -1,6 +1,7 @@
 /**
- * CDK entry: the validated config in, one RegionalStack per region out (`<appName>-<region>`). No context lookups:
- * `npx cdk synth` works offline, without credentials.
+ * CDK entry: the validated config in, one RegionalStack per region out (`<appName>-<region>`; the primary depends on
+ * the secondaries, so `cdk deploy --all` deploys them first). No global stack: each region owns its Route 53 record.
+ * No context lookups: `npx cdk synth` works offline, without credentials.
  */
 import { App, Tags } from 'aws-cdk-lib';
 import { ConfigError, loadConfig, type StripeWebhooksConfig } from '../lib/config';

@@ -136,6 +136,54 @@ export interface RotationConfig {
   readonly webhookOverlapHours: number;
 }
 
+/** The Route 53 health check of each region's `GET /health` (the failover trigger). */
+export interface HealthCheckConfig {
+  /** Seconds between checks from each Route 53 checker: 10 (fast, costs more) or 30. @default 30 */
+  readonly intervalSeconds: 10 | 30;
+  /**
+   * Consecutive failed checks before a region counts as unhealthy (1..10). Time to fail over is about
+   * intervalSeconds x failureThreshold, plus the record's TTL (60 s for alias records).
+   * @default 3
+   */
+  readonly failureThreshold: number;
+}
+
+/**
+ * One public webhook URL in front of every region, with Route 53 failover between them. Without `domainName` there is
+ * no failover: each region outputs its own execute-api URL and the operator points Stripe at the primary's.
+ */
+export interface FailoverConfig {
+  /**
+   * The name Stripe posts to, e.g. `webhooks.example.com`. Each regional HTTP API gets it as a custom domain, and
+   * Route 53 failover records send it to the primary while the primary's health check passes, else to the secondary.
+   * @default - no custom domain, no failover records
+   */
+  readonly domainName?: string;
+  /** The Route 53 public hosted zone that holds `domainName` (no lookups: its id is given). Required with it. */
+  readonly hostedZoneId?: string;
+  /** That zone's name, e.g. `example.com`. Required with `domainName`. */
+  readonly hostedZoneName?: string;
+  /**
+   * An existing ACM certificate for `domainName` in each region, by region. A region without one gets a certificate
+   * created in its stack and validated through DNS in the hosted zone.
+   * @default {}
+   */
+  readonly certificateArns: Readonly<Record<string, string>>;
+  readonly healthCheck: HealthCheckConfig;
+}
+
+/** Stripe's Amazon EventBridge destination, as a second way in besides webhooks. */
+export interface EventBridgeConfig {
+  /**
+   * The Stripe partner event source (`aws.partner/stripe.com/ed_...`), associated with a partner event bus of the
+   * same name. A plain name belongs to the primary region; an object maps regions to their own source (a Stripe
+   * destination delivers to one region). Rules in secondary regions are created disabled: enabling one is a failover
+   * step (docs/multi-region.md), since two regions consuming the same events at once could both process an event.
+   * @default - no EventBridge ingress
+   */
+  readonly partnerEventSourceName?: string | Readonly<Record<string, string>>;
+}
+
 /** The whole deployment configuration. */
 export interface StripeWebhooksConfig {
   /**
@@ -149,8 +197,9 @@ export interface StripeWebhooksConfig {
   /** Region that receives and processes events. @default 'us-east-1' */
   readonly primaryRegion: string;
   /**
-   * Standby regions (active/passive failover). Each gets its own regional stack; issue 4 adds global-table replicas,
-   * replicated secrets and Route 53 failover between them.
+   * Standby regions (active/passive failover). Each gets its own regional stack running the whole pipeline, a replica
+   * of the idempotency table (a DynamoDB global table owned by the primary) and replicas of the Stripe secrets.
+   * With `failover.domainName` set, at most one: Route 53 failover routes between one primary and one secondary.
    * @default []
    */
   readonly secondaryRegions: readonly string[];
@@ -166,6 +215,8 @@ export interface StripeWebhooksConfig {
   readonly idempotency: IdempotencyConfig;
   readonly eventSink: EventSinkConfig;
   readonly reconcile: ReconcileConfig;
+  readonly failover: FailoverConfig;
+  readonly eventBridge: EventBridgeConfig;
   /** Retention of every log group (Lambda logs and API access logs), in days; one of CloudWatch's values. @default 30 */
   readonly logRetentionDays: number;
   /** Pin the Stripe API version of fetched objects; omit for the account's default. @default - account default */
@@ -212,6 +263,12 @@ const MAX_EVENT_TYPES_CHARS = 3000;
 const LEASE_MARGIN_SECONDS = 60;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+/** A fully qualified DNS name in lower case, without the trailing dot. */
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
+/** Stripe's partner event sources: `aws.partner/stripe.com/ed_...` (live) or `.../ed_test_...` (test mode). */
+const PARTNER_EVENT_SOURCE = /^aws\.partner\/stripe\.com\/ed_[A-Za-z0-9_]+$/;
 const EVENT_TYPE = /^(\*|[a-z0-9_]+(\.[a-z0-9_]+)+)$/;
 
 const int = (min: number, max: number, why: string) =>
@@ -279,6 +336,78 @@ const reconcileSchema = z.strictObject({
   overlapSeconds: int(0, 86_400, 'up to a day').default(300),
 });
 
+const dnsName = (what: string) => z.string().regex(DNS_NAME, `must be a lower-case DNS name such as ${what}`);
+
+const failoverSchema = z.strictObject({
+  domainName: dnsName('webhooks.example.com').optional(),
+  hostedZoneId: z
+    .string()
+    .regex(HOSTED_ZONE_ID, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ')
+    .optional(),
+  hostedZoneName: z
+    .string()
+    .transform((name) => name.replace(/\.$/, ''))
+    .pipe(dnsName('example.com'))
+    .optional(),
+  certificateArns: z
+    .record(region, z.string().regex(ACM_CERTIFICATE_ARN, 'must be an ACM certificate ARN'))
+    .default({}),
+  healthCheck: z
+    .strictObject({
+      intervalSeconds: z
+        .union([z.literal(10), z.literal(30)], { error: 'must be 10 or 30 (the intervals Route 53 offers)' })
+        .default(30),
+      failureThreshold: int(1, 10, "Route 53's range").default(3),
+    })
+    .prefault({}),
+});
+
+const partnerEventSourceName = z
+  .string()
+  .regex(PARTNER_EVENT_SOURCE, 'must be a Stripe partner event source name such as aws.partner/stripe.com/ed_...');
+
+const eventBridgeSchema = z.strictObject({
+  partnerEventSourceName: z
+    .union([partnerEventSourceName, z.record(region, partnerEventSourceName)], {
+      error: 'must be a partner event source name, or an object mapping regions to names',
+    })
+    .optional(),
+});
+
+/** The cross-field rules of `failover`: a domain needs its zone, certificates match their region, two regions at most. */
+function checkFailover(f: z.output<typeof failoverSchema>, regions: readonly string[], ctx: z.RefinementCtx): void {
+  const issue = (path: PropertyKey[], message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['failover', ...path], message });
+  if (f.domainName === undefined) {
+    if (f.hostedZoneId !== undefined) issue(['hostedZoneId'], 'is only used with failover.domainName; set it too');
+    if (f.hostedZoneName !== undefined) issue(['hostedZoneName'], 'is only used with failover.domainName; set it too');
+    if (Object.keys(f.certificateArns).length > 0) {
+      issue(['certificateArns'], 'is only used with failover.domainName; set it too');
+    }
+    return;
+  }
+  if (f.hostedZoneId === undefined) issue(['hostedZoneId'], 'is required with failover.domainName');
+  if (f.hostedZoneName === undefined) issue(['hostedZoneName'], 'is required with failover.domainName');
+  else if (f.domainName !== f.hostedZoneName && !f.domainName.endsWith(`.${f.hostedZoneName}`)) {
+    issue(['domainName'], `must be in the hosted zone ${f.hostedZoneName}`);
+  }
+  if (regions.length > 2) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['secondaryRegions'],
+      message:
+        'must list at most one region with failover.domainName: Route 53 failover routes between one primary and one secondary',
+    });
+  }
+  for (const [r, arn] of Object.entries(f.certificateArns)) {
+    if (!regions.includes(r)) {
+      issue(['certificateArns', r], 'names a region that is neither the primary nor a secondary region');
+    } else if (ACM_CERTIFICATE_ARN.exec(arn)?.[1] !== r) {
+      issue(['certificateArns', r], `must be a certificate in ${r} (API Gateway needs it in the API's own region)`);
+    }
+  }
+}
+
 /** The zod schema of the configuration (input: a partial config; output: `StripeWebhooksConfig`). */
 export const configSchema = z
   .strictObject({
@@ -302,6 +431,8 @@ export const configSchema = z
     idempotency: idempotencySchema.prefault({}),
     eventSink: eventSinkSchema.prefault({}),
     reconcile: reconcileSchema.prefault({}),
+    failover: failoverSchema.prefault({}),
+    eventBridge: eventBridgeSchema.prefault({}),
     logRetentionDays: z
       .number()
       .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
@@ -344,6 +475,19 @@ export const configSchema = z
         path: ['rotation', 'webhookOverlapHours'],
         message: `must be shorter than the rotation interval (rotation.webhookSecretDays = ${webhookSecretDays} days), or old endpoints pile up`,
       });
+    }
+    checkFailover(cfg.failover, regions, ctx);
+    const sources = cfg.eventBridge.partnerEventSourceName;
+    if (typeof sources === 'object') {
+      for (const r of Object.keys(sources)) {
+        if (!regions.includes(r)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['eventBridge', 'partnerEventSourceName', r],
+            message: 'names a region that is neither the primary nor a secondary region',
+          });
+        }
+      }
     }
     const lease = cfg.idempotency.leaseSeconds;
     if (lease !== undefined && lease <= cfg.processor.timeoutSeconds) {
@@ -480,4 +624,12 @@ export function loadConfig(scope: Construct): StripeWebhooksConfig {
     sources.push(file);
   }
   return parseConfig(input, sources);
+}
+
+/** The partner event source `region` consumes, if any: a plain name belongs to the primary region. */
+export function partnerEventSourceFor(config: StripeWebhooksConfig, region: string): string | undefined {
+  const sources = config.eventBridge.partnerEventSourceName;
+  if (sources === undefined) return undefined;
+  if (typeof sources === 'string') return region === config.primaryRegion ? sources : undefined;
+  return sources[region];
 }

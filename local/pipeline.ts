@@ -11,6 +11,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { createProcessor } from '../lambdas/processor/core';
@@ -21,9 +22,16 @@ import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
 import { fileSink } from './file-sink';
-import { type HttpAdapter, startHttpAdapter } from './http-adapter';
+import { type HttpAdapter, type HttpHandler, startHttpAdapter } from './http-adapter';
 import { type InvocationOutcome, type Poller, startPoller } from './poller';
-import { createEventQueues, createIdempotencyTable, type LocalQueues, startDynamo, startSqs } from './stand-ins';
+import {
+  createEventQueues,
+  createIdempotencyTable,
+  LOCAL_REGION,
+  type LocalQueues,
+  startDynamo,
+  startSqs,
+} from './stand-ins';
 import { type StripeServer, startStripeServer } from './stripe-server';
 
 /** The documented local signing secret, used when STRIPE_WEBHOOK_SECRET is not set. Never use it in AWS. */
@@ -68,6 +76,15 @@ export interface LocalPipelineOptions {
   readonly onInvocation?: (outcome: InvocationOutcome) => void;
   /** Wraps the processor's batch handler (fault-injection tests use it to crash or stall an invocation). */
   readonly wrapProcessor?: (handle: BatchFunction) => BatchFunction;
+  /** Wraps the ingress's HTTP handler (fault-injection tests use it to lose a response after the enqueue). */
+  readonly wrapIngress?: (handle: HttpHandler) => HttpHandler;
+  /**
+   * Use this DynamoDB endpoint and table instead of starting a dynalite of its own: two pipelines given the same one
+   * share the idempotency table, as two regions share a DynamoDB global table (the table is created if missing; the
+   * endpoint is left running on close).
+   * @default - a dynalite of its own, with table LOCAL_TABLE_NAME
+   */
+  readonly idempotencyTable?: { readonly endpoint: string; readonly tableName: string };
 }
 
 /** The processor's batch entry point, as the poller invokes it. */
@@ -88,7 +105,17 @@ export interface LocalPipeline {
   readonly queues: LocalQueues;
   readonly tableName: string;
   readonly sinkFile: string | undefined;
+  /** The running queue poller (a new one after `startProcessing`). */
   readonly poller: Poller;
+  /**
+   * Stops answering HTTP: open connections are cut and new ones refused, as a region whose API is down. The queue
+   * keeps what it holds.
+   */
+  stopIngress(): Promise<void>;
+  /** Stops the poller (running invocations finish): accepted events wait on the queue. */
+  stopProcessing(): Promise<void>;
+  /** Starts a new poller (after stopProcessing), which drains whatever waited on the queue. */
+  startProcessing(): void;
   /** Stops taking requests, lets running invocations finish, and stops every stand-in. */
   close(): Promise<void>;
 }
@@ -103,9 +130,22 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const dynamo = await startDynamo();
-    closers.push(() => dynamo.close());
-    await createIdempotencyTable(dynamo.client, LOCAL_TABLE_NAME);
+    let dynamo: { endpoint: string; client: DynamoDBClient };
+    const tableName = opts.idempotencyTable?.tableName ?? LOCAL_TABLE_NAME;
+    if (opts.idempotencyTable) {
+      const client = new DynamoDBClient({
+        endpoint: opts.idempotencyTable.endpoint,
+        region: LOCAL_REGION,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      closers.push(async () => client.destroy());
+      dynamo = { endpoint: opts.idempotencyTable.endpoint, client };
+    } else {
+      const own = await startDynamo();
+      closers.push(() => own.close());
+      dynamo = own;
+    }
+    await createIdempotencyTable(dynamo.client, tableName);
 
     const sqs = await startSqs();
     closers.push(() => sqs.close());
@@ -156,7 +196,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     const processor = createProcessor({
       store: createIdempotencyStore({
         client: dynamo.client,
-        tableName: LOCAL_TABLE_NAME,
+        tableName,
         leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
         doneTtlDays: 35,
       }),
@@ -171,35 +211,49 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     });
     const handle = opts.wrapProcessor ? opts.wrapProcessor(processor.handle) : processor.handle;
 
-    const poller = startPoller({
-      sqs: sqs.client,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      concurrency: opts.concurrency ?? 4,
-      batchSize: opts.batchSize ?? 10,
-      timeoutMs: timeoutSeconds * 1000,
-      handler: async (event, ctx) => {
-        try {
-          return await handle(event, ctx);
-        } finally {
-          processorMetrics?.publishStoredMetrics();
-        }
-      },
-      ...(opts.onInvocation ? { onInvocation: opts.onInvocation } : {}),
-    });
-    closers.push(() => poller.stop());
+    const newPoller = () =>
+      startPoller({
+        sqs: sqs.client,
+        queueUrl: queues.queueUrl,
+        queueArn: queues.queueArn,
+        concurrency: opts.concurrency ?? 4,
+        batchSize: opts.batchSize ?? 10,
+        timeoutMs: timeoutSeconds * 1000,
+        handler: async (event, ctx) => {
+          try {
+            return await handle(event, ctx);
+          } finally {
+            processorMetrics?.publishStoredMetrics();
+          }
+        },
+        ...(opts.onInvocation ? { onInvocation: opts.onInvocation } : {}),
+      });
+    let poller = newPoller();
+    let polling = true;
+    const stopProcessing = async () => {
+      polling = false;
+      await poller.stop();
+    };
+    closers.push(stopProcessing);
 
+    const handleHttp: HttpHandler = async (event: APIGatewayProxyEventV2) => {
+      try {
+        return await ingress.handleHttp(event);
+      } finally {
+        ingressMetrics?.publishStoredMetrics();
+      }
+    };
     const http: HttpAdapter = await startHttpAdapter({
       port: opts.port ?? 3000,
-      handler: async (event: APIGatewayProxyEventV2) => {
-        try {
-          return await ingress.handleHttp(event);
-        } finally {
-          ingressMetrics?.publishStoredMetrics();
-        }
-      },
+      handler: opts.wrapIngress ? opts.wrapIngress(handleHttp) : handleHttp,
     });
-    closers.push(() => http.close());
+    let httpOpen = true;
+    const stopIngress = async () => {
+      if (!httpOpen) return;
+      httpOpen = false;
+      await http.close();
+    };
+    closers.push(stopIngress);
 
     return {
       url: http.url,
@@ -208,9 +262,18 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       sqsEndpoint: sqs.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       queues,
-      tableName: LOCAL_TABLE_NAME,
+      tableName,
       sinkFile,
-      poller,
+      get poller() {
+        return poller;
+      },
+      stopIngress,
+      stopProcessing,
+      startProcessing() {
+        if (polling) return;
+        polling = true;
+        poller = newPoller();
+      },
       close: closeAll,
     };
   } catch (err) {

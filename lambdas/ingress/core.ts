@@ -19,6 +19,7 @@ import {
   toQueueMessage,
 } from '../shared/queue-message';
 import { activeWebhookSecrets, parseWebhookSecretDocument, type SecretSource } from '../shared/secrets';
+import { type HealthCheck, queueHealthCheck } from './health';
 import { verifyStripeSignature } from './signature';
 
 /** The webhook route Stripe posts to. */
@@ -51,6 +52,11 @@ export interface IngressDeps {
   metrics?: Metrics;
   /** The clock, milliseconds since the epoch (tests pin it). @default Date.now */
   now?: () => number;
+  /**
+   * What GET /health reports (503 when unhealthy, so Route 53 fails over).
+   * @default queueHealthCheck(sqs, queueUrl): GetQueueAttributes on the event queue, cached 30 s, 2 s timeout
+   */
+  health?: HealthCheck;
 }
 
 /** The ingress entry points. */
@@ -130,6 +136,7 @@ function isJsonMediaType(contentType: string): boolean {
 export function createIngress(deps: IngressDeps): Ingress {
   const { sqs, queueUrl, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
+  const health = deps.health ?? queueHealthCheck(sqs, queueUrl, { logger });
 
   function count(name: string): void {
     metrics?.addMetric(name, MetricUnit.Count, 1);
@@ -256,7 +263,14 @@ export function createIngress(deps: IngressDeps): Ingress {
       if (method !== 'GET') {
         throw new Rejection(405, 'method_not_allowed', `${HEALTH_PATH} accepts GET only.`, { allow: 'GET' });
       }
-      return json(200, { status: 'ok' });
+      const status = await health();
+      if (status.healthy) return json(200, { status: 'ok' });
+      // Route 53 fails the check on any status outside 2xx/3xx (and on a body without "status":"ok").
+      return json(503, {
+        status: 'unhealthy',
+        reason: status.reason,
+        message: 'This region cannot queue events right now.',
+      });
     }
     throw new Rejection(404, 'not_found', 'No such route.');
   }

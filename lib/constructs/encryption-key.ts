@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -38,5 +38,20 @@ export function grantKeyViaService(key: IKey, grantee: IGrantable, service: stri
     actions: [...actions],
     resourceArns: [key.keyArn],
     conditions: { StringEquals: { 'kms:ViaService': `${service}.${key.env.region}.amazonaws.com` } },
+  });
+}
+
+/**
+ * The ARN of the alias `alias/<alias>` in another region of this account. Cross-region references by ARN need a name
+ * known before deployment: a key's id is not, its explicit alias is. DynamoDB replicas and Secrets Manager replicas
+ * both accept an alias ARN wherever they take a key.
+ */
+export function keyAliasArn(scope: Construct, region: string, alias: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'kms',
+    region,
+    resource: 'alias',
+    resourceName: alias,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
   });
 }

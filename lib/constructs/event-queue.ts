@@ -119,6 +119,14 @@ export class EventQueue extends Construct {
     return this.grantSend(this.deadLetterQueue, grantee);
   }
 
+  /**
+   * Lets `grantee` probe the event queue for the health check (sqs:GetQueueAttributes on this queue only; no KMS:
+   * reading attributes never touches message bodies).
+   */
+  grantHealthProbe(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['sqs:GetQueueAttributes'], resourceArns: [this.queue.queueArn] });
+  }
+
   /** Lets `grantee` delay a message it received (e.g. after a Stripe 429) by changing its visibility. */
   grantChangeVisibility(grantee: IGrantable): Grant {
     return Grant.addToPrincipal({

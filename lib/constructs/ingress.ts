@@ -4,7 +4,8 @@
  *
  * - `POST /stripe/webhook`: Stripe's deliveries. Authentication is Stripe's HMAC signature, checked in the Lambda
  *   (Stripe cannot send IAM or JWT credentials).
- * - `GET /health`: for the Route 53 health check of the multi-region failover.
+ * - `GET /health`: for the Route 53 health check of the multi-region failover; 503 when the region cannot reach its
+ *   event queue (a cached GetQueueAttributes probe).
  * Any other path gets API Gateway's own 404 without invoking the Lambda.
  *
  * The default stage is throttled (over the limit API Gateway answers 429 and Stripe retries later) and writes JSON
@@ -28,7 +29,7 @@ import type { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { EventQueue } from './event-queue';
 import { lambdaEntry, NodeFunction } from './node-function';
-import type { StripeSecrets } from './stripe-secrets';
+import type { StripeSecretReader } from './stripe-secret-reader';
 
 /** The path Stripe delivers webhooks to. */
 export const WEBHOOK_PATH = '/stripe/webhook';
@@ -70,7 +71,7 @@ export interface IngressProps {
   /** Where verified events are sent. */
   readonly eventQueue: EventQueue;
   /** The webhook signing secret is read from here. */
-  readonly secrets: StripeSecrets;
+  readonly secrets: StripeSecretReader;
   /** @default 256 */
   readonly memorySize?: number;
   /** At most 29 s (API Gateway's integration timeout is 30 s). @default Duration.seconds(10) */
@@ -135,6 +136,8 @@ export class Ingress extends Construct {
     });
     this.function = fn.function;
     props.eventQueue.grantSendEvents(this.function);
+    // GET /health answers 503 when the queue cannot be reached (lambdas/ingress/health.ts).
+    props.eventQueue.grantHealthProbe(this.function);
     props.secrets.grantReadWebhookSecret(this.function);
 
     this.api = new HttpApi(this, 'Api', {

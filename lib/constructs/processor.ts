@@ -19,7 +19,7 @@ import type { EventQueue } from './event-queue';
 import type { EventSink } from './event-sink';
 import type { IdempotencyTable } from './idempotency-table';
 import { lambdaEntry, NodeFunction } from './node-function';
-import type { StripeSecrets } from './stripe-secrets';
+import type { StripeSecretReader } from './stripe-secret-reader';
 
 /** Props of Processor. */
 export interface ProcessorProps {
@@ -28,7 +28,7 @@ export interface ProcessorProps {
   readonly eventQueue: EventQueue;
   readonly table: IdempotencyTable;
   /** The Stripe API key is read from here. */
-  readonly secrets: StripeSecrets;
+  readonly secrets: StripeSecretReader;
   readonly sink: EventSink;
   /** @default 512 */
   readonly memorySize?: number;

@@ -20,7 +20,7 @@ import { grantKeyViaService } from './encryption-key';
 import type { EventQueue } from './event-queue';
 import type { IdempotencyTable } from './idempotency-table';
 import { lambdaEntry, NodeFunction } from './node-function';
-import type { StripeSecrets } from './stripe-secrets';
+import type { StripeSecretReader } from './stripe-secret-reader';
 
 /** Lambda's environment is limited to 4 KB in all; the event type list must leave room for the rest. */
 const MAX_EVENT_TYPES_CHARS = 3_000;
@@ -31,8 +31,14 @@ export interface ReconcilerProps {
   readonly appName: string;
   readonly eventQueue: EventQueue;
   readonly table: IdempotencyTable;
-  /** The Stripe API key is read from here. */
-  readonly secrets: StripeSecrets;
+  /** The Stripe API key is read from here (the secrets, or their replicas in a standby region). */
+  readonly secrets: StripeSecretReader;
+  /**
+   * Whether the schedule runs. A standby region's reconciler is deployed disabled: with active/passive processing
+   * only the active region reconciles (docs/multi-region.md says when to enable it).
+   * @default true
+   */
+  readonly enabled?: boolean;
   /** Time between runs (whole minutes, 1..1440). @default Duration.minutes(15) */
   readonly interval?: Duration;
   /** Stripe requests per second at most. @default 5 */
@@ -148,7 +154,7 @@ export class Reconciler extends Construct {
       description: 'Runs the Stripe events reconciler',
       scheduleExpression: `rate(${minutes} ${minutes === 1 ? 'minute' : 'minutes'})`,
       flexibleTimeWindow: { mode: 'OFF' },
-      state: 'ENABLED',
+      state: props.enabled === false ? 'DISABLED' : 'ENABLED',
       target: {
         arn: this.function.functionArn,
         roleArn: this.scheduleRole.roleArn,

@@ -21,7 +21,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ReplicaRegion, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { customerManagedKey } from './encryption-key';
 
@@ -34,6 +34,17 @@ export interface StripeSecretsProps {
   readonly appName: string;
   /** Applies to both secrets and the key. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Regions that get a read-only replica of both secrets (same name), each encrypted with a key in its region (see
+   * StripeSecretsReplica, which creates that key and reads the replica there).
+   * @default [] (no replicas)
+   */
+  readonly replicaRegions?: readonly ReplicaRegion[];
+}
+
+/** The alias (without `alias/`) of the secrets' key, the same in every region. */
+export function stripeSecretsKeyAlias(appName: string): string {
+  return `${appName}/stripe-secrets`;
 }
 
 /** The Stripe API key and webhook signing secret(s), with their customer-managed key. */
@@ -56,7 +67,7 @@ export class StripeSecrets extends Construct {
     this.webhookSecretName = `${props.appName}/stripe-webhook-secret`;
 
     this.key = customerManagedKey(this, 'Key', {
-      alias: `${props.appName}/stripe-secrets`,
+      alias: stripeSecretsKeyAlias(props.appName),
       description: `Encrypts the ${props.appName} Stripe API key and webhook signing secrets`,
       removalPolicy,
     });
@@ -67,6 +78,7 @@ export class StripeSecrets extends Construct {
         'Stripe API key (secret or restricted key, plain or as {"apiKey": ...}). Created as a placeholder that the processor refuses: put the real key with put-secret-value.',
       encryptionKey: this.key,
       removalPolicy,
+      replicaRegions: [...(props.replicaRegions ?? [])],
       // {"apiKey":"","placeholder":"<random>"}: parses, and is refused as "API key secret JSON must have apiKey".
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ apiKey: '' }),
@@ -82,6 +94,7 @@ export class StripeSecrets extends Construct {
         'Stripe webhook signing secret(s), as {"secrets":[{"secret": ..., "endpointId": ...}]} or comma-separated. Created as a placeholder that the ingress refuses: put the real value with put-secret-value.',
       encryptionKey: this.key,
       removalPolicy,
+      replicaRegions: [...(props.replicaRegions ?? [])],
       // {"secrets":[],"placeholder":"<random>"}: parses, and is refused as "no active webhook signing secret".
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ secrets: [] }),

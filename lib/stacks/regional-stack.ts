@@ -1,19 +1,28 @@
 /**
  * Everything one region needs to receive and process Stripe events. Composes the constructs; holds no logic beyond
  * turning the validated config into their props.
+ *
+ * Multi-region (docs/multi-region.md): every region runs the whole pipeline. The primary owns the DynamoDB global
+ * table and the Stripe secrets, replicated to each secondary; a secondary creates its replica keys and refers to its
+ * replicas by name. With `failover.domainName`, each region also owns its Route 53 failover record and health check.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { StripeWebhooksConfig } from '../config';
+import { partnerEventSourceFor, type StripeWebhooksConfig } from '../config';
+import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
+import { type FailoverRole, RegionalFailover } from '../constructs/failover';
 import { IdempotencyTable } from '../constructs/idempotency-table';
-import { Ingress } from '../constructs/ingress';
+import { Ingress, WEBHOOK_PATH } from '../constructs/ingress';
+import { PartnerEventIngress } from '../constructs/partner-events';
 import { Processor } from '../constructs/processor';
 import { Reconciler } from '../constructs/reconciler';
 import { StripeSecretRotation } from '../constructs/secret-rotation';
-import { StripeSecrets } from '../constructs/stripe-secrets';
+import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
+import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
 import { StripeWebhookEndpoint } from '../constructs/webhook-endpoint';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
@@ -23,8 +32,9 @@ export type RegionRole = 'primary' | 'secondary';
 export interface RegionalStackProps extends StackProps {
   readonly config: StripeWebhooksConfig;
   /**
-   * The region's part in the active/passive setup. Both build the same pipeline today; issue 4 makes the primary
-   * own the global table and replicated secrets, and the secondaries reference them.
+   * The region's part in the active/passive setup. Both run the whole pipeline; the primary owns the global
+   * idempotency table and the Stripe secrets (replicated to every secondary region), a secondary creates its replica
+   * keys and refers to its replicas by name.
    * @default 'primary'
    */
   readonly regionRole?: RegionRole;
@@ -34,7 +44,8 @@ export interface RegionalStackProps extends StackProps {
 export class RegionalStack extends Stack {
   /** Whether this region is the primary or a standby. */
   readonly regionRole: RegionRole;
-  readonly secrets: StripeSecrets;
+  /** The Stripe secrets: owned here (primary) or this region's replicas of them (secondary). */
+  readonly secrets: StripeSecrets | StripeSecretsReplica;
   readonly eventQueue: EventQueue;
   readonly idempotencyTable: IdempotencyTable;
   readonly eventSink: EventSink;
@@ -46,6 +57,15 @@ export class RegionalStack extends Stack {
   readonly secretRotation?: StripeSecretRotation;
   /** The Stripe endpoint as code (primary region, `stripeEndpoint.manage` only). */
   readonly webhookEndpoint?: StripeWebhookEndpoint;
+  /** The custom domain, health check and failover record, when `failover.domainName` is configured. */
+  readonly failover?: RegionalFailover;
+  /** The rule on Stripe's partner event bus, when this region has a partner event source configured. */
+  readonly partnerEvents?: PartnerEventIngress;
+  /**
+   * The URL to register with Stripe: `https://<failover.domainName>/stripe/webhook` when failover is configured (the
+   * same in every region), else this region's own API URL.
+   */
+  readonly stripeWebhookUrl: string;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, ...stackProps } = props;
@@ -61,7 +81,28 @@ export class RegionalStack extends Stack {
     const logRetention = config.logRetentionDays as RetentionDays;
     const processorTimeout = Duration.seconds(config.processor.timeoutSeconds);
 
-    this.secrets = new StripeSecrets(this, 'StripeSecrets', { appName: config.appName, removalPolicy });
+    const isPrimary = this.regionRole === 'primary';
+
+    // Secrets: created in the primary, replicated to each secondary region under the same name. A replica is
+    // encrypted with the secondary's own key, named here by alias ARN (keys are regional; no cross-region reference).
+    this.secrets = isPrimary
+      ? new StripeSecrets(this, 'StripeSecrets', {
+          appName: config.appName,
+          removalPolicy,
+          replicaRegions: config.secondaryRegions.map((region) => ({
+            region,
+            encryptionKey: Key.fromKeyArn(
+              this,
+              `SecretsReplicaKey-${region}`,
+              keyAliasArn(this, region, stripeSecretsKeyAlias(config.appName)),
+            ),
+          })),
+        })
+      : new StripeSecretsReplica(this, 'StripeSecrets', {
+          appName: config.appName,
+          primaryRegion: config.primaryRegion,
+          removalPolicy,
+        });
 
     this.eventQueue = new EventQueue(this, 'EventQueue', {
       namePrefix: config.appName,
@@ -76,6 +117,8 @@ export class RegionalStack extends Stack {
       tableName: `${config.appName}-idempotency`,
       namePrefix: config.appName,
       removalPolicy,
+      // One global table: event ids claimed in any region are seen in every region (about a second later).
+      ...(isPrimary ? { replicaRegions: config.secondaryRegions } : { placement: 'replica' as const }),
     });
 
     this.eventSink = new EventSink(this, 'EventSink', {
@@ -115,12 +158,68 @@ export class RegionalStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    const partnerSource = partnerEventSourceFor(config, this.region);
+    if (partnerSource !== undefined) {
+      this.partnerEvents = new PartnerEventIngress(this, 'PartnerEvents', {
+        appName: config.appName,
+        partnerEventSourceName: partnerSource,
+        ingressFunction: this.ingress.function,
+        // Active/passive: a standby's rule waits, disabled, until a failover enables it (docs/multi-region.md).
+        enabled: isPrimary,
+        removalPolicy,
+      });
+      new CfnOutput(this, 'PartnerEventRuleName', {
+        description: isPrimary
+          ? 'Rule feeding Stripe EventBridge events to the ingress'
+          : 'Disabled standby rule: enable it on failover (aws events enable-rule --event-bus-name <source> --name <rule>)',
+        value: this.partnerEvents.ruleName,
+      });
+      new CfnOutput(this, 'PartnerEventsDeadLetterQueueUrl', {
+        description:
+          'Stripe EventBridge events the ingress could not take (redrive: aws lambda invoke --invocation-type Event)',
+        value: this.partnerEvents.deadLetterQueue.queueUrl,
+      });
+    }
+
+    const { domainName, hostedZoneId, hostedZoneName } = config.failover;
+    if (domainName !== undefined && hostedZoneId !== undefined && hostedZoneName !== undefined) {
+      const certificateArn = config.failover.certificateArns[this.region];
+      const role: FailoverRole =
+        config.secondaryRegions.length === 0 ? 'standalone' : isPrimary ? 'primary' : 'secondary';
+      this.failover = new RegionalFailover(this, 'Failover', {
+        api: this.ingress.api,
+        stage: this.ingress.stage,
+        domainName,
+        hostedZoneId,
+        hostedZoneName,
+        ...(certificateArn ? { certificateArn } : {}),
+        role,
+        healthCheckInterval: Duration.seconds(config.failover.healthCheck.intervalSeconds),
+        failureThreshold: config.failover.healthCheck.failureThreshold,
+        setIdentifier: `${config.appName}-${this.region}`,
+      });
+      new CfnOutput(this, 'PublicWebhookUrl', {
+        description: 'Register this URL as the Stripe webhook endpoint (Route 53 sends it to the healthy region)',
+        value: `${this.failover.publicUrl}${WEBHOOK_PATH}`,
+      });
+      if (this.failover.healthCheck) {
+        new CfnOutput(this, 'HealthCheckId', {
+          description: `Route 53 health check of this region (aws route53 get-health-check-status --health-check-id ...)`,
+          value: this.failover.healthCheck.healthCheckId,
+        });
+      }
+    }
+
+    this.stripeWebhookUrl = this.failover ? `${this.failover.publicUrl}${WEBHOOK_PATH}` : this.ingress.webhookUrl;
+
     this.reconciler = config.reconcile.enabled
       ? new Reconciler(this, 'Reconciler', {
           appName: config.appName,
           eventQueue: this.eventQueue,
           table: this.idempotencyTable,
           secrets: this.secrets,
+          // Active/passive: only the active region reconciles; a standby's schedule is enabled on failover.
+          enabled: isPrimary,
           interval: Duration.minutes(config.reconcile.intervalMinutes),
           maxRequestsPerSecond: config.reconcile.maxRequestsPerSecond,
           grace: Duration.seconds(config.reconcile.graceSeconds),
@@ -132,14 +231,15 @@ export class RegionalStack extends Stack {
           logRemovalPolicy: removalPolicy,
         })
       : undefined;
-    // Rotation and the endpoint run in the primary region only: the secrets replicate, and two regions rotating
-    // would create two Stripe endpoints per rotation.
-    if (this.regionRole === 'primary') {
+
+    // Rotation and the endpoint run in the primary region only, which owns the secrets (a standby reads replicas):
+    // two regions rotating would create two Stripe endpoints per rotation.
+    if (this.secrets instanceof StripeSecrets) {
       const endpointDescription = config.stripeEndpoint.description ?? `Stripe webhooks on AWS (${config.appName})`;
       this.secretRotation = new StripeSecretRotation(this, 'SecretRotation', {
         appName: config.appName,
         secrets: this.secrets,
-        webhookUrl: this.ingress.webhookUrl,
+        webhookUrl: this.stripeWebhookUrl,
         eventTypes: config.eventTypes,
         ...(config.stripeEndpoint.apiVersion ? { endpointApiVersion: config.stripeEndpoint.apiVersion } : {}),
         endpointDescription,
@@ -154,7 +254,8 @@ export class RegionalStack extends Stack {
         this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
           appName: config.appName,
           secrets: this.secrets,
-          webhookUrl: this.ingress.webhookUrl,
+          // The public (failover) URL when there is one: the endpoint must survive a failover.
+          webhookUrl: this.stripeWebhookUrl,
           eventTypes: config.eventTypes,
           ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
           description: endpointDescription,
@@ -167,19 +268,14 @@ export class RegionalStack extends Stack {
           value: this.webhookEndpoint.endpointId,
         });
       }
-    } else {
-      for (const secret of [this.secrets.apiKey, this.secrets.webhookSecret]) {
-        Validations.of(secret).acknowledge({
-          id: 'AwsSolutions-SMG4',
-          reason:
-            'Secrets rotate in the primary region only (a webhook secret rotation creates a Stripe endpoint, so two ' +
-            'rotating regions would create two); a standby region uses the value replicated from the primary.',
-        });
-      }
     }
 
     new CfnOutput(this, 'WebhookUrl', {
-      description: 'Register this URL as the Stripe webhook endpoint',
+      description: this.failover
+        ? "This region's own webhook URL (Stripe should use PublicWebhookUrl)"
+        : isPrimary
+          ? 'Register this URL as the Stripe webhook endpoint'
+          : "This standby region's webhook URL (without failover.domainName, moving Stripe here is a manual step)",
       value: this.ingress.webhookUrl,
     });
     new CfnOutput(this, 'HealthUrl', { description: 'Health check (Route 53)', value: this.ingress.healthUrl });
@@ -187,13 +283,18 @@ export class RegionalStack extends Stack {
       description: 'Event types to enable on the Stripe webhook endpoint',
       value: config.eventTypes.join(','),
     });
+    const putWhere = isPrimary ? 'here' : `in ${config.primaryRegion} (this region holds a read-only replica)`;
     new CfnOutput(this, 'ApiKeySecretName', {
-      description: 'Put the Stripe API key here (aws secretsmanager put-secret-value)',
+      description: `Put the Stripe API key ${putWhere} (aws secretsmanager put-secret-value)`,
       value: this.secrets.apiKeySecretName,
     });
     new CfnOutput(this, 'WebhookSecretName', {
-      description: 'Put the webhook signing secret(s) here (aws secretsmanager put-secret-value)',
+      description: `Put the webhook signing secret(s) ${putWhere} (aws secretsmanager put-secret-value)`,
       value: this.secrets.webhookSecretName,
+    });
+    new CfnOutput(this, 'RegionRole', {
+      description: 'primary: receives and processes events; secondary: standby that takes over on failover',
+      value: this.regionRole,
     });
     new CfnOutput(this, 'EventQueueUrl', { value: this.eventQueue.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
@@ -210,14 +311,18 @@ export class RegionalStack extends Stack {
 
 /**
  * One RegionalStack per configured region, named `<appName>-<region>`: the primary region first, then each
- * secondary region.
+ * secondary region. No global stack: everything global (Route 53 failover records and health checks) belongs to the
+ * region it points at, so each regional stack creates its own record.
+ *
+ * The primary depends on every secondary: its global-table replicas and secret replicas are encrypted with keys the
+ * secondary stacks create, so `cdk deploy --all` deploys the secondaries first (and destroys them last).
  */
 export function createRegionalStacks(scope: Construct, config: StripeWebhooksConfig): RegionalStack[] {
   const regions: { region: string; regionRole: RegionRole }[] = [
     { region: config.primaryRegion, regionRole: 'primary' },
     ...config.secondaryRegions.map((region) => ({ region, regionRole: 'secondary' as const })),
   ];
-  return regions.map(
+  const stacks = regions.map(
     ({ region, regionRole }) =>
       new RegionalStack(scope, `${config.appName}-${region}`, {
         env: { account: config.account, region },
@@ -225,4 +330,12 @@ export function createRegionalStacks(scope: Construct, config: StripeWebhooksCon
         regionRole,
       }),
   );
+  const [primary, ...secondaries] = stacks;
+  for (const secondary of secondaries) {
+    primary?.addStackDependency(
+      secondary,
+      'the primary replicates its table and secrets with keys the secondary creates',
+    );
+  }
+  return stacks;
 }

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, DEFAULT_EVENT_TYPES, loadConfig, parseConfig } from '../../lib/config';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  DEFAULT_EVENT_TYPES,
+  loadConfig,
+  parseConfig,
+  partnerEventSourceFor,
+} from '../../lib/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'stripe-webhooks-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +58,8 @@ describe('defaults', () => {
         graceSeconds: 300,
         overlapSeconds: 300,
       },
+      failover: { certificateArns: {}, healthCheck: { intervalSeconds: 30, failureThreshold: 3 } },
+      eventBridge: {},
       logRetentionDays: 30,
       removalPolicy: 'retain',
       stripeEndpoint: { manage: false },
@@ -177,6 +186,78 @@ describe('validation errors name the field and the bad value', () => {
       /rotation\.webhookOverlapHours: must be shorter than the rotation interval .*; got 24/,
     ],
     [{ processor: 'fast' }, /processor: .*; got "fast"/],
+    [
+      { failover: { domainName: 'Webhooks.Example.com', hostedZoneId: 'Z1', hostedZoneName: 'example.com' } },
+      /failover\.domainName: must be a lower-case DNS name .*; got "Webhooks\.Example\.com"/,
+    ],
+    [
+      { failover: { domainName: 'webhooks.example.com' } },
+      /failover\.hostedZoneId: is required with failover\.domainName/,
+    ],
+    [
+      { failover: { domainName: 'webhooks.example.com', hostedZoneId: 'Z1' } },
+      /failover\.hostedZoneName: is required with failover\.domainName/,
+    ],
+    [
+      { failover: { domainName: 'webhooks.example.org', hostedZoneId: 'Z1', hostedZoneName: 'example.com' } },
+      /failover\.domainName: must be in the hosted zone example\.com/,
+    ],
+    [{ failover: { hostedZoneId: 'Z1' } }, /failover\.hostedZoneId: is only used with failover\.domainName/],
+    [
+      { failover: { hostedZoneId: 'z-1', domainName: 'a.example.com' } },
+      /failover\.hostedZoneId: must be a Route 53 hosted zone id/,
+    ],
+    [
+      { failover: { healthCheck: { intervalSeconds: 20 } } },
+      /failover\.healthCheck\.intervalSeconds: must be 10 or 30.*; got 20/,
+    ],
+    [{ failover: { healthCheck: { failureThreshold: 11 } } }, /failover\.healthCheck\.failureThreshold: must be <= 10/],
+    [
+      {
+        secondaryRegions: ['us-west-2', 'eu-west-1'],
+        failover: { domainName: 'webhooks.example.com', hostedZoneId: 'Z1', hostedZoneName: 'example.com' },
+      },
+      /secondaryRegions: must list at most one region with failover\.domainName/,
+    ],
+    [
+      {
+        secondaryRegions: ['us-west-2'],
+        failover: {
+          domainName: 'webhooks.example.com',
+          hostedZoneId: 'Z1',
+          hostedZoneName: 'example.com',
+          certificateArns: {
+            'us-west-2': 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+          },
+        },
+      },
+      /failover\.certificateArns\.us-west-2: must be a certificate in us-west-2/,
+    ],
+    [
+      {
+        failover: {
+          domainName: 'webhooks.example.com',
+          hostedZoneId: 'Z1',
+          hostedZoneName: 'example.com',
+          certificateArns: {
+            'eu-west-1': 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+          },
+        },
+      },
+      /failover\.certificateArns\.eu-west-1: names a region that is neither the primary nor a secondary region/,
+    ],
+    [
+      { eventBridge: { partnerEventSourceName: 'stripe.com/ed_1' } },
+      /eventBridge\.partnerEventSourceName: must be a Stripe partner event source name .*; got "stripe\.com\/ed_1"/,
+    ],
+    [
+      { eventBridge: { partnerEventSourceName: { 'eu-west-1': 'aws.partner/stripe.com/ed_1' } } },
+      /eventBridge\.partnerEventSourceName\.eu-west-1: names a region that is neither the primary nor a secondary/,
+    ],
+    [
+      { eventBridge: { partnerEventSourceName: 42 } },
+      /eventBridge\.partnerEventSourceName: must be a partner event source name, or an object/,
+    ],
   ])('%j', (input, expected) => {
     expect(errorFor(input)).toMatch(expected);
   });
@@ -191,5 +272,51 @@ describe('validation errors name the field and the bad value', () => {
     const message = errorFor({ processor: { batchSize: 0 }, queue: { maxReceiveCount: 1 } });
     expect(message).toMatch(/processor\.batchSize/);
     expect(message).toMatch(/queue\.maxReceiveCount/);
+  });
+});
+
+describe('failover and EventBridge settings', () => {
+  const domain = {
+    domainName: 'webhooks.example.com',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    hostedZoneName: 'example.com.',
+  };
+
+  it('accept a domain in its zone (trailing dot of the zone name dropped), with a certificate per region', () => {
+    const cert = 'arn:aws:acm:us-west-2:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+    const config = parseConfig({
+      secondaryRegions: ['us-west-2'],
+      failover: { ...domain, certificateArns: { 'us-west-2': cert }, healthCheck: { intervalSeconds: 10 } },
+    });
+    expect(config.failover).toEqual({
+      domainName: 'webhooks.example.com',
+      hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      hostedZoneName: 'example.com',
+      certificateArns: { 'us-west-2': cert },
+      healthCheck: { intervalSeconds: 10, failureThreshold: 3 },
+    });
+  });
+
+  it('accept the zone apex as the domain, and a single region with a domain (no failover partner)', () => {
+    expect(parseConfig({ failover: { ...domain, domainName: 'example.com' } }).failover.domainName).toBe('example.com');
+  });
+
+  it('give a plain partner event source to the primary region only', () => {
+    const config = parseConfig({
+      secondaryRegions: ['eu-west-1'],
+      eventBridge: { partnerEventSourceName: 'aws.partner/stripe.com/ed_61RM8ltWcTW4mbsxf16RJyfa2xSQ' },
+    });
+    expect(partnerEventSourceFor(config, 'us-east-1')).toBe('aws.partner/stripe.com/ed_61RM8ltWcTW4mbsxf16RJyfa2xSQ');
+    expect(partnerEventSourceFor(config, 'eu-west-1')).toBeUndefined();
+  });
+
+  it('map partner event sources region by region', () => {
+    const config = parseConfig({
+      secondaryRegions: ['eu-west-1'],
+      eventBridge: { partnerEventSourceName: { 'eu-west-1': 'aws.partner/stripe.com/ed_test_61RM8' } },
+    });
+    expect(partnerEventSourceFor(config, 'us-east-1')).toBeUndefined();
+    expect(partnerEventSourceFor(config, 'eu-west-1')).toBe('aws.partner/stripe.com/ed_test_61RM8');
+    expect(partnerEventSourceFor(parseConfig({}), 'us-east-1')).toBeUndefined();
   });
 });

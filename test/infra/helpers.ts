@@ -6,7 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { parseConfig, type StripeWebhooksConfig } from '../../lib/config';
 import { PROJECT_ROOT } from '../../lib/constructs/node-function';
-import { RegionalStack } from '../../lib/stacks/regional-stack';
+import { createRegionalStacks, RegionalStack } from '../../lib/stacks/regional-stack';
 
 /** The feature flags of cdk.json, so the tests synthesize the templates `cdk synth` does. */
 export const CDK_JSON_CONTEXT: Readonly<Record<string, unknown>> = (
@@ -31,9 +31,16 @@ export function synthRegionalStack(input: unknown = {}): Synthesized {
   return { app, stack, template: Template.fromStack(stack), config };
 }
 
-/** The single resource of `type` in the template, by logical id and properties; fails when there is not exactly one. */
-export function onlyResource(template: Template, type: string): { id: string; props: Record<string, unknown> } {
-  const found = Object.entries(template.findResources(type));
+/**
+ * The single resource of `type` (whose properties match `properties`, when given) in the template, by logical id and
+ * properties; fails when there is not exactly one.
+ */
+export function onlyResource(
+  template: Template,
+  type: string,
+  properties?: Record<string, unknown>,
+): { id: string; props: Record<string, unknown> } {
+  const found = Object.entries(template.findResources(type, properties ? { Properties: properties } : undefined));
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   const [id, resource] = found[0]!;
   return { id, props: (resource as { Properties?: Record<string, unknown> }).Properties ?? {} };
@@ -86,4 +93,21 @@ export function logicalId(construct: IConstruct): string {
   if (!element || !CfnElement.isCfnElement(element))
     throw new Error(`${construct.node.path} has no CloudFormation resource`);
   return Stack.of(construct).resolve(element.logicalId) as string;
+}
+
+export interface SynthesizedApp {
+  readonly app: App;
+  readonly config: StripeWebhooksConfig;
+  readonly stacks: RegionalStack[];
+  /** The template of each region's stack, by region. */
+  readonly templates: Record<string, Template>;
+}
+
+/** Every regional stack of the app built from `input` (a partial config), as `bin/app.ts` builds them. */
+export function synthApp(input: unknown = {}): SynthesizedApp {
+  const app = new App({ context: NO_BUNDLING });
+  const config = parseConfig({ account: '123456789012', ...(input as Record<string, unknown>) });
+  const stacks = createRegionalStacks(app, config);
+  const templates = Object.fromEntries(stacks.map((s) => [s.region, Template.fromStack(s)]));
+  return { app, config, stacks, templates };
 }

@@ -129,9 +129,12 @@ describe('Ingress Lambda', () => {
     for (const name of required) expect(Object.keys(variables)).toContain(name);
   });
 
-  it('may send to the event queue and read the webhook secret, and nothing else', () => {
+  it('may send to (and health-probe) the event queue and read the webhook secret, and nothing else', () => {
     const statements = statementsOfFunction(template, 'stripe-webhooks-ingress');
-    expect(actionsOn(statements, logicalId(stack.eventQueue.queue))).toEqual(['sqs:SendMessage']);
+    expect(actionsOn(statements, logicalId(stack.eventQueue.queue))).toEqual([
+      'sqs:GetQueueAttributes',
+      'sqs:SendMessage',
+    ]);
     expect(actionsOn(statements, logicalId(stack.eventQueue.deadLetterQueue))).toEqual([]);
     expect(actionsOn(statements, logicalId(stack.secrets.webhookSecret))).toEqual([
       'secretsmanager:DescribeSecret',

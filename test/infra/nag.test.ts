@@ -16,6 +16,22 @@ import { parseConfig } from '../../lib/config';
 import { createRegionalStacks } from '../../lib/stacks/regional-stack';
 import { NO_BUNDLING } from './helpers';
 
+/** Everything multi-region turned on: a standby region, Route 53 failover, a partner event source per region. */
+const FULL_MULTI_REGION = {
+  secondaryRegions: ['eu-west-1'],
+  failover: {
+    domainName: 'webhooks.example.com',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    hostedZoneName: 'example.com',
+  },
+  eventBridge: {
+    partnerEventSourceName: {
+      'us-east-1': 'aws.partner/stripe.com/ed_61RM8ltWcTW4mbsxf16RJyfa2xSQ',
+      'eu-west-1': 'aws.partner/stripe.com/ed_61RM8ltWcTW4mbsxf16RJyfa2xEU',
+    },
+  },
+};
+
 const outdirs: string[] = [];
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
@@ -101,6 +117,12 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none for two regions with Route 53 failover and Stripe EventBridge sources in both', () => {
+    const app = newApp();
+    createRegionalStacks(app, parseConfig(FULL_MULTI_REGION));
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('does report an error when there is one (the harness is live)', () => {
     const app = newApp();
     new Queue(new Stack(app, 'Careless'), 'PlainQueue');
@@ -113,21 +135,27 @@ describe('cdk-nag', () => {
     expect(nagViolations(app).join('\n')).toMatch(/WARNING.*Point-in-time Recovery[\s\S]*AwsSolutions-DDB3/);
   });
 
-  describe('acknowledgements', () => {
+  describe.each([
+    ['the default config', {}, []],
+    ['two regions with failover and EventBridge sources', FULL_MULTI_REGION, ['AwsSolutions-SQS3']],
+  ])('acknowledgements for %s', (_name, input, extra) => {
     const app = new App({ context: NO_BUNDLING });
-    createRegionalStacks(app, parseConfig({}));
+    createRegionalStacks(app, parseConfig(input));
     const acks = acknowledgements(app);
 
     it('exist only for the findings reviewed in the constructs', () => {
-      expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
-        'AwsSolutions-APIG4',
-        'AwsSolutions-IAM5[Resource::*]',
-        'AwsSolutions-SMG4',
-        'Serverless-EventBusDLQ',
-        'Serverless-LambdaDLQ',
-        'Serverless-LambdaEventSourceMappingDestination',
-        'Serverless-SQSRedrivePolicy',
-      ]);
+      expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(
+        [
+          'AwsSolutions-APIG4',
+          'AwsSolutions-IAM5[Resource::*]',
+          'AwsSolutions-SMG4',
+          'Serverless-EventBusDLQ',
+          'Serverless-LambdaDLQ',
+          'Serverless-LambdaEventSourceMappingDestination',
+          'Serverless-SQSRedrivePolicy',
+          ...extra,
+        ].sort(),
+      );
     });
 
     it('accept a secret without a rotation schedule (SMG4) only for the on-demand API key', () => {

@@ -1,0 +1,166 @@
+/**
+ * GET /health against a real SQS (fauxqs on 127.0.0.1): healthy while the event queue answers, 503 with a reason when
+ * it is gone, unreachable or hanging, and the result cached so a storm of health checks makes one SQS call.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createIngress } from '../../lambdas/ingress/core';
+import { DEFAULT_HEALTH_CACHE_MS, type HealthCheck, queueHealthCheck } from '../../lambdas/ingress/health';
+import { staticSecret } from '../../lambdas/shared/secrets';
+import { closedPort, httpEvent, type LocalSqs, quietLogger, SECRET, sqsClient, startLocalSqs } from './helpers';
+
+let local: LocalSqs;
+let queueUrl: string;
+let hangingServer: Server;
+const hangingSockets = new Set<Socket>();
+
+beforeAll(async () => {
+  local = await startLocalSqs();
+  // Accepts connections and never answers: a queue endpoint that hangs.
+  hangingServer = createServer((socket) => {
+    hangingSockets.add(socket);
+    socket.on('close', () => hangingSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => hangingServer.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  for (const socket of hangingSockets) socket.destroy();
+  await new Promise<void>((resolve) => hangingServer.close(() => resolve()));
+  await local.close();
+});
+beforeEach(async () => {
+  queueUrl = await local.freshFifoQueue();
+});
+
+/** An SQS client on `endpoint` that counts the GetQueueAttributes calls it sends. */
+function countingClient(endpoint: string, extra: Parameters<typeof sqsClient>[1] = {}) {
+  const client = sqsClient(endpoint, extra);
+  const counter = { probes: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetQueueAttributesCommand') counter.probes += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countProbes' },
+  );
+  return { client, counter };
+}
+
+function ingressWith(sqs: SQSClient, health?: HealthCheck) {
+  return createIngress({
+    sqs,
+    queueUrl,
+    webhookSecrets: staticSecret(SECRET),
+    toleranceSeconds: 300,
+    maxBodyBytes: 64 * 1024,
+    maxMessageBytes: 256 * 1024,
+    logger: quietLogger(),
+    ...(health ? { health } : {}),
+  });
+}
+
+async function getHealth(ingress: ReturnType<typeof ingressWith>): Promise<APIGatewayProxyStructuredResultV2> {
+  return ingress.handleHttp(httpEvent({ method: 'GET', path: '/health' }));
+}
+
+function bodyOf(res: APIGatewayProxyStructuredResultV2): Record<string, unknown> {
+  return JSON.parse(res.body ?? 'null') as Record<string, unknown>;
+}
+
+describe('GET /health', () => {
+  it('answers 200 {"status":"ok"} while the event queue answers (the text the Route 53 check matches)', async () => {
+    const res = await getHealth(ingressWith(local.sqs));
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('"status":"ok"');
+    expect(res.headers).toMatchObject({ 'cache-control': 'no-store' });
+  });
+
+  it('answers 503 queue_not_found once the event queue is deleted, without revealing the queue URL', async () => {
+    await local.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    const res = await getHealth(ingressWith(local.sqs));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res)).toMatchObject({ status: 'unhealthy', reason: 'queue_not_found' });
+    expect(res.body).not.toContain('"status":"ok"');
+    expect(res.body).not.toContain(new URL(queueUrl).pathname);
+  });
+
+  it('answers 503 queue_unreachable when SQS cannot be reached', async () => {
+    const { client } = countingClient(`http://127.0.0.1:${await closedPort()}`, { maxAttempts: 1 });
+    const res = await getHealth(ingressWith(client));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res)).toMatchObject({ reason: 'queue_unreachable' });
+    client.destroy();
+  });
+
+  it('answers 503 queue_timeout when SQS accepts the connection and never answers', async () => {
+    const port = (hangingServer.address() as { port: number }).port;
+    const { client } = countingClient(`http://127.0.0.1:${port}`);
+    const res = await getHealth(ingressWith(client, queueHealthCheck(client, queueUrl, { timeoutMs: 200 })));
+    expect(res.statusCode).toBe(503);
+    expect(bodyOf(res)).toMatchObject({ reason: 'queue_timeout' });
+    client.destroy();
+  });
+});
+
+describe('the health check cache', () => {
+  it('reuses a result for 30 s: a deleted queue shows only once the cached healthy answer expires', async () => {
+    let clock = 1_000_000;
+    const { client, counter } = countingClient(local.endpoint);
+    const ingress = ingressWith(client, queueHealthCheck(client, queueUrl, { now: () => clock }));
+
+    expect((await getHealth(ingress)).statusCode).toBe(200);
+    await local.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    clock += DEFAULT_HEALTH_CACHE_MS - 1;
+    expect((await getHealth(ingress)).statusCode).toBe(200);
+    expect(counter.probes).toBe(1);
+
+    clock += 1;
+    expect((await getHealth(ingress)).statusCode).toBe(503);
+    expect(counter.probes).toBe(2);
+    client.destroy();
+  });
+
+  it('caches an unhealthy answer too, so a failing SQS is not hammered', async () => {
+    let clock = 5_000_000;
+    const { client, counter } = countingClient(`http://127.0.0.1:${await closedPort()}`, { maxAttempts: 1 });
+    const check = queueHealthCheck(client, queueUrl, { now: () => clock });
+    expect((await check()).healthy).toBe(false);
+    for (let i = 0; i < 20; i++) expect((await check()).healthy).toBe(false);
+    expect(counter.probes).toBe(1);
+    clock += DEFAULT_HEALTH_CACHE_MS;
+    await check();
+    expect(counter.probes).toBe(2);
+    client.destroy();
+  });
+
+  it('lets a burst of concurrent health checks share one probe', async () => {
+    const { client, counter } = countingClient(local.endpoint);
+    const ingress = ingressWith(client, queueHealthCheck(client, queueUrl));
+    const results = await Promise.all(Array.from({ length: 50 }, () => getHealth(ingress)));
+    expect(results.map((r) => r.statusCode)).toEqual(Array(50).fill(200));
+    expect(counter.probes).toBe(1);
+    client.destroy();
+  });
+
+  it('recovers: a queue that comes back reports healthy once the cached failure expires', async () => {
+    let clock = 9_000_000;
+    const { client } = countingClient(local.endpoint);
+    const missing = queueUrl.replace(/events-\d+/, 'not-yet');
+    const check = queueHealthCheck(client, missing, { now: () => clock });
+    expect(await check()).toMatchObject({ healthy: false, reason: 'queue_not_found' });
+    // The queue is (re)created under that name.
+    const recreated = await local.sqs.send(
+      new CreateQueueCommand({
+        QueueName: new URL(missing).pathname.split('/').pop()!,
+        Attributes: { FifoQueue: 'true' },
+      }),
+    );
+    expect(recreated.QueueUrl).toBe(missing);
+    expect((await check()).healthy).toBe(false);
+    clock += DEFAULT_HEALTH_CACHE_MS;
+    expect((await check()).healthy).toBe(true);
+    client.destroy();
+  });
+});
