@@ -13,7 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
-import { createProcessor } from '../lambdas/processor/core';
+import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
 import { buildRegistry } from '../lambdas/processor/handlers';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
@@ -22,7 +22,7 @@ import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
 import { fileSink } from './file-sink';
 import { type HttpAdapter, startHttpAdapter } from './http-adapter';
-import { type InvocationOutcome, type Poller, startPoller } from './poller';
+import { type InvocationContext, type InvocationOutcome, type Poller, startPoller } from './poller';
 import { createEventQueues, createIdempotencyTable, type LocalQueues, startDynamo, startSqs } from './stand-ins';
 import { type StripeServer, startStripeServer } from './stripe-server';
 
@@ -68,10 +68,35 @@ export interface LocalPipelineOptions {
   readonly onInvocation?: (outcome: InvocationOutcome) => void;
   /** Wraps the processor's batch handler (fault-injection tests use it to crash or stall an invocation). */
   readonly wrapProcessor?: (handle: BatchFunction) => BatchFunction;
+  /**
+   * Runs one processor invocation from the processor's dependencies, instead of the one processor built at start:
+   * a fault-injection test wraps them per invocation (a switch that kills the invocation, a call that stalls) and
+   * builds a processor over them with createProcessor. `wrapProcessor` still applies on top.
+   */
+  readonly invokeProcessor?: InvokeProcessor;
+  /**
+   * No new record starts when less than this remains of an invocation (the processor's `timeMarginMs`).
+   * @default the processor's 5000, capped at half the timeout (a margin as long as the timeout processes nothing)
+   */
+  readonly timeMarginMs?: number;
+  /**
+   * A FIFO receive hands out several messages of one group, as SQS does; fauxqs hands out one per group, so batches
+   * never hold two records of one object (see startSqs). @default false
+   */
+  readonly fifoBatchesLikeSqs?: boolean;
+  /** Run dynalite on a worker thread, off the pipeline's event loop (see startDynamo). @default false */
+  readonly dynamoInWorker?: boolean;
 }
 
+/** One processor invocation, given the dependencies the pipeline built for the processor. */
+export type InvokeProcessor = (
+  event: SQSEvent,
+  context: InvocationContext,
+  deps: ProcessorDeps,
+) => Promise<SQSBatchResponse>;
+
 /** The processor's batch entry point, as the poller invokes it. */
-export type BatchFunction = (event: SQSEvent, ctx: { getRemainingTimeInMillis(): number }) => Promise<SQSBatchResponse>;
+export type BatchFunction = (event: SQSEvent, ctx: InvocationContext) => Promise<SQSBatchResponse>;
 
 export type StripeMode =
   | { readonly kind: 'offline'; readonly apiBase: string; readonly server: StripeServer }
@@ -103,11 +128,11 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const dynamo = await startDynamo();
+    const dynamo = await startDynamo(0, { inWorker: opts.dynamoInWorker ?? false });
     closers.push(() => dynamo.close());
     await createIdempotencyTable(dynamo.client, LOCAL_TABLE_NAME);
 
-    const sqs = await startSqs();
+    const sqs = await startSqs(0, { fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false });
     closers.push(() => sqs.close());
     const queues = await createEventQueues(sqs.client, {
       name: LOCAL_QUEUE_NAME,
@@ -153,7 +178,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     });
 
     const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? '.local/processed.jsonl');
-    const processor = createProcessor({
+    const processorDeps: ProcessorDeps = {
       store: createIdempotencyStore({
         client: dynamo.client,
         tableName: LOCAL_TABLE_NAME,
@@ -168,8 +193,14 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       dlqUrl: queues.dlqUrl,
       logger: processorLogger,
       ...(processorMetrics ? { metrics: processorMetrics } : {}),
-    });
-    const handle = opts.wrapProcessor ? opts.wrapProcessor(processor.handle) : processor.handle;
+      timeMarginMs: opts.timeMarginMs ?? Math.min(5_000, (timeoutSeconds * 1000) / 2),
+    };
+    const processor = createProcessor(processorDeps);
+    const { invokeProcessor } = opts;
+    const invoke: BatchFunction = invokeProcessor
+      ? (event, ctx) => invokeProcessor(event, ctx, processorDeps)
+      : processor.handle;
+    const handle = opts.wrapProcessor ? opts.wrapProcessor(invoke) : invoke;
 
     const poller = startPoller({
       sqs: sqs.client,

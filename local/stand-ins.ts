@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
@@ -18,8 +19,17 @@ export interface RunningService<C> {
   close(): Promise<void>;
 }
 
+export interface DynamoOptions {
+  /**
+   * Run dynalite on a worker thread (local/dynalite-worker.mjs), so its CPU time (it parses every expression with a
+   * PEG parser) does not queue behind the code under test on one event loop. @default false
+   */
+  readonly inWorker?: boolean;
+}
+
 /** dynalite in memory (no TTL deletion, no transactions: the idempotency store needs neither). */
-export async function startDynamo(port = 0): Promise<RunningService<DynamoDBClient>> {
+export async function startDynamo(port = 0, opts: DynamoOptions = {}): Promise<RunningService<DynamoDBClient>> {
+  if (opts.inWorker) return startDynamoInWorker(port);
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -33,6 +43,41 @@ export async function startDynamo(port = 0): Promise<RunningService<DynamoDBClie
     async close() {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function startDynamoInWorker(port: number): Promise<RunningService<DynamoDBClient>> {
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { port } });
+  const reply = (key: 'port' | 'closed') =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const onMessage = (message: Record<string, unknown>) => {
+        if (message.error !== undefined) reject(new Error(`dynalite worker: ${String(message.error)}`));
+        else if (message[key] === undefined) return;
+        else resolve(message);
+        worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+  let listening: Record<string, unknown>;
+  try {
+    listening = await reply('port');
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  const endpoint = `http://127.0.0.1:${String(listening.port)}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    endpoint,
+    client,
+    async close() {
+      client.destroy();
+      const closed = reply('closed');
+      worker.postMessage('close');
+      await closed.catch(() => undefined);
+      await worker.terminate();
     },
   };
 }

@@ -6,7 +6,15 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventQueues, type LocalQueues, type RunningService, startSqs } from '../../local/stand-ins';
+import { createIdempotencyStore } from '../../lambdas/shared/idempotency-store';
+import {
+  createEventQueues,
+  createIdempotencyTable,
+  type LocalQueues,
+  type RunningService,
+  startDynamo,
+  startSqs,
+} from '../../local/stand-ins';
 
 type Sqs = RunningService<import('@aws-sdk/client-sqs').SQSClient>;
 let likeSqs: Sqs;
@@ -98,5 +106,28 @@ describe('the local SQS (fauxqs) with fifoBatchesLikeSqs', () => {
     const q = await queues(plain);
     await send(plain, q.queueUrl, ['a1', 'a2', 'b1']);
     expect(bodies(await receive(plain, q.queueUrl))).toEqual(['a1', 'b1']);
+  });
+});
+
+describe('dynalite on a worker thread', () => {
+  it('serves the idempotency table like the in-process one, and closes cleanly', async () => {
+    const dynamo = await startDynamo(0, { inWorker: true });
+    try {
+      await createIdempotencyTable(dynamo.client, 'stand-ins-table');
+      const store = createIdempotencyStore({
+        client: dynamo.client,
+        tableName: 'stand-ins-table',
+        leaseSeconds: 30,
+        doneTtlDays: 35,
+      });
+      const first = await store.claim('evt_worker_1', { type: 'payment_intent.succeeded', messageId: 'm1' });
+      expect(first.outcome).toBe('claimed');
+      if (first.outcome === 'claimed') await store.markDone('evt_worker_1', first.token);
+      expect(await store.claim('evt_worker_1', { type: 'payment_intent.succeeded', messageId: 'm2' })).toMatchObject({
+        outcome: 'done',
+      });
+    } finally {
+      await dynamo.close();
+    }
   });
 });
