@@ -6,15 +6,19 @@
  *   Lambda does: its handle rejects at once (the poller fails the whole batch, deletes nothing), and every
  *   dependency call of that invocation that was not finished, or comes later, hangs for ever, so nothing of it
  *   continues (no Stripe call, no DynamoDB write, no publish, no SQS call).
- * - Stall: the business handler of a chosen event (first attempt only) waits until 1.5 s past the invocation's
- *   deadline, so the poller times the invocation out. Then it carries on, as the local poller lets a timed-out
- *   invocation do: a zombie, still holding the event's lease. Only the lease stops a redelivery of the event from
- *   running it a second time meanwhile.
+ * - Stall: the business handler of a chosen event (first attempt only) waits until a while past the invocation's
+ *   deadline and past the visibility timeout, so the poller times the invocation out and the event's message comes
+ *   back. Then the handler carries on, as the local poller lets a timed-out invocation do: a zombie, still holding
+ *   the event's lease. Only the lease stops the redelivered message from running the event a second time meanwhile.
+ *
+ * Processors live in "containers", as in Lambda: a container runs one invocation at a time and is reused for the
+ * next one, so whatever a processor keeps across invocations is exercised; a container whose invocation crashed or
+ * timed out is thrown away, as Lambda resets such an execution environment.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
-import { createProcessor, type ProcessorDeps } from '../../lambdas/processor/core';
+import { createProcessor, type Processor, type ProcessorDeps } from '../../lambdas/processor/core';
 import type { EventHandler, HandlerRegistry } from '../../lambdas/processor/registry';
 import type { IdempotencyStore } from '../../lambdas/shared/idempotency-store';
 import type { InvocationContext } from '../../local/poller';
@@ -79,6 +83,8 @@ export interface Chaos {
     /** Records returned for redelivery, unattempted, because an earlier record of their group failed. */
     leftBehindAFailure: number;
     maxReceiveCount: number;
+    /** The longest delay the processor put on a message (ChangeMessageVisibility after a 429 or a busy lease). */
+    longestDelaySeconds: number;
   };
   /** Invocations whose processor is still running (dead ones excepted: they never finish). */
   running(): number;
@@ -90,6 +96,44 @@ function never<T>(): Promise<T> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A Lambda execution environment: one processor, whose dependencies are those of the invocation it runs now. */
+interface Container {
+  readonly processor: Processor;
+  run(deps: ProcessorDeps): void;
+}
+
+function createContainer(base: ProcessorDeps): Container {
+  let current = base;
+  const deps: ProcessorDeps = {
+    ...base,
+    store: {
+      claim: (...args) => current.store.claim(...args),
+      markDone: (...args) => current.store.markDone(...args),
+      recordFailure: (...args) => current.store.recordFailure(...args),
+      get: (...args) => current.store.get(...args),
+    },
+    stripe: () => current.stripe(),
+    sink: { publish: (event) => current.sink.publish(event) },
+    sqs: new Proxy(base.sqs, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return (...args: unknown[]) => (current.sqs.send as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    }),
+    registry: {
+      on: base.registry.on,
+      types: base.registry.types,
+      resolve: (type) => current.registry.resolve(type),
+    },
+  };
+  return {
+    processor: createProcessor(deps),
+    run(invocationDeps) {
+      current = invocationDeps;
+    },
+  };
+}
 
 export function createChaos(plan: ChaosPlan): Chaos {
   const invocations: InvocationRecord[] = [];
@@ -106,8 +150,10 @@ export function createChaos(plan: ChaosPlan): Chaos {
     batchesWithGroupMates: 0,
     leftBehindAFailure: 0,
     maxReceiveCount: 0,
+    longestDelaySeconds: 0,
   };
   let live = 0;
+  const idle: Container[] = [];
 
   async function invoke(event: SQSEvent, context: InvocationContext, deps: ProcessorDeps): Promise<SQSBatchResponse> {
     const record: InvocationRecord = {
@@ -127,7 +173,8 @@ export function createChaos(plan: ChaosPlan): Chaos {
     if ([...groups.values()].some((n) => n > 1)) counts.batchesWithGroupMates++;
     /** The message each event of this invocation is being processed from (set when its claim succeeds). */
     const messageOf = new Map<string, string>();
-    const claimed = new Set<string>();
+    /** Messages whose claim was asked for (attempted), in this invocation. */
+    const attempted = new Set<string>();
 
     let dead = false;
     let die!: (err: Error) => void;
@@ -156,11 +203,9 @@ export function createChaos(plan: ChaosPlan): Chaos {
     const store: IdempotencyStore = {
       claim: (eventId, meta) =>
         guard(async () => {
+          attempted.add(meta.messageId);
           const result = await base.claim(eventId, meta);
-          if (result.outcome === 'claimed') {
-            messageOf.set(eventId, meta.messageId);
-            claimed.add(meta.messageId);
-          }
+          if (result.outcome === 'claimed') messageOf.set(eventId, meta.messageId);
           if (result.outcome === 'done') counts.duplicatesSkipped++;
           if (result.outcome === 'busy') counts.busy++;
           return result;
@@ -230,8 +275,15 @@ export function createChaos(plan: ChaosPlan): Chaos {
     const sqs = new Proxy(sqsClient, {
       get(target, prop, receiver) {
         if (prop !== 'send') return Reflect.get(target, prop, receiver);
-        return (...args: Parameters<SQSClient['send']>) =>
-          guard(() => (target.send as (...a: unknown[]) => Promise<unknown>)(...args));
+        return (...args: Parameters<SQSClient['send']>) => {
+          const [command] = args;
+          if (command instanceof ChangeMessageVisibilityBatchCommand) {
+            for (const entry of command.input.Entries ?? []) {
+              counts.longestDelaySeconds = Math.max(counts.longestDelaySeconds, entry.VisibilityTimeout ?? 0);
+            }
+          }
+          return guard(() => (target.send as (...a: unknown[]) => Promise<unknown>)(...args));
+        };
       },
     });
 
@@ -263,12 +315,15 @@ export function createChaos(plan: ChaosPlan): Chaos {
       },
     };
 
-    const processor = createProcessor({ ...deps, store, stripe, sink, sqs, registry });
+    const container = idle.pop() ?? createContainer(deps);
+    container.run({ ...deps, store, stripe, sink, sqs, registry });
     live++;
-    const running = processor.handle(event, context).then(
+    const running = container.processor.handle(event, context).then(
       (response) => {
         if (!dead) live--;
-        countLeftBehind(event, response, claimed);
+        // Finished in time: the environment is reused. A timed-out one is not (Lambda would have reset it).
+        if (!dead && context.getRemainingTimeInMillis() > 0) idle.push(container);
+        countLeftBehind(event, response, attempted);
         return response;
       },
       (err: unknown) => {
@@ -279,15 +334,17 @@ export function createChaos(plan: ChaosPlan): Chaos {
     return Promise.race([running, death]);
   }
 
-  /** Records reported failed that were never attempted, behind an earlier failed record of their group. */
-  function countLeftBehind(event: SQSEvent, response: SQSBatchResponse, claimed: Set<string>): void {
+  /** Records reported failed unattempted because an earlier record of their group was attempted and failed. */
+  function countLeftBehind(event: SQSEvent, response: SQSBatchResponse, attempted: Set<string>): void {
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-    const failedGroups = new Set<string>();
+    /** Per group: whether its first failed record was attempted (not merely left for lack of time). */
+    const firstFailureAttempted = new Map<string, boolean>();
     for (const r of event.Records) {
-      const group = r.attributes.MessageGroupId ?? r.messageId;
       if (!failed.has(r.messageId)) continue;
-      if (failedGroups.has(group) && !claimed.has(r.messageId)) counts.leftBehindAFailure++;
-      failedGroups.add(group);
+      const group = r.attributes.MessageGroupId ?? r.messageId;
+      const first = firstFailureAttempted.get(group);
+      if (first === undefined) firstFailureAttempted.set(group, attempted.has(r.messageId));
+      else if (first && !attempted.has(r.messageId)) counts.leftBehindAFailure++;
     }
   }
 
