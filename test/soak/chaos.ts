@@ -41,6 +41,8 @@ export interface InvocationRecord {
   readonly markedDone: Set<string>;
   /** Why it died, if it did. */
   death?: string;
+  /** The poller's deadline passed while it was still running (its work may have carried on: a zombie). */
+  timedOut?: boolean;
 }
 
 /** A Stripe request as the processor made it. */
@@ -318,15 +320,23 @@ export function createChaos(plan: ChaosPlan): Chaos {
     const container = idle.pop() ?? createContainer(deps);
     container.run({ ...deps, store, stripe, sink, sqs, registry });
     live++;
+    let settled = false;
+    const deadline = setTimeout(() => {
+      if (!settled && !dead) record.timedOut = true;
+    }, context.getRemainingTimeInMillis());
     const running = container.processor.handle(event, context).then(
       (response) => {
+        settled = true;
+        clearTimeout(deadline);
         if (!dead) live--;
         // Finished in time: the environment is reused. A timed-out one is not (Lambda would have reset it).
-        if (!dead && context.getRemainingTimeInMillis() > 0) idle.push(container);
+        if (!dead && !record.timedOut) idle.push(container);
         countLeftBehind(event, response, attempted);
         return response;
       },
       (err: unknown) => {
+        settled = true;
+        clearTimeout(deadline);
         if (!dead) live--;
         throw err;
       },
