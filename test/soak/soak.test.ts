@@ -55,8 +55,8 @@ const MAX_RECEIVE_COUNT = 30;
  */
 const RETRY_AFTER: ReadonlyArray<[share: number, seconds: number | undefined]> = [
   [0.45, 1],
-  [0.3, 2],
-  [0.15, 5],
+  [0.25, 2],
+  [0.2, 5],
   [0.1, undefined],
 ];
 /** A bound, not the expected time (55 to 100 s were measured on 2 cores with a load average of 8 to 15). */
