@@ -62,6 +62,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, handler: HttpHa
     }
     chunks.push(chunk as Buffer);
   }
+  if (!requestUrl(req.url)) {
+    // A request target no URL parser accepts: API Gateway refuses it before any integration runs.
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: 'Bad Request' }));
+    return;
+  }
   const result = await handler(toEvent(req, Buffer.concat(chunks)));
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
@@ -76,9 +82,24 @@ function isTextual(contentType: string | undefined): boolean {
   return type.startsWith('text/') || type === 'application/json' || type.endsWith('+json');
 }
 
+/**
+ * The URL of a request target: origin-form (`/path?query`, the usual) or absolute-form (`http://host/path`).
+ * Resolving an origin-form target against a base, as `new URL(target, base)` does, would read `//x/y` as host `x`
+ * and path `/y` (and throw on `//[`): it is prefixed with the origin instead, so `//x/y` stays a path.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  const t = target ?? '/';
+  try {
+    return t.startsWith('/') ? new URL(`http://localhost${t}`) : new URL(t);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds an API Gateway HTTP API (2.0) event from a node request. */
 export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url);
+  if (!url) throw new TypeError(`not a request target: ${req.url}`);
   const headers: Record<string, string> = {};
   // rawHeaders keeps repeats; API Gateway joins a repeated header's values with commas.
   for (let i = 0; i < req.rawHeaders.length; i += 2) {

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     concurrency: intFromEnv('PROCESSOR_CONCURRENCY', 4),
     batchSize: intFromEnv('PROCESSOR_BATCH_SIZE', 10),
     timeoutSeconds: intFromEnv('PROCESSOR_TIMEOUT_SECONDS', 10),
-    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 5),
+    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 10),
     emitMetrics: process.env.LOCAL_METRICS === 'true',
     logLevel: (process.env.LOG_LEVEL?.toUpperCase() as 'INFO' | undefined) ?? 'INFO',
   });

@@ -14,7 +14,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
-import { createProcessor } from '../lambdas/processor/core';
+import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
 import { buildRegistry } from '../lambdas/processor/handlers';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
@@ -23,7 +23,7 @@ import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
 import { fileSink } from './file-sink';
 import { type HttpAdapter, type HttpHandler, startHttpAdapter } from './http-adapter';
-import { type InvocationOutcome, type Poller, startPoller } from './poller';
+import { type InvocationContext, type InvocationOutcome, type Poller, startPoller } from './poller';
 import {
   createEventQueues,
   createIdempotencyTable,
@@ -64,7 +64,7 @@ export interface LocalPipelineOptions {
   readonly timeoutSeconds?: number;
   /** @default 6 x timeoutSeconds, as in AWS */
   readonly visibilityTimeoutSeconds?: number;
-  /** @default 5 */
+  /** @default 10, as in AWS */
   readonly maxReceiveCount?: number;
   /** @default 3 x timeoutSeconds (more than the timeout, less than the visibility timeout) */
   readonly leaseSeconds?: number;
@@ -85,10 +85,35 @@ export interface LocalPipelineOptions {
    * @default - a dynalite of its own, with table LOCAL_TABLE_NAME
    */
   readonly idempotencyTable?: { readonly endpoint: string; readonly tableName: string };
+  /**
+   * Runs one processor invocation from the processor's dependencies, instead of the one processor built at start:
+   * a fault-injection test wraps them per invocation (a switch that kills the invocation, a call that stalls) and
+   * builds a processor over them with createProcessor. `wrapProcessor` still applies on top.
+   */
+  readonly invokeProcessor?: InvokeProcessor;
+  /**
+   * No new record starts when less than this remains of an invocation (the processor's `timeMarginMs`).
+   * @default the processor's 5000 (which it caps at half of what an invocation has at its start)
+   */
+  readonly timeMarginMs?: number;
+  /**
+   * A FIFO receive hands out several messages of one group, as SQS does; fauxqs hands out one per group, so batches
+   * never hold two records of one object (see startSqs). @default false
+   */
+  readonly fifoBatchesLikeSqs?: boolean;
+  /** Run dynalite on a worker thread, off the pipeline's event loop (see startDynamo). @default false */
+  readonly dynamoInWorker?: boolean;
 }
 
+/** One processor invocation, given the dependencies the pipeline built for the processor. */
+export type InvokeProcessor = (
+  event: SQSEvent,
+  context: InvocationContext,
+  deps: ProcessorDeps,
+) => Promise<SQSBatchResponse>;
+
 /** The processor's batch entry point, as the poller invokes it. */
-export type BatchFunction = (event: SQSEvent, ctx: { getRemainingTimeInMillis(): number }) => Promise<SQSBatchResponse>;
+export type BatchFunction = (event: SQSEvent, ctx: InvocationContext) => Promise<SQSBatchResponse>;
 
 export type StripeMode =
   | { readonly kind: 'offline'; readonly apiBase: string; readonly server: StripeServer }
@@ -141,18 +166,18 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       closers.push(async () => client.destroy());
       dynamo = { endpoint: opts.idempotencyTable.endpoint, client };
     } else {
-      const own = await startDynamo();
+      const own = await startDynamo(0, { inWorker: opts.dynamoInWorker ?? false });
       closers.push(() => own.close());
       dynamo = own;
     }
     await createIdempotencyTable(dynamo.client, tableName);
 
-    const sqs = await startSqs();
+    const sqs = await startSqs(0, { fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false });
     closers.push(() => sqs.close());
     const queues = await createEventQueues(sqs.client, {
       name: LOCAL_QUEUE_NAME,
       visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 6 * timeoutSeconds,
-      maxReceiveCount: opts.maxReceiveCount ?? 5,
+      maxReceiveCount: opts.maxReceiveCount ?? 10,
     });
 
     let stripe: StripeMode;
@@ -193,7 +218,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     });
 
     const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? '.local/processed.jsonl');
-    const processor = createProcessor({
+    const processorDeps: ProcessorDeps = {
       store: createIdempotencyStore({
         client: dynamo.client,
         tableName,
@@ -208,8 +233,14 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       dlqUrl: queues.dlqUrl,
       logger: processorLogger,
       ...(processorMetrics ? { metrics: processorMetrics } : {}),
-    });
-    const handle = opts.wrapProcessor ? opts.wrapProcessor(processor.handle) : processor.handle;
+      ...(opts.timeMarginMs !== undefined ? { timeMarginMs: opts.timeMarginMs } : {}),
+    };
+    const processor = createProcessor(processorDeps);
+    const { invokeProcessor } = opts;
+    const invoke: BatchFunction = invokeProcessor
+      ? (event, ctx) => invokeProcessor(event, ctx, processorDeps)
+      : processor.handle;
+    const handle = opts.wrapProcessor ? opts.wrapProcessor(invoke) : invoke;
 
     const newPoller = () =>
       startPoller({

@@ -9,7 +9,8 @@
  * - `GET /v1/events` (`limit`, `starting_after`, `ending_before`, `created[gte|gt|lte|lt]`, `type` with a `*`
  *   wildcard, `types[]`), newest first; `GET /v1/events/:id`; `GET /v2/core/events/:id` for thin events;
  * - every answer carries a `Request-Id`; errors are shaped like Stripe's (`{ error: { type, code, message, param } }`);
- * - faults on demand: 429 (with `Retry-After` / `Stripe-Should-Retry`), 5xx, latency, connection reset;
+ * - faults on demand (queued with `inject`, or decided per request by `faultPolicy`): 429 (with `Retry-After` /
+ *   `Stripe-Should-Retry`), 5xx, latency, connection reset;
  * - webhook endpoints (the custom resource and the secret rotation manage them): `POST /v1/webhook_endpoints`
  *   (form-encoded like Stripe: `url`, `enabled_events[]`, `metadata[...]`, `description`, `api_version`) answers the
  *   endpoint with its `secret` (only on create, as Stripe does); `GET /v1/webhook_endpoints` lists them newest first;
@@ -140,6 +141,12 @@ export interface StripeServerOptions {
   admin?: boolean;
   /** Accept only these API keys (any other gets 401 like a revoked or mistyped key). @default - any key */
   apiKeys?: readonly string[];
+  /**
+   * Asked for every request that no injected fault matched: the fault to answer it with, if any. The soak test uses
+   * it to keep a steady rate of 429s, 5xx, latency and resets, which a queue of injected faults cannot do. The
+   * returned fault's `times` and `match` are ignored.
+   */
+  faultPolicy?: (request: { method: string; path: string; account?: string }) => StripeFault | undefined;
 }
 
 /** Object types whose retrieve answers `{ id, object, deleted: true }` once deleted (the rest answer 404). */
@@ -672,7 +679,9 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
 
-    const fault = takeFault(method, url.pathname, account);
+    const fault =
+      takeFault(method, url.pathname, account) ??
+      opts.faultPolicy?.({ method, path: url.pathname, ...(account ? { account } : {}) });
     if (opts.latencyMs) await sleep(opts.latencyMs);
     if (fault?.kind === 'latency') await sleep(fault.ms);
     if (fault?.kind === 'reset') {

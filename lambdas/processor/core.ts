@@ -85,6 +85,8 @@ interface Invocation {
   readonly getStripe: () => Promise<Stripe>;
   readonly failed: Set<string>;
   readonly context: { getRemainingTimeInMillis(): number } | undefined;
+  /** No new record starts when less than this remains (see ProcessorDeps.timeMarginMs). */
+  readonly margin: number;
 }
 
 export function createProcessor(deps: ProcessorDeps): Processor {
@@ -122,9 +124,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       };
 
       const failed = new Set<string>();
+      // The margin never exceeds half of what the invocation had at its start: a 5 s margin on a short timeout
+      // would otherwise leave every record unstarted, and every event would end in the DLQ unprocessed.
+      const budget = context?.getRemainingTimeInMillis();
+      const invocationMargin = budget === undefined ? margin : Math.min(margin, budget / 2);
       const groups = groupRecords(event.Records);
       await Promise.all(
-        [...groups.values()].map((records) => runGroup(records, { stats, counts, getStripe, failed, context })),
+        [...groups.values()].map((records) =>
+          runGroup(records, { stats, counts, getStripe, failed, context, margin: invocationMargin }),
+        ),
       );
 
       count('StripeCalls', stats.calls);
@@ -150,7 +158,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const cache: FetchCache = new Map();
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
-      if (inv.context && inv.context.getRemainingTimeInMillis() < margin) {
+      if (inv.context && inv.context.getRemainingTimeInMillis() < inv.margin) {
         const rest = records.slice(i);
         for (const r of rest) inv.failed.add(r.messageId);
         inv.counts.notStarted += rest.length;

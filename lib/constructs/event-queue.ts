@@ -28,7 +28,7 @@ export interface EventQueueProps {
   readonly namePrefix: string;
   /** The consuming function's timeout; the visibility timeout is `VISIBILITY_TIMEOUT_FACTOR` times this. */
   readonly processorTimeout: Duration;
-  /** Deliveries before a message moves to the DLQ (at least 5). @default 5 */
+  /** Deliveries before a message moves to the DLQ (at least 5). @default 10 */
   readonly maxReceiveCount?: number;
   /** @default Duration.days(4) */
   readonly retentionPeriod?: Duration;
@@ -59,7 +59,7 @@ export class EventQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: EventQueueProps) {
     super(scope, id);
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    const maxReceiveCount = props.maxReceiveCount ?? 10;
     if (maxReceiveCount < 5) {
       throw new Error(
         `EventQueue maxReceiveCount must be >= 5 (AWS's advice for Lambda event sources), got ${maxReceiveCount}`,

@@ -48,7 +48,7 @@ describe('defaults', () => {
         maxBodyBytes: 1_048_576,
         signatureToleranceSeconds: 300,
       },
-      queue: { maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
+      queue: { maxReceiveCount: 10, retentionDays: 4, dlqRetentionDays: 14 },
       idempotency: { doneTtlDays: 35, leaseSeconds: 90 },
       eventSink: { archiveRetentionDays: 0 },
       reconcile: {

@@ -24,7 +24,7 @@ describe('EventQueue in the regional stack', () => {
   it('moves a message to the FIFO DLQ after maxReceiveCount deliveries', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'stripe-webhooks-events.fifo',
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 10 },
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'stripe-webhooks-events-dlq.fifo',

@@ -69,6 +69,28 @@ describe('local HTTP adapter (API Gateway HTTP API stand-in)', () => {
     expect(last!.headers['stripe-signature']).toBe('t=1,v1=a,t=2,v1=b');
   });
 
+  it('keeps a path that starts with // a path (not a host), and answers an unparseable target with 400', async () => {
+    const http = await import('node:http');
+    const post = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: adapter.port, path, method: 'POST' }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+    behaviour = 'echo';
+    expect((await post('//stripe/webhook')).status).toBe(202);
+    expect(last!.rawPath).toBe('//stripe/webhook');
+    expect(await post('http://127.0.0.1/stripe/webhook?x=1')).toMatchObject({ status: 202 });
+    expect(last).toMatchObject({ rawPath: '/stripe/webhook', rawQueryString: 'x=1' });
+    expect(await post('http://[/stripe/webhook')).toEqual({ status: 400, body: '{"message":"Bad Request"}' });
+  });
+
   it('answers 500 when the handler throws, and keeps serving', async () => {
     behaviour = 'throw';
     const res = await fetch(`${adapter.url}/stripe/webhook`, { method: 'POST', body: '{}' });

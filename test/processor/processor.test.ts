@@ -635,11 +635,28 @@ describe('failures', () => {
     ]);
     const records = await receiveRecords(sqs.client, queueUrl);
 
-    const res = await processor.handle({ Records: records }, { getRemainingTimeInMillis: () => 4_000 });
+    // The invocation started with 30 s; by the time records would start, 4 s are left (under the 5 s margin).
+    const remaining = [30_000];
+    const context = { getRemainingTimeInMillis: () => remaining.shift() ?? 4_000 };
+    const res = await processor.handle({ Records: records }, context);
 
     expect(failedIds(res).sort()).toEqual(records.map((r) => r.messageId).sort());
     expect(handled).toEqual([]);
     expect(stripeServer.calls).toEqual([]);
+  });
+
+  it('still processes records with a timeout shorter than the margin (the margin shrinks to half the budget)', async () => {
+    const events = [classicEvent('payment_intent.succeeded', paymentIntent().stale)];
+    await enqueue(sqs.client, queueUrl, events);
+    const records = await receiveRecords(sqs.client, queueUrl);
+    const started = Date.now();
+    // A 3 s function timeout: a fixed 5 s margin would start nothing, and every event would end in the DLQ.
+    const res = await processor.handle(
+      { Records: records },
+      { getRemainingTimeInMillis: () => 3_000 - (Date.now() - started) },
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    expect(handled).toEqual(events.map((e) => e.id));
   });
 });
 
