@@ -196,7 +196,7 @@ async function handlerRows(
       if (size === sizes[0]) {
         logPerRequest = { bytes: (tally.bytes[SERVICE] ?? 0) / 10, lines: (tally.lines[SERVICE] ?? 0) / 10 };
       }
-      ops = await opsPerSecond({ ours: () => ours(request), naive: () => naive(request) }, { rounds: 5, roundMs: 300 });
+      ops = await opsPerSecond({ ours: () => ours(request), naive: () => naive(request) }, { rounds: 7, roundMs: 300 });
     } finally {
       capture.stop();
     }

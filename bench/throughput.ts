@@ -47,6 +47,12 @@ export interface RunResult {
   /** From the first POST until the sink had every unique event. */
   readonly endToEndSeconds: number;
   readonly eventsPerSecond: number;
+  /**
+   * CPU time of this process per event over the run (user + system): the whole local stack (HTTP adapter, ingress,
+   * fauxqs, poller, processor, dynalite, the Stripe server) runs on one Node thread, so this, not the concurrency,
+   * bounds local throughput; unlike events/s it does not depend on how busy the machine is.
+   */
+  readonly cpuMsPerEvent: number;
   readonly stripeCalls: number;
   readonly stripeCallsPerEvent: number;
   readonly invocations: number;
@@ -198,7 +204,7 @@ async function runOnce(stripe: StripeServer, spec: RunSpec, progress: (s: string
 
   progress(`${spec.label}: ${expected} webhooks, concurrency ${spec.concurrency}, batch size ${spec.batchSize}`);
   const capture = captureStdout(SERVICES);
-  let timing: { post: number; end: number };
+  let timing: { post: number; end: number; cpuMs: number };
   let itemBytes: number;
   try {
     const pipeline = await startLocalPipeline({
@@ -217,6 +223,7 @@ async function runOnce(stripe: StripeServer, spec: RunSpec, progress: (s: string
       if ((before.lines['stripe-ingress'] ?? 0) + (before.lines['stripe-processor'] ?? 0) > 0) {
         throw new Error('the pipeline logged before any webhook: the per-event log figures would be off');
       }
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await postAll(pipeline.webhookUrl, items, 16);
       const tPosted = performance.now();
@@ -228,7 +235,12 @@ async function runOnce(stripe: StripeServer, spec: RunSpec, progress: (s: string
         );
       });
       await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
-      timing = { post: (tPosted - t0) / 1000, end: (performance.now() - t0) / 1000 };
+      const cpu = process.cpuUsage(cpu0);
+      timing = {
+        post: (tPosted - t0) / 1000,
+        end: (performance.now() - t0) / 1000,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+      };
       itemBytes = await storedItemBytes(pipeline.dynamoEndpoint, pipeline.tableName, [...seen][0]!);
     } finally {
       await pipeline.close();
@@ -253,6 +265,7 @@ async function runOnce(stripe: StripeServer, spec: RunSpec, progress: (s: string
     postSeconds: timing.post,
     endToEndSeconds: timing.end,
     eventsPerSecond: expected / timing.end,
+    cpuMsPerEvent: timing.cpuMs / expected,
     stripeCalls,
     stripeCallsPerEvent: stripeCalls / expected,
     invocations: invocations.length,

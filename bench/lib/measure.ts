@@ -12,7 +12,7 @@ import { median } from './stats';
 export type Operation = () => unknown;
 
 export interface MeasureOptions {
-  /** Rounds per variant; the median round is reported. @default 5 */
+  /** Rounds per variant; the median round is reported. @default 7 */
   readonly rounds?: number;
   /** Length of one round, milliseconds. @default 250 */
   readonly roundMs?: number;
@@ -25,7 +25,7 @@ export async function opsPerSecond(
   variants: Readonly<Record<string, Operation>>,
   opts: MeasureOptions = {},
 ): Promise<Record<string, number>> {
-  const rounds = opts.rounds ?? 5;
+  const rounds = opts.rounds ?? 7;
   const roundMs = opts.roundMs ?? 250;
   const warmupMs = opts.warmupMs ?? 200;
   const names = Object.keys(variants);
