@@ -6,6 +6,7 @@
 import type { ColdStartResults, ImportTiming } from './cold-start';
 import type { CostResults } from './cost';
 import type { IngressResults } from './ingress';
+import { median } from './lib/stats';
 import type { ThroughputResults } from './throughput';
 
 export interface Row {
@@ -33,6 +34,14 @@ const usd = (v: number) => `$${v < 0.1 ? v.toFixed(3) : v.toFixed(2)}`;
 const x = (v: number) => `${v.toFixed(2)}x`;
 const higherBetter = (ours: number, ref: number) => x(ours / ref);
 const lowerBetter = (ours: number, ref: number) => (ours === 0 ? 'n/a' : x(ref / ours));
+
+/**
+ * The median of the per-round ratios reference/ours: the two imports of a round ran one right after the other, so
+ * this ratio is less sensitive than the ratio of medians to load that comes and goes on a shared machine.
+ */
+export function pairedRatio(reference: ImportTiming, ours: ImportTiming): number {
+  return median(reference.runsMs.map((r, i) => r / ours.runsMs[i]!));
+}
 
 /** The table rows and the brief's targets, from the four benches' results. */
 export function buildReport(
@@ -92,13 +101,14 @@ export function buildReport(
     ratio: lowerBetter(ing.bundle.bytes, ing.naive.nodeModulesBytes),
   });
   const importRatio = ing.naive.import.medianMs / ing.bundleImport.medianMs;
+  const paired = pairedRatio(ing.naive.import, ing.bundleImport);
   row({
     section: '2 cold start',
     measure: `ingress import, fresh process, median of ${cold.runsPerVariant}: bundle vs naive twin`,
     ours: ms(ing.bundleImport.medianMs),
     reference: ms(ing.naive.import.medianMs),
     ratio: x(importRatio),
-    target: `>= 3x: ${importRatio >= 3 ? 'met' : 'NOT met'}`,
+    target: `>= 3x: ${importRatio >= 3 ? 'met' : 'NOT met'} (run by run: median ${x(paired)})`,
   });
   targets.push({
     name: 'ingress bundle imports >= 3x faster than its naive twin',

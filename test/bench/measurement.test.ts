@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { captureStdout } from '../../bench/lib/log-capture';
 import { opsPerSecond } from '../../bench/lib/measure';
 import { median, percentile } from '../../bench/lib/stats';
+import { pairedRatio } from '../../bench/report';
 import { sqsPayloadBytes } from '../../bench/throughput';
 
 describe('stats', () => {
@@ -58,5 +59,14 @@ describe('sqsPayloadBytes', () => {
       messageAttributes: { eventId: { dataType: 'String', stringValue: 'evt_1' } },
     } as unknown as SQSRecord;
     expect(sqsPayloadBytes(record)).toBe(7 + 'eventId'.length + 'String'.length + 'evt_1'.length);
+  });
+});
+
+describe('pairedRatio', () => {
+  it('compares imports round by round, so one slow round does not tilt the ratio', () => {
+    const ours = { id: 'ours', medianMs: 0, runsMs: [10, 40, 10] };
+    const reference = { id: 'ref', medianMs: 0, runsMs: [30, 60, 30] };
+    // Per round: 3, 1.5, 3.
+    expect(pairedRatio(reference, ours)).toBe(3);
   });
 });
