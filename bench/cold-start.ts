@@ -41,8 +41,15 @@ interface Variant {
 
 export interface ImportTiming {
   readonly id: string;
+  /** Wall-clock milliseconds of the import, median over the runs. */
   readonly medianMs: number;
   readonly runsMs: number[];
+  /**
+   * CPU milliseconds (user + system, all threads) the import used, median over the runs. Unlike wall time it hardly
+   * moves when other processes compete for the CPU, so it is the steadier comparison on a shared machine.
+   */
+  readonly medianCpuMs: number;
+  readonly cpuRunsMs: number[];
 }
 
 export interface CodeSize {
@@ -104,24 +111,26 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
   };
 }
 
-/** Imports `file` in a fresh Node process; returns the milliseconds the import took inside that process. */
-async function importOnce(variant: Variant): Promise<number> {
+/** Imports `file` in a fresh Node process; returns the wall and CPU milliseconds the import took in that process. */
+async function importOnce(variant: Variant): Promise<{ ms: number; cpuMs: number }> {
   const url = pathToFileURL(variant.file).href;
   const script = [
+    'const c0 = process.cpuUsage();',
     'const t0 = performance.now();',
     `const m = await import(${JSON.stringify(url)});`,
     'const ms = performance.now() - t0;',
+    'const c = process.cpuUsage(c0);',
     'if (Object.keys(m).length === 0) process.exit(3);',
-    'process.stdout.write(JSON.stringify({ ms }));',
+    'process.stdout.write(JSON.stringify({ ms, cpuMs: (c.user + c.system) / 1000 }));',
   ].join('\n');
   const args = [...(variant.nodeOptions ? variant.nodeOptions.split(' ') : []), '--input-type=module', '-e', script];
   const { stdout } = await run(process.execPath, args, { env: variant.env, timeout: 60_000, cwd: PROJECT_ROOT });
-  return (JSON.parse(stdout) as { ms: number }).ms;
+  return JSON.parse(stdout) as { ms: number; cpuMs: number };
 }
 
 /** Median import time of each variant over `runs` fresh processes, the variants taking turns run by run. */
 async function timeImports(variants: readonly Variant[], runs: number, progress: (s: string) => void) {
-  const samples = new Map<string, number[]>(variants.map((v) => [v.id, []]));
+  const samples = new Map<string, { ms: number; cpuMs: number }[]>(variants.map((v) => [v.id, []]));
   for (const v of variants) await importOnce(v); // one unmeasured run each: disk cache
   for (let r = 0; r < runs; r++) {
     progress(`imports in fresh processes, round ${r + 1}/${runs}`);
@@ -129,8 +138,10 @@ async function timeImports(variants: readonly Variant[], runs: number, progress:
   }
   return new Map(
     variants.map((v) => {
-      const runsMs = samples.get(v.id)!;
-      return [v.id, { id: v.id, medianMs: median(runsMs), runsMs }] as const;
+      const runs = samples.get(v.id)!;
+      const runsMs = runs.map((r) => r.ms);
+      const cpuRunsMs = runs.map((r) => r.cpuMs);
+      return [v.id, { id: v.id, medianMs: median(runsMs), runsMs, medianCpuMs: median(cpuRunsMs), cpuRunsMs }] as const;
     }),
   );
 }

@@ -27,6 +27,7 @@ const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/stripe-webho
 const MAX_MESSAGE_BYTES = 262_144 - 2_048;
 const SERVICE = 'stripe-ingress';
 
+/** Rates are per CPU-second of the bench process (see lib/measure.ts). */
 export interface SignatureRow {
   readonly bodyBytes: number;
   /** verifyStripeSignature on the raw bytes (Buffer.from(body) included, as the ingress does it). */
@@ -36,6 +37,7 @@ export interface SignatureRow {
   readonly constructEventPerSecond: number;
 }
 
+/** Rates are per CPU-second of the bench process (see lib/measure.ts). */
 export interface HandlerRow {
   readonly bodyBytes: number;
   /** createIngress(...).handleHttp + publishing its EMF metrics, as the Lambda does per request. */

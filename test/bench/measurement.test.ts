@@ -64,8 +64,8 @@ describe('sqsPayloadBytes', () => {
 
 describe('pairedRatio', () => {
   it('compares imports round by round, so one slow round does not tilt the ratio', () => {
-    const ours = { id: 'ours', medianMs: 0, runsMs: [10, 40, 10] };
-    const reference = { id: 'ref', medianMs: 0, runsMs: [30, 60, 30] };
+    const ours = { id: 'ours', medianMs: 0, runsMs: [10, 40, 10], medianCpuMs: 0, cpuRunsMs: [] };
+    const reference = { id: 'ref', medianMs: 0, runsMs: [30, 60, 30], medianCpuMs: 0, cpuRunsMs: [] };
     // Per round: 3, 1.5, 3.
     expect(pairedRatio(reference, ours)).toBe(3);
   });
