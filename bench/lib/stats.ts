@@ -21,9 +21,3 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
-
-/** Rounds to `digits` significant digits, for tables and results.json (keeps 0 and non-finite values as they are). */
-export function round(value: number, digits = 3): number {
-  if (value === 0 || !Number.isFinite(value)) return value;
-  return Number(value.toPrecision(digits));
-}
