@@ -163,7 +163,7 @@ export function buildReport(
       section: '2 cold start',
       measure: '  alone: stripe (node_modules), in the naive twin only',
       ours: '',
-      reference: ms(stripeProbe.medianMs),
+      reference: `${ms(stripeProbe.medianMs)} (CPU ${ms(stripeProbe.medianCpuMs)})`,
     });
   }
   const proc = cold.processor;
