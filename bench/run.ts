@@ -1,0 +1,110 @@
+/**
+ * `npm run bench`: performance and cost benchmarks (not part of `npm test`). Runs the four benches in order, prints
+ * one table and writes bench/results.json with every figure and the machine it ran on.
+ *
+ *   1. ingress verification   bench/ingress.ts
+ *   2. cold-start proxy        bench/cold-start.ts
+ *   3. local throughput        bench/throughput.ts
+ *   4. cost per million        bench/cost.ts (+ cost-model.ts, deployment.ts, prices.json)
+ *
+ * Options: `--quick` runs smaller samples (a smoke run; its figures are not for quoting).
+ */
+import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../lib/constructs/node-function';
+import { startStripeServer } from '../local/stripe-server';
+import { runColdStartBench } from './cold-start';
+import { runCostBench } from './cost';
+import { runIngressBench } from './ingress';
+import { buildReport, formatTable } from './report';
+import { runThroughputBench } from './throughput';
+
+const STRIPE_LATENCY_MS = 20;
+const RESULTS_FILE = join(PROJECT_ROOT, 'bench/results.json');
+
+function machine() {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // The local poller's workers share one AbortSignal: at concurrency 16 Node warns about 16 listeners on it, which is
+  // expected here and would only clutter the output.
+  setMaxListeners(64);
+  const quick = process.argv.includes('--quick');
+  const started = Date.now();
+  const host = machine();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const progress = (section: string) => (s: string) => process.stderr.write(`[${elapsed()}] ${section}: ${s}\n`);
+
+  process.stderr.write(
+    `bench on ${host.cpuModel} x${host.cores}, Node ${host.node}, load ${host.loadAverageAtStart.join(' ')}\n`,
+  );
+  const ingress = await runIngressBench(progress('1 ingress'));
+  const cold = await runColdStartBench(progress('2 cold start'), quick ? 9 : 11);
+  const stripe = await startStripeServer({ latencyMs: STRIPE_LATENCY_MS });
+  let throughput: Awaited<ReturnType<typeof runThroughputBench>>;
+  try {
+    throughput = await runThroughputBench(stripe, STRIPE_LATENCY_MS, progress('3 throughput'), quick ? 200 : 600);
+  } finally {
+    await stripe.close();
+  }
+  progress('4 cost')('synthesizing the template and computing');
+  const cost = runCostBench(ingress, throughput);
+
+  const { rows, targets } = buildReport(ingress, cold, throughput, cost);
+  const durationSeconds = (Date.now() - started) / 1000;
+  const results = {
+    command: quick ? 'npm run bench -- --quick' : 'npm run bench',
+    date: new Date(started).toISOString(),
+    durationSeconds,
+    machine: { ...host, loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))) },
+    notes: [
+      'Local durations (fauxqs, dynalite, a local Stripe server, all in this one process) stand in for Lambda durations.',
+      'Ratios are "times better for the project": reference/ours for times, sizes and dollars; ours/reference for rates.',
+      `Prices: ${cost.prices.region}, ${cost.prices.date}. ${cost.prices.note}`,
+    ],
+    targets,
+    table: rows,
+    ingress,
+    coldStart: cold,
+    throughput,
+    cost,
+  };
+  // Four significant digits are plenty for measurements this noisy, and keep the file readable.
+  const rounded = (_key: string, value: unknown) =>
+    typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value;
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, rounded, 2)}\n`);
+  // Written in the repository's JSON style, so `npx biome check .` stays clean after a run.
+  execFileSync(
+    process.execPath,
+    [join(PROJECT_ROOT, 'node_modules/@biomejs/biome/bin/biome'), 'format', '--write', RESULTS_FILE],
+    {
+      stdio: 'ignore',
+    },
+  );
+
+  process.stdout.write(`\n${formatTable(rows)}\n\n`);
+  process.stdout.write(
+    `${host.cpuModel} x${host.cores}, Node ${host.node}, load ${host.loadAverageAtStart.join(' ')} -> ${results.machine.loadAverageAtEnd.join(' ')}; ` +
+      `${durationSeconds.toFixed(0)} s; results in bench/results.json\n`,
+  );
+  for (const t of targets)
+    process.stdout.write(`target ${t.met ? 'met    ' : 'NOT met'}  ${t.name} (${t.target}): ${t.value.toFixed(2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
