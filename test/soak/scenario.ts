@@ -171,6 +171,7 @@ export function buildScenario(opts: ScenarioOptions): Scenario {
   const remaining = objects.flatMap((o) => Array.from({ length: eventCount.get(o)! }, () => o));
   shuffle(remaining, random);
   const nextVersion = new Map<SoakObject, number>();
+  // A placeholder: the soak stamps each event's `created` when it applies the change the event reports.
   const created = Math.floor(Date.now() / 1000);
   // The faulty events: exact counts, picked at random among events about objects that exist.
   const goodIndexes = shuffle(
