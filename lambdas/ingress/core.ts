@@ -31,8 +31,8 @@ export const HEALTH_PATH = '/health';
  * `aws.` prefix: no account can PutEvents with it, so an event carrying it was delivered by Stripe's partner source.
  */
 export const STRIPE_PARTNER_SOURCE_PREFIX = 'aws.partner/stripe.com/';
-/** CloudWatch namespace of the ingress metrics. */
-export const METRICS_NAMESPACE = 'StripeWebhooks';
+/** CloudWatch namespace of the ingress metrics (the one namespace of every custom metric). */
+export { METRICS_NAMESPACE } from '../shared/metrics';
 
 /** What the ingress needs; every client is passed in so callers choose real AWS or local stand-ins. */
 export interface IngressDeps {

@@ -18,6 +18,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { parseEnv } from '../shared/env';
 import { createIdempotencyStore } from '../shared/idempotency-store';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import { parseApiKey, type SecretSource, secretsManagerSecret } from '../shared/secrets';
 import { createStripeClient } from '../shared/stripe-client';
 import { createProcessor } from './core';
@@ -28,7 +29,7 @@ import { buildRegistry } from './handlers';
 const env = parseEnv(processorEnv);
 
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-const metrics = new Metrics({ namespace: 'StripeWebhooks', serviceName: env.POWERTOOLS_SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
 const sqs = new SQSClient({});
 const dynamo = new DynamoDBClient({});
 const eventBridge = new EventBridgeClient({});

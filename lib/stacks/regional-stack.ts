@@ -12,6 +12,7 @@ import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress } from '../constructs/ingress';
 import { Processor } from '../constructs/processor';
 import { StripeSecrets } from '../constructs/stripe-secrets';
+import { ingressAllowlist } from '../stripe-ips';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
 export type RegionRole = 'primary' | 'secondary';
@@ -85,6 +86,10 @@ export class RegionalStack extends Stack {
       throttle: { rateLimit: config.ingress.throttleRatePerSecond, burstLimit: config.ingress.throttleBurst },
       maxBodyBytes: config.ingress.maxBodyBytes,
       signatureTolerance: Duration.seconds(config.ingress.signatureToleranceSeconds),
+      apiType: config.ingress.apiType,
+      waf: config.ingress.waf,
+      wafRateLimitPer5Minutes: config.ingress.wafRateLimitPer5Minutes,
+      allowedSourceIps: ingressAllowlist(config.ingress),
       logRetention,
       logRemovalPolicy: removalPolicy,
     });

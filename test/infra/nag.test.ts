@@ -89,6 +89,24 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none for the REST API variant without WAF', () => {
+    const app = newApp();
+    createRegionalStacks(app, parseConfig({ ingress: { apiType: 'rest' } }));
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('reports none for the REST API with WAF, the Stripe IP allowlist and an alarm e-mail', () => {
+    const app = newApp();
+    createRegionalStacks(
+      app,
+      parseConfig({
+        ingress: { apiType: 'rest', waf: true, stripeIpAllowlist: true },
+        alarms: { email: 'oncall@example.com' },
+      }),
+    );
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('does report an error when there is one (the harness is live)', () => {
     const app = newApp();
     new Queue(new Stack(app, 'Careless'), 'PlainQueue');
@@ -132,6 +150,18 @@ describe('cdk-nag', () => {
         expect(isResource, `${id} on ${construct.node.path}`).toBe(true);
         expect(Stack.isStack(construct)).toBe(false);
       }
+    });
+
+    it('for the REST variant, add only the API Gateway findings reviewed in the Ingress construct', () => {
+      const restApp = new App({ context: NO_BUNDLING });
+      createRegionalStacks(restApp, parseConfig({ ingress: { apiType: 'rest' } }));
+      const ids = new Set(acknowledgements(restApp).map((a) => a.id));
+      const added = [...ids].filter((id) => !acks.some((a) => a.id === id)).sort();
+      expect(added).toEqual(['AwsSolutions-APIG2', 'AwsSolutions-APIG3', 'AwsSolutions-APIG6', 'AwsSolutions-COG4']);
+      const withWaf = new App({ context: NO_BUNDLING });
+      createRegionalStacks(withWaf, parseConfig({ ingress: { apiType: 'rest', waf: true } }));
+      // With a web ACL on the stage there is nothing to excuse for APIG3.
+      expect(acknowledgements(withWaf).map((a) => a.id)).not.toContain('AwsSolutions-APIG3');
     });
 
     it('acknowledge IAM wildcards only for a specific finding (appliesTo), not the whole rule', () => {
