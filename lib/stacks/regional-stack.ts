@@ -6,6 +6,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StripeWebhooksConfig } from '../config';
+import { Alarms, type RegionHealthCheck } from '../constructs/alarms';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
 import { IdempotencyTable } from '../constructs/idempotency-table';
@@ -26,6 +27,16 @@ export interface RegionalStackProps extends StackProps {
    * @default 'primary'
    */
   readonly regionRole?: RegionRole;
+  /**
+   * Route 53 health checks to alarm on. Their metrics exist only in us-east-1, so only a us-east-1 stack creates
+   * these alarms: give it every region's health check (see lib/constructs/alarms.ts).
+   * @default - none
+   */
+  readonly healthChecks?: readonly RegionHealthCheck[];
+  /** A reconciler runs in this region: alarm on ReconcileMissedEvents and its Stripe 429s. @default false */
+  readonly reconcilerEnabled?: boolean;
+  /** A Stripe secret rotation runs in this region: alarm on RotationFailed. @default false */
+  readonly rotationEnabled?: boolean;
 }
 
 /** One region's Stripe webhook pipeline: secrets, queue, table, bus, ingress and processor. */
@@ -38,9 +49,11 @@ export class RegionalStack extends Stack {
   readonly eventSink: EventSink;
   readonly ingress: Ingress;
   readonly processor: Processor;
+  /** CloudWatch alarms of this region and the SNS topic they notify. */
+  readonly alarms: Alarms;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
-    const { config, regionRole, ...stackProps } = props;
+    const { config, regionRole, healthChecks, reconcilerEnabled, rotationEnabled, ...stackProps } = props;
     const retain = config.removalPolicy === 'retain';
     super(scope, id, {
       description: `Stripe webhooks (${config.appName}): verified ingress, FIFO queue, idempotent processor, EventBridge sink`,
@@ -111,6 +124,18 @@ export class RegionalStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    this.alarms = new Alarms(this, 'Alarms', {
+      appName: config.appName,
+      ingress: this.ingress,
+      processor: this.processor,
+      eventQueue: this.eventQueue,
+      config: config.alarms,
+      removalPolicy,
+      ...(healthChecks ? { healthChecks } : {}),
+      ...(reconcilerEnabled !== undefined ? { reconcilerEnabled } : {}),
+      ...(rotationEnabled !== undefined ? { rotationEnabled } : {}),
+    });
+
     new CfnOutput(this, 'WebhookUrl', {
       description: 'Register this URL as the Stripe webhook endpoint',
       value: this.ingress.webhookUrl,
@@ -132,6 +157,10 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: 'Failed events; redrive with sqs start-message-move-task',
       value: this.eventQueue.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Every alarm of this region notifies this SNS topic (subscribe on-call tooling to it)',
+      value: this.alarms.topic.topicArn,
     });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.idempotencyTable.table.tableName });
     new CfnOutput(this, 'EventBusName', {

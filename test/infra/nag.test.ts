@@ -13,7 +13,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
-import { createRegionalStacks } from '../../lib/stacks/regional-stack';
+import { createRegionalStacks, RegionalStack } from '../../lib/stacks/regional-stack';
 import { NO_BUNDLING } from './helpers';
 
 const outdirs: string[] = [];
@@ -107,6 +107,21 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none with every optional alarm on: reconciler, rotation (with its EventBridge rule), health checks', () => {
+    const app = newApp();
+    new RegionalStack(app, 'AllAlarms', {
+      env: { account: '123456789012', region: 'us-east-1' },
+      config: parseConfig({ alarms: { email: 'oncall@example.com' } }),
+      reconcilerEnabled: true,
+      rotationEnabled: true,
+      healthChecks: [
+        { region: 'us-east-1', healthCheckId: 'abcdef01-2345-6789-abcd-ef0123456789' },
+        { region: 'us-west-2', healthCheckId: 'fedcba98-7654-3210-fedc-ba9876543210' },
+      ],
+    });
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('does report an error when there is one (the harness is live)', () => {
     const app = newApp();
     new Queue(new Stack(app, 'Careless'), 'PlainQueue');
@@ -133,6 +148,17 @@ describe('cdk-nag', () => {
         'Serverless-LambdaEventSourceMappingDestination',
         'Serverless-SQSRedrivePolicy',
       ]);
+      // Optional parts add their own reviewed findings only when switched on.
+      const full = new App({ context: NO_BUNDLING });
+      new RegionalStack(full, 'Full', {
+        env: { region: 'us-east-1' },
+        config: parseConfig({ alarms: { email: 'oncall@example.com' } }),
+        rotationEnabled: true,
+      });
+      const added = [...new Set(acknowledgements(full).map((a) => a.id))].filter(
+        (id) => !acks.some((a) => a.id === id),
+      );
+      expect(added.sort()).toEqual(['Serverless-EventBusDLQ', 'Serverless-SNSRedrivePolicy']);
     });
 
     it('each carry a reason of at least 20 characters', () => {
