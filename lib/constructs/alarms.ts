@@ -322,6 +322,11 @@ export class Alarms extends Construct {
     return `${this.props.config.runbookBaseUrl}/runbooks.md#${anchor}`;
   }
 
+  /** The thresholds the alarms were built with (the dashboard draws some of them). */
+  get thresholds(): AlarmsConfig['thresholds'] {
+    return this.props.config.thresholds;
+  }
+
   /** Every alarm, for the dashboard's status widget. */
   get alarms(): Alarm[] {
     return this.entries.map((e) => e.alarm);

@@ -7,6 +7,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StripeWebhooksConfig } from '../config';
 import { Alarms, type RegionHealthCheck } from '../constructs/alarms';
+import { StripeWebhooksDashboard } from '../constructs/dashboard';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
 import { IdempotencyTable } from '../constructs/idempotency-table';
@@ -51,6 +52,8 @@ export class RegionalStack extends Stack {
   readonly processor: Processor;
   /** CloudWatch alarms of this region and the SNS topic they notify. */
   readonly alarms: Alarms;
+  /** The region's operations dashboard. */
+  readonly dashboard: StripeWebhooksDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, regionRole, healthChecks, reconcilerEnabled, rotationEnabled, ...stackProps } = props;
@@ -136,6 +139,17 @@ export class RegionalStack extends Stack {
       ...(rotationEnabled !== undefined ? { rotationEnabled } : {}),
     });
 
+    this.dashboard = new StripeWebhooksDashboard(this, 'Dashboard', {
+      appName: config.appName,
+      ingress: this.ingress,
+      processor: this.processor,
+      eventQueue: this.eventQueue,
+      alarms: this.alarms,
+      ...(healthChecks ? { healthChecks } : {}),
+      ...(reconcilerEnabled !== undefined ? { reconcilerEnabled } : {}),
+      ...(rotationEnabled !== undefined ? { rotationEnabled } : {}),
+    });
+
     new CfnOutput(this, 'WebhookUrl', {
       description: 'Register this URL as the Stripe webhook endpoint',
       value: this.ingress.webhookUrl,
@@ -161,6 +175,10 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'Every alarm of this region notifies this SNS topic (subscribe on-call tooling to it)',
       value: this.alarms.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The CloudWatch dashboard of this region',
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${config.appName}-${this.region}`,
     });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.idempotencyTable.table.tableName });
     new CfnOutput(this, 'EventBusName', {
