@@ -118,7 +118,7 @@ describe('ingress bundle', () => {
   });
 
   it('bundles no X-Ray SDK: the ingress is traced by Lambda active tracing only (docs/observability.md)', async () => {
-    // Powertools Tracer would add ~120 KB (+31%) and ~60 ms to every cold start Stripe waits on.
+    // Powertools Tracer would add ~120 KB (+31%) and 25-60 ms to every cold start Stripe waits on.
     const out = await build({
       entryPoints: ['lambdas/ingress/handler.ts'],
       bundle: true,
