@@ -11,9 +11,11 @@
  * function's POWERTOOLS_SERVICE_NAME, see NodeFunction.serviceName), plus `Reason`/`Secret` where the metric has it.
  * Metrics of parts built elsewhere light up when those parts are switched on here:
  * - `reconcilerEnabled`: `ReconcileMissedEvents` and the reconciler's `Stripe429` (service `<appName>-reconciler`);
- * - `rotationEnabled`: `RotationFailed` per `Secret` (`webhook`, `api-key`; service `<appName>-rotation`), and
- *   Secrets Manager's own rotation failures, which are no metric but a CloudTrail event (`RotationFailed`), routed to
- *   the topic by an EventBridge rule;
+ * - `rotationEnabled`: `RotationFailed` per `Secret` (`webhook`, `api-key`), emitted with the `Secret` dimension only
+ *   (the rotation Lambdas clear Powertools' `service` dimension), and Secrets Manager's own rotation failures, which
+ *   are no metric but a CloudTrail event (`RotationFailed`), routed to the topic by an EventBridge rule;
+ * - `extraAlarms`: alarms other constructs created themselves get this topic as their action and appear on the
+ *   dashboard;
  * - `healthChecks`: Route 53 `HealthCheckStatus`, which exists only in us-east-1 whatever the health check probes.
  *   CloudWatch cannot alarm on another region's metric, so these alarms are created only by an Alarms construct in a
  *   us-east-1 stack: pass every region's health check to that one (elsewhere they are skipped with a warning).
@@ -91,10 +93,18 @@ export interface AlarmsProps {
   readonly reconcilerEnabled?: boolean;
   /** The reconciler's Powertools service name. @default `${appName}-reconciler` */
   readonly reconcilerServiceName?: string;
-  /** Alarm on failed Stripe secret rotations (the rotation runs in this region). @default false */
+  /**
+   * Alarm on failed Stripe secret rotations (the rotation runs in this region), and route Secrets Manager's own
+   * RotationFailed events to the topic.
+   * @default false
+   */
   readonly rotationEnabled?: boolean;
-  /** The rotation's Powertools service name. @default `${appName}-rotation` */
-  readonly rotationServiceName?: string;
+  /**
+   * Alarms built by other constructs (e.g. a rotation or failover construct's own): they notify this topic too, on
+   * ALARM and OK, and show on the dashboard.
+   * @default - none
+   */
+  readonly extraAlarms?: readonly Alarm[];
   /**
    * Route 53 health checks to alarm on (only in a us-east-1 stack, see the module comment).
    * @default - none
@@ -284,7 +294,6 @@ export class Alarms extends Construct {
       });
     }
     if (props.rotationEnabled) {
-      const rotationService = props.rotationServiceName ?? `${appName}-rotation`;
       for (const [anchor, secret, label] of [
         ['rotation-failed-webhook-secret', 'webhook', 'webhook signing secret'],
         ['rotation-failed-api-key', 'api-key', 'API key'],
@@ -292,7 +301,14 @@ export class Alarms extends Construct {
         this.add(anchor, {
           name: anchor,
           what: `A rotation of the Stripe ${label} failed; the current value stays in use`,
-          metric: this.custom('RotationFailed', rotationService, { Secret: secret }),
+          // Exactly the dimensions the rotation Lambdas emit (lambdas/rotation/run-step.ts): Secret, no service.
+          metric: new Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'RotationFailed',
+            dimensionsMap: { Secret: secret },
+            statistic: 'Sum',
+            period: FIVE_MINUTES,
+          }),
           threshold: t.rotationFailures,
           missingData: { treatment: TreatMissingData.NOT_BREACHING, why: 'the rotation publishes only when it runs' },
         });
@@ -315,6 +331,12 @@ export class Alarms extends Construct {
       });
     }
     this.addHealthCheckAlarms(props.healthChecks ?? []);
+
+    const action = new SnsAction(this.topic);
+    for (const alarm of props.extraAlarms ?? []) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
   }
 
   /** The runbook link of an anchor. */
@@ -327,9 +349,9 @@ export class Alarms extends Construct {
     return this.props.config.thresholds;
   }
 
-  /** Every alarm, for the dashboard's status widget. */
+  /** Every alarm notifying the topic (this construct's and `extraAlarms`), for the dashboard's status widget. */
   get alarms(): Alarm[] {
-    return this.entries.map((e) => e.alarm);
+    return [...this.entries.map((e) => e.alarm), ...(this.props.extraAlarms ?? [])];
   }
 
   /** The alarm of one runbook anchor (the first, for per-region health checks); undefined when not created. */

@@ -40,8 +40,6 @@ export interface StripeWebhooksDashboardProps {
   readonly reconcilerServiceName?: string;
   /** Graph the rotation's metrics. @default false */
   readonly rotationEnabled?: boolean;
-  /** The rotation's Powertools service name. @default `${appName}-rotation` */
-  readonly rotationServiceName?: string;
   /** Graph these Route 53 health checks (read from us-east-1, where their metrics live). @default - none */
   readonly healthChecks?: readonly RegionHealthCheck[];
 }
@@ -71,7 +69,6 @@ export class StripeWebhooksDashboard extends Construct {
     const ingressMetric = (name: string, label: string) => custom(name, ingress.serviceName, label);
     const processorMetric = (name: string, label: string) => custom(name, processor.serviceName, label);
     const reconcilerService = props.reconcilerServiceName ?? `${appName}-reconciler`;
-    const rotationService = props.rotationServiceName ?? `${appName}-rotation`;
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: `${appName}-${region}`,
@@ -257,8 +254,17 @@ export class StripeWebhooksDashboard extends Construct {
       optional.push(
         new GraphWidget({
           title: 'Secret rotation failures',
-          left: ['webhook', 'api-key'].map((secret) =>
-            custom('RotationFailed', rotationService, secret, { Secret: secret }),
+          // The rotation Lambdas emit RotationFailed with the Secret dimension only (no service).
+          left: ['webhook', 'api-key'].map(
+            (secret) =>
+              new Metric({
+                namespace: METRICS_NAMESPACE,
+                metricName: 'RotationFailed',
+                dimensionsMap: { Secret: secret },
+                statistic: 'Sum',
+                period: MINUTE,
+                label: secret,
+              }),
           ),
           width: THIRD,
         }),

@@ -5,10 +5,11 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Alarm, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { parseConfig } from '../../lib/config';
-import { ALARM_RUNBOOK_ANCHORS } from '../../lib/constructs/alarms';
+import { ALARM_RUNBOOK_ANCHORS, Alarms } from '../../lib/constructs/alarms';
 import { RegionalStack } from '../../lib/stacks/regional-stack';
 import { logicalId, NO_BUNDLING, onlyResource, synthRegionalStack } from './helpers';
 
@@ -306,14 +307,9 @@ describe('optional alarms', () => {
   it('with rotation: RotationFailed per secret, and Secrets Manager rotation failures routed to the topic', () => {
     const { template: t, stack: s } = stackWith('us-east-1', { rotationEnabled: true });
     const all = alarmsOf(t);
-    expect(dims(alarm('rotation-failed-webhook-secret', all))).toEqual({
-      service: 'stripe-webhooks-rotation',
-      Secret: 'webhook',
-    });
-    expect(dims(alarm('rotation-failed-api-key', all))).toEqual({
-      service: 'stripe-webhooks-rotation',
-      Secret: 'api-key',
-    });
+    // The rotation Lambdas emit RotationFailed with Secret alone (they clear Powertools' service dimension).
+    expect(dims(alarm('rotation-failed-webhook-secret', all))).toEqual({ Secret: 'webhook' });
+    expect(dims(alarm('rotation-failed-api-key', all))).toEqual({ Secret: 'api-key' });
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.secretsmanager'],
@@ -322,6 +318,33 @@ describe('optional alarms', () => {
       },
       Targets: [Match.objectLike({ Arn: { Ref: logicalId(s.alarms.topic) } })],
     });
+  });
+
+  it("wires other constructs' own alarms to the topic and the dashboard", () => {
+    const app = new App({ context: NO_BUNDLING });
+    const s = new RegionalStack(app, 'Extra', {
+      env: { account: '123456789012', region: 'us-east-1' },
+      config: parseConfig({}),
+    });
+    const theirs = new Alarm(s, 'TheirAlarm', {
+      alarmName: 'their-alarm',
+      metric: new Metric({ namespace: 'Other', metricName: 'Thing' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+    });
+    const withExtra = new Alarms(s, 'MoreAlarms', {
+      appName: 'other',
+      ingress: s.ingress,
+      processor: s.processor,
+      eventQueue: s.eventQueue,
+      config: parseConfig({}).alarms,
+      extraAlarms: [theirs],
+    });
+    const props = Template.fromStack(s).toJSON().Resources[logicalId(theirs)].Properties;
+    const topic = { Ref: logicalId(withExtra.topic) };
+    expect(props.AlarmActions).toEqual([topic]);
+    expect(props.OKActions).toEqual([topic]);
+    expect(withExtra.alarms).toContain(theirs);
   });
 
   const checks = [
