@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
+import { isIpOrCidr } from './stripe-ips';
 
 /** The processor Lambda and its SQS event source. */
 export interface ProcessorConfig {
@@ -46,6 +47,33 @@ export interface IngressConfig {
   readonly maxBodyBytes: number;
   /** Oldest accepted `Stripe-Signature` timestamp, in seconds (Stripe's own default is 300). @default 300 */
   readonly signatureToleranceSeconds: number;
+  /**
+   * `http`: API Gateway HTTP API ($1.00/M requests, no X-Ray, no WAF). `rest`: API Gateway REST API ($3.50/M),
+   * traced with X-Ray and able to carry a WAF web ACL (`waf`).
+   * @default 'http'
+   */
+  readonly apiType: 'http' | 'rest';
+  /**
+   * Put an AWS WAF web ACL in front of the REST API (AWS managed rule groups: common, known bad inputs, IP
+   * reputation; a per-IP rate limit; a body size limit). Needs `apiType: 'rest'`: WAF cannot attach to HTTP APIs.
+   * @default false
+   */
+  readonly waf: boolean;
+  /** With `waf`: requests one source IP may send per 5 minutes before WAF blocks it (10..2000000000). @default 12000 */
+  readonly wafRateLimitPer5Minutes: number;
+  /**
+   * Accept webhooks only from Stripe's published webhook IPs (lib/stripe-webhook-ips.json, a dated copy of
+   * https://stripe.com/files/ips/ips_webhooks.json; refresh with `npm run refresh-stripe-ips`). Others get 403 and
+   * are never enqueued. The signature check stays: this only narrows who may try.
+   * @default false
+   */
+  readonly stripeIpAllowlist: boolean;
+  /**
+   * More source IPs or CIDR blocks accepted on the webhook route (IPv4 or IPv6). With `stripeIpAllowlist` they are
+   * added to Stripe's list; alone, they are the whole list. Empty and `stripeIpAllowlist: false` = no IP check.
+   * @default []
+   */
+  readonly allowedSourceIps: readonly string[];
 }
 
 /** The FIFO event queue and its dead-letter queue. */
@@ -188,6 +216,56 @@ export interface EventBridgeConfig {
    */
   readonly partnerEventSourceName?: string | Readonly<Record<string, string>>;
 }
+/**
+ * What makes each alarm fire. Counts are per 5-minute period (every alarm evaluates one 5-minute period unless its
+ * runbook section says otherwise); an alarm fires when the value reaches the threshold.
+ */
+export interface AlarmThresholds {
+  /** Messages visible on the DLQ: every one is a payments event that was not processed. @default 1 */
+  readonly dlqMessages: number;
+  /**
+   * Age of the oldest message on the event queue, seconds. A message retried `maxReceiveCount` times with the
+   * default 180 s visibility timeout is 15 minutes old when it reaches the DLQ.
+   * @default 900
+   */
+  readonly queueAgeSeconds: number;
+  /** 5xx answers of the API per 5 minutes (Stripe retries them, but a steady stream means events are waiting). @default 5 */
+  readonly ingress5xxPer5Minutes: number;
+  /** Verified events the ingress could not put on the queue, per 5 minutes. @default 1 */
+  readonly enqueueFailuresPer5Minutes: number;
+  /** Webhooks refused for a bad signature per 5 minutes: an attack, or a secret mismatch after a rotation. @default 10 */
+  readonly badSignaturesPer5Minutes: number;
+  /** Lambda `Errors` (invocations that threw or timed out) per function per 5 minutes. @default 1 */
+  readonly lambdaErrorsPer5Minutes: number;
+  /** Lambda `Throttles` per function per 5 minutes. @default 1 */
+  readonly lambdaThrottlesPer5Minutes: number;
+  /** p99 `Duration` as a percentage of the function timeout (1..100). @default 80 */
+  readonly durationPercentOfTimeout: number;
+  /** Stripe 429 answers (processor and reconciler) per 5 minutes. @default 10 */
+  readonly stripe429sPer5Minutes: number;
+  /** Events whose lease expired before they were marked done (possible double processing), per 5 minutes. @default 1 */
+  readonly leaseLostPer5Minutes: number;
+  /** Events the reconciler found that no delivery had brought in, per 5 minutes. @default 1 */
+  readonly reconcileMissedEvents: number;
+  /** Failed rotations of a Stripe secret (`RotationFailed`, per secret), per 5 minutes. @default 1 */
+  readonly rotationFailures: number;
+}
+
+/** CloudWatch alarms and where they notify. */
+export interface AlarmsConfig {
+  /** E-mail address subscribed to the alarm topic (confirm the subscription from the mail). @default - none */
+  readonly email?: string;
+  /**
+   * URL of the docs folder; each alarm's description links `<runbookBaseUrl>/runbooks.md#<alarm anchor>`. Point it
+   * at your fork or internal mirror so on-call engineers land on the runbook you maintain.
+   * @default DEFAULT_RUNBOOK_BASE_URL
+   */
+  readonly runbookBaseUrl: string;
+  readonly thresholds: AlarmThresholds;
+}
+
+/** Where alarm descriptions link to unless `alarms.runbookBaseUrl` says otherwise: this repository's docs folder. */
+export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/stripe-webhooks-aws/stripe-webhooks-aws/blob/main/docs';
 
 /** The whole deployment configuration. */
 export interface StripeWebhooksConfig {
@@ -222,6 +300,7 @@ export interface StripeWebhooksConfig {
   readonly reconcile: ReconcileConfig;
   readonly failover: FailoverConfig;
   readonly eventBridge: EventBridgeConfig;
+  readonly alarms: AlarmsConfig;
   /** Retention of every log group (Lambda logs and API access logs), in days; one of CloudWatch's values. @default 30 */
   readonly logRetentionDays: number;
   /** Pin the Stripe API version of fetched objects; omit for the account's default. @default - account default */
@@ -264,6 +343,8 @@ const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
  * the rotation's), which hold 4 KB in all, and in a stack output (4096 characters).
  */
 const MAX_EVENT_TYPES_CHARS = 3000;
+/** The allowlist travels in one environment variable; Lambda allows 4 KB for all of them together. */
+const MAX_ALLOWLIST_CHARS = 2048;
 /** How much longer than the processor timeout an event claim is held by default. */
 const LEASE_MARGIN_SECONDS = 60;
 
@@ -298,6 +379,13 @@ const ingressSchema = z.strictObject({
   throttleBurst: int(1, 5000, "API Gateway's default account burst is 5000").default(400),
   maxBodyBytes: int(1024, LAMBDA_SYNC_PAYLOAD_BYTES, "Lambda's synchronous payload limit is 6 MiB").default(1_048_576),
   signatureToleranceSeconds: int(1, 3600, 'Stripe signs with a timestamp; 300 s is its default').default(300),
+  apiType: z.enum(['http', 'rest'], "must be 'http' or 'rest'").default('http'),
+  waf: z.boolean('must be true or false').default(false),
+  wafRateLimitPer5Minutes: int(10, 2_000_000_000, "AWS WAF's range for a rate-based rule").default(12_000),
+  stripeIpAllowlist: z.boolean('must be true or false').default(false),
+  allowedSourceIps: z
+    .array(z.string().refine(isIpOrCidr, 'must be an IPv4 or IPv6 address or CIDR block such as 203.0.113.0/24'))
+    .default([]),
 });
 
 const queueSchema = z.strictObject({
@@ -363,6 +451,32 @@ const failoverSchema = z.strictObject({
         .union([z.literal(10), z.literal(30)], { error: 'must be 10 or 30 (the intervals Route 53 offers)' })
         .default(30),
       failureThreshold: int(1, 10, "Route 53's range").default(3),
+    })
+    .prefault({}),
+});
+
+const count = (fallback: number) => int(1, 1_000_000, 'an alarm fires when the value reaches it').default(fallback);
+
+const alarmsSchema = z.strictObject({
+  email: z.email('must be an e-mail address').optional(),
+  runbookBaseUrl: z
+    .url({ protocol: /^https$/, error: 'must be an https URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default(DEFAULT_RUNBOOK_BASE_URL),
+  thresholds: z
+    .strictObject({
+      dlqMessages: count(1),
+      queueAgeSeconds: int(60, 1_209_600, 'SQS keeps a message at most 14 days').default(900),
+      ingress5xxPer5Minutes: count(5),
+      enqueueFailuresPer5Minutes: count(1),
+      badSignaturesPer5Minutes: count(10),
+      lambdaErrorsPer5Minutes: count(1),
+      lambdaThrottlesPer5Minutes: count(1),
+      durationPercentOfTimeout: int(1, 100, 'a percentage of the function timeout').default(80),
+      stripe429sPer5Minutes: count(10),
+      leaseLostPer5Minutes: count(1),
+      reconcileMissedEvents: count(1),
+      rotationFailures: count(1),
     })
     .prefault({}),
 });
@@ -438,6 +552,7 @@ export const configSchema = z
     reconcile: reconcileSchema.prefault({}),
     failover: failoverSchema.prefault({}),
     eventBridge: eventBridgeSchema.prefault({}),
+    alarms: alarmsSchema.prefault({}),
     logRetentionDays: z
       .number()
       .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
@@ -493,6 +608,27 @@ export const configSchema = z
           });
         }
       }
+    }
+    if (cfg.ingress.allowedSourceIps.join(',').length > MAX_ALLOWLIST_CHARS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingress', 'allowedSourceIps'],
+        message: `is too long for the ingress environment (${MAX_ALLOWLIST_CHARS} characters); use CIDR blocks`,
+      });
+    }
+    if (cfg.failover.domainName !== undefined && cfg.ingress.apiType !== 'http') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['failover', 'domainName'],
+        message: "needs ingress.apiType 'http': the REST variant has no custom domain or failover record yet",
+      });
+    }
+    if (cfg.ingress.waf && cfg.ingress.apiType !== 'rest') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingress', 'waf'],
+        message: "needs ingress.apiType 'rest': AWS WAF cannot be associated with an API Gateway HTTP API",
+      });
     }
     const lease = cfg.idempotency.leaseSeconds;
     if (lease !== undefined && lease <= cfg.processor.timeoutSeconds) {

@@ -8,7 +8,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, EventBridgeEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { type EnqueueResult, enqueueMessage } from '../shared/enqueue';
 import { describeError } from '../shared/errors';
 import {
@@ -21,6 +21,7 @@ import {
 import { activeWebhookSecrets, parseWebhookSecretDocument, type SecretSource } from '../shared/secrets';
 import { type HealthCheck, queueHealthCheck } from './health';
 import { verifyStripeSignature } from './signature';
+import { createSourceIpAllowlist } from './source-ip';
 
 /** The webhook route Stripe posts to. */
 export const WEBHOOK_PATH = '/stripe/webhook';
@@ -31,8 +32,8 @@ export const HEALTH_PATH = '/health';
  * `aws.` prefix: no account can PutEvents with it, so an event carrying it was delivered by Stripe's partner source.
  */
 export const STRIPE_PARTNER_SOURCE_PREFIX = 'aws.partner/stripe.com/';
-/** CloudWatch namespace of the ingress metrics. */
-export const METRICS_NAMESPACE = 'StripeWebhooks';
+/** CloudWatch namespace of the ingress metrics (the one namespace of every custom metric). */
+export { METRICS_NAMESPACE } from '../shared/metrics';
 
 /** What the ingress needs; every client is passed in so callers choose real AWS or local stand-ins. */
 export interface IngressDeps {
@@ -47,6 +48,12 @@ export interface IngressDeps {
   maxBodyBytes: number;
   /** Larger events are enqueued as a `reference` message that the processor resolves from Stripe. */
   maxMessageBytes: number;
+  /**
+   * Source IPs or CIDR blocks allowed to post webhooks (e.g. Stripe's published webhook IPs); any other source gets
+   * 403 `source_ip_not_allowed` and nothing is enqueued. Empty or absent = no IP check. /health and the EventBridge
+   * path are not affected.
+   */
+  allowedSourceIps?: readonly string[];
   logger: Logger;
   /** Powertools Metrics (EMF); the caller flushes it per invocation. */
   metrics?: Metrics;
@@ -59,18 +66,47 @@ export interface IngressDeps {
   health?: HealthCheck;
 }
 
+/**
+ * What the ingress answers an HTTP request with: a valid result for payload format 2.0 (HTTP API,
+ * `APIGatewayProxyStructuredResultV2`) and 1.0 (REST API, `APIGatewayProxyResult`) alike.
+ */
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** The ingress entry points. */
 export interface Ingress {
   /** API Gateway HTTP API (payload 2.0) requests: POST /stripe/webhook and GET /health. */
-  handleHttp(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2>;
+  handleHttp(event: APIGatewayProxyEventV2): Promise<HttpResponse>;
+  /** API Gateway REST API (Lambda proxy, payload 1.0) requests: the same routes, the same answers. */
+  handleRest(event: APIGatewayProxyEvent): Promise<HttpResponse>;
   /**
    * Events from Stripe's EventBridge partner bus (`detail-type`, `detail`): no signature (AWS authenticates the
    * bus), enqueued like a webhook with source 'eventbridge'; throws on a bad event or enqueue failure so
    * EventBridge retries / dead-letters it.
    */
   handleEventBridge(event: EventBridgeEvent<string, unknown>): Promise<void>;
-  /** Dispatches on the event's shape. */
-  handle(event: unknown): Promise<APIGatewayProxyStructuredResultV2 | undefined>;
+  /** Dispatches on the event's shape: HTTP API, REST API or EventBridge. */
+  handle(event: unknown): Promise<HttpResponse | undefined>;
+}
+
+/**
+ * An HTTP request, whichever API Gateway flavour delivered it: the routing, size, IP and signature checks run on
+ * this, so the HTTP API and the REST API variants behave identically.
+ */
+interface HttpRequest {
+  readonly method: string;
+  /** The route path, without a stage prefix. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string | null | undefined;
+  readonly isBase64Encoded: boolean;
+  /** The TCP peer API Gateway saw (not a client-supplied header). */
+  readonly sourceIp: string | undefined;
+  /** API Gateway's request id (`requestId` in the access logs). */
+  readonly requestId: string | undefined;
 }
 
 /** A request refused with a 4xx: `error` is a stable, low-cardinality code, `message` a sentence for humans. */
@@ -87,11 +123,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function json(
-  statusCode: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): APIGatewayProxyStructuredResultV2 {
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
@@ -103,7 +135,7 @@ function json(
  * A request header, looked up case-insensitively. API Gateway v2 lower-cases names and joins repeated headers with
  * a comma; other callers (the local runtime, tests) may not, so differently-cased copies are joined the same way.
  */
-function header(headers: APIGatewayProxyEventV2['headers'] | undefined, name: string): string | undefined {
+function header(headers: HttpRequest['headers'] | undefined, name: string): string | undefined {
   if (!headers) return undefined;
   const values: string[] = [];
   for (const [key, value] of Object.entries(headers)) {
@@ -127,6 +159,38 @@ function routePath(event: APIGatewayProxyEventV2): string {
   return path;
 }
 
+function fromHttpApi(event: APIGatewayProxyEventV2): HttpRequest {
+  return {
+    method: (event.requestContext?.http?.method ?? '').toUpperCase(),
+    path: routePath(event),
+    headers: event.headers ?? {},
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded === true,
+    sourceIp: event.requestContext?.http?.sourceIp,
+    requestId: event.requestContext?.requestId,
+  };
+}
+
+/**
+ * A REST API (payload 1.0) request. `resource` is the matched resource (`/stripe/webhook`), free of any stage or
+ * custom-domain base path; a repeated header is joined with commas from `multiValueHeaders`, as the HTTP API does.
+ */
+function fromRestApi(event: APIGatewayProxyEvent): HttpRequest {
+  const headers: Record<string, string | undefined> = { ...event.headers };
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (values && values.length > 0) headers[name] = values.join(',');
+  }
+  return {
+    method: (event.httpMethod ?? '').toUpperCase(),
+    path: event.resource || event.path || '/',
+    headers,
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded === true,
+    sourceIp: event.requestContext?.identity?.sourceIp,
+    requestId: event.requestContext?.requestId,
+  };
+}
+
 function isJsonMediaType(contentType: string): boolean {
   const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase();
   return mediaType === 'application/json';
@@ -137,6 +201,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   const { sqs, queueUrl, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const health = deps.health ?? queueHealthCheck(sqs, queueUrl, { logger });
+  const allowlist = createSourceIpAllowlist(deps.allowedSourceIps ?? []);
 
   function count(name: string): void {
     metrics?.addMetric(name, MetricUnit.Count, 1);
@@ -164,17 +229,22 @@ export function createIngress(deps: IngressDeps): Ingress {
     return toQueueMessage(event, source, new Date(now()));
   }
 
-  async function receiveWebhook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  async function receiveWebhook(req: HttpRequest, log: Logger): Promise<HttpResponse> {
     count('WebhookReceived');
 
-    const contentType = header(event.headers, 'content-type');
+    // First: a request from elsewhere is not even worth a look at its body (and cannot make us re-read the secret).
+    if (allowlist && !allowlist.allows(req.sourceIp)) {
+      throw new Rejection(403, 'source_ip_not_allowed', 'Webhooks are accepted from Stripe only.');
+    }
+
+    const contentType = header(req.headers, 'content-type');
     if (contentType !== undefined && !isJsonMediaType(contentType)) {
       throw new Rejection(415, 'unsupported_media_type', 'Content-Type must be application/json.');
     }
 
     // Size first: never decode or hash more than we would accept.
-    const encoded = event.body ?? '';
-    const isBase64 = event.isBase64Encoded === true;
+    const encoded = req.body ?? '';
+    const isBase64 = req.isBase64Encoded;
     if ((!isBase64 && encoded.length > deps.maxBodyBytes) || decodedLength(encoded, isBase64) > deps.maxBodyBytes) {
       throw new Rejection(400, 'body_too_large', `The request body is larger than ${deps.maxBodyBytes} bytes.`);
     }
@@ -182,14 +252,14 @@ export function createIngress(deps: IngressDeps): Ingress {
     const rawBody = isBase64 ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
     if (rawBody.length === 0) throw new Rejection(400, 'empty_body', 'The request body is empty.');
 
-    const signatureHeader = header(event.headers, 'stripe-signature');
+    const signatureHeader = header(req.headers, 'stripe-signature');
     const verifyOptions = { toleranceSeconds: deps.toleranceSeconds, nowSeconds: Math.floor(now() / 1000) };
     let loaded: { value: string; secrets: string[] };
     try {
       loaded = await loadSecrets(false);
     } catch (err) {
       // Our fault, not the sender's: answer 5xx so Stripe retries once the secret is readable again.
-      logger.error('webhook signing secret unavailable', { error: describeError(err) });
+      log.error('webhook signing secret unavailable', { error: describeError(err) });
       return json(500, { error: 'secret_unavailable', message: 'The webhook signing secret could not be read.' });
     }
     let verdict = verifyStripeSignature(rawBody, signatureHeader, loaded.secrets, verifyOptions);
@@ -202,7 +272,7 @@ export function createIngress(deps: IngressDeps): Ingress {
           verdict = verifyStripeSignature(rawBody, signatureHeader, fresh.secrets, verifyOptions);
         }
       } catch (err) {
-        logger.warn('webhook signing secret refresh failed', { error: describeError(err) });
+        log.warn('webhook signing secret refresh failed', { error: describeError(err) });
       }
     }
     if (!verdict.ok) throw new Rejection(400, verdict.reason, verdict.message);
@@ -228,14 +298,14 @@ export function createIngress(deps: IngressDeps): Ingress {
       enqueued = await enqueue(msg);
     } catch (err) {
       count('EnqueueFailed');
-      logger.error('enqueue failed', { eventId: msg.eventId, eventType: msg.type, error: describeError(err) });
+      log.error('enqueue failed', { eventId: msg.eventId, eventType: msg.type, error: describeError(err) });
       return json(500, {
         error: 'enqueue_failed',
         message: 'The event could not be queued; Stripe will deliver it again.',
       });
     }
     count('WebhookAccepted');
-    logger.info('webhook accepted', {
+    log.info('webhook accepted', {
       eventId: msg.eventId,
       eventType: msg.type,
       livemode: msg.livemode,
@@ -245,15 +315,14 @@ export function createIngress(deps: IngressDeps): Ingress {
     return json(200, { received: true, eventId: msg.eventId });
   }
 
-  async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    const method = (event.requestContext?.http?.method ?? '').toUpperCase();
-    const path = routePath(event);
+  async function route(req: HttpRequest, log: Logger): Promise<HttpResponse> {
+    const { method, path } = req;
     if (path === WEBHOOK_PATH) {
       if (method !== 'POST') {
         throw new Rejection(405, 'method_not_allowed', `${WEBHOOK_PATH} accepts POST only.`, { allow: 'POST' });
       }
       try {
-        return await receiveWebhook(event);
+        return await receiveWebhook(req, log);
       } catch (err) {
         if (err instanceof Rejection) countRejected(err.error);
         throw err;
@@ -275,17 +344,27 @@ export function createIngress(deps: IngressDeps): Ingress {
     throw new Rejection(404, 'not_found', 'No such route.');
   }
 
-  async function handleHttp(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  async function serve(req: HttpRequest): Promise<HttpResponse> {
+    // Every line about this request carries API Gateway's request id: the key to its access log line.
+    const log = req.requestId ? logger.createChild({ persistentKeys: { apiRequestId: req.requestId } }) : logger;
     try {
-      return await route(event);
+      return await route(req, log);
     } catch (err) {
       if (err instanceof Rejection) {
-        logger.warn('request rejected', { status: err.status, reason: err.error, path: routePath(event) });
+        log.warn('request rejected', { status: err.status, reason: err.error, path: req.path, sourceIp: req.sourceIp });
         return json(err.status, { error: err.error, message: err.message }, err.headers);
       }
-      logger.error('request failed', { error: describeError(err) });
+      log.error('request failed', { error: describeError(err) });
       return json(500, { error: 'internal_error', message: 'The request could not be processed.' });
     }
+  }
+
+  function handleHttp(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+    return serve(fromHttpApi(event));
+  }
+
+  function handleRest(event: APIGatewayProxyEvent): Promise<HttpResponse> {
+    return serve(fromRestApi(event));
   }
 
   /** Validates a partner-bus event and builds its queue message; throws InvalidEventError when it is not one. */
@@ -336,19 +415,22 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
   }
 
-  async function handle(event: unknown): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  async function handle(event: unknown): Promise<HttpResponse | undefined> {
     if (isRecord(event) && isRecord(event.requestContext) && typeof event.rawPath === 'string') {
       return handleHttp(event as unknown as APIGatewayProxyEventV2);
+    }
+    if (isRecord(event) && isRecord(event.requestContext) && typeof event.httpMethod === 'string') {
+      return handleRest(event as unknown as APIGatewayProxyEvent);
     }
     if (isRecord(event) && 'detail-type' in event && 'detail' in event) {
       await handleEventBridge(event as unknown as EventBridgeEvent<string, unknown>);
       return undefined;
     }
     throw new InvalidEventError(
-      'unsupported Lambda event: expected an API Gateway v2 request or an EventBridge event',
+      'unsupported Lambda event: expected an API Gateway request (HTTP or REST API) or an EventBridge event',
       'unsupported_event',
     );
   }
 
-  return { handleHttp, handleEventBridge, handle };
+  return { handleHttp, handleRest, handleEventBridge, handle };
 }

@@ -20,5 +20,10 @@ export const ingressEnv = defineEnv({
     doc: 'larger events are enqueued as a reference the processor resolves from Stripe',
   },
   SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
+  ALLOWED_SOURCE_IPS: {
+    kind: 'string',
+    optional: true,
+    doc: 'comma-separated IPs/CIDR blocks allowed to post webhooks (others get 403); unset = no IP check',
+  },
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-ingress', doc: 'service name in logs and metrics' },
 });

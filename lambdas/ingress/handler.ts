@@ -10,11 +10,11 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseEnv } from '../shared/env';
 import { type SecretSource, secretsManagerSecret } from '../shared/secrets';
-import { createIngress, METRICS_NAMESPACE } from './core';
+import { createIngress, type HttpResponse, METRICS_NAMESPACE } from './core';
 import { ingressEnv } from './env';
+import { parseAllowedSourceIps } from './source-ip';
 
 const env = parseEnv(ingressEnv);
 
@@ -59,17 +59,16 @@ const ingress = createIngress({
   toleranceSeconds: env.SIGNATURE_TOLERANCE_SECONDS,
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxMessageBytes: env.MAX_MESSAGE_BYTES,
+  allowedSourceIps: parseAllowedSourceIps(env.ALLOWED_SOURCE_IPS),
   logger,
   metrics,
 });
 
 /**
- * Lambda entry point for both triggers: API Gateway HTTP API (payload 2.0) and the EventBridge rule on Stripe's
- * partner bus. The event is never logged (`logEvent: false` overrides POWERTOOLS_LOGGER_LOG_EVENT): it holds the raw
- * webhook body.
+ * Lambda entry point for every trigger: API Gateway HTTP API (payload 2.0), API Gateway REST API (payload 1.0) and
+ * the EventBridge rule on Stripe's partner bus. The event is never logged (`logEvent: false` overrides
+ * POWERTOOLS_LOGGER_LOG_EVENT): it holds the raw webhook body.
  */
-export const handler = middy(
-  async (event: unknown): Promise<APIGatewayProxyStructuredResultV2 | undefined> => ingress.handle(event),
-)
+export const handler = middy(async (event: unknown): Promise<HttpResponse | undefined> => ingress.handle(event))
   .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
   .use(logMetrics(metrics));

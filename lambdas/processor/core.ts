@@ -55,7 +55,22 @@ export interface ProcessorDeps {
    * when that is safe); 0 turns it off. @default 60000
    */
   readonly reuseFetchesForMs?: number;
+  /**
+   * Runs a unit of work in a trace span (an X-Ray subsegment in the Lambda, through Powertools Tracer), with
+   * low-cardinality annotations. Used around the Stripe fetch, the step whose latency Stripe decides.
+   * @default - no tracing
+   */
+  readonly trace?: TraceFn;
 }
+
+/** See ProcessorDeps.trace. Annotations must hold no secret and no payload (ids and types only). */
+export type TraceFn = <T>(
+  name: string,
+  annotations: Readonly<Record<string, string>>,
+  work: () => Promise<T>,
+) => Promise<T>;
+
+const untraced: TraceFn = (_name, _annotations, work) => work();
 
 export interface Processor {
   handle(event: SQSEvent, context?: { getRemainingTimeInMillis(): number }): Promise<SQSBatchResponse>;
@@ -95,6 +110,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const recent = new RecentFetches({ maxAgeMs: deps.reuseFetchesForMs ?? 60_000, now });
   const margin = deps.timeMarginMs ?? 5_000;
   const { logger, metrics } = deps;
+  const trace = deps.trace ?? untraced;
 
   function count(name: string, value = 1): void {
     metrics?.addMetric(name, MetricUnit.Count, value);
@@ -175,6 +191,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         // than the whole invocation, which would send every group's records back, processed ones included.
         logger.error('unexpected error processing a record', {
           messageId: record.messageId,
+          // From the message attributes every producer sets (lambdas/shared/enqueue.ts): the body may be unreadable.
+          eventId: record.messageAttributes?.eventId?.stringValue,
+          eventType: record.messageAttributes?.eventType?.stringValue,
           error: describeError(err),
         });
         outcome = { status: 'failed' };
@@ -241,8 +260,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         now,
         ...(deps.random ? { random: deps.random } : {}),
       });
-      const stripeEvent = msg.kind === 'reference' ? await fetcher.retrieveEvent(msg) : msg.event;
-      const current = await fetcher.currentObject(msg, stripeEvent);
+      const current = await trace(
+        'Stripe fetch',
+        { eventType: msg.type, objectType: msg.object?.type ?? 'none', messageKind: msg.kind },
+        async () => {
+          const stripeEvent = msg.kind === 'reference' ? await fetcher.retrieveEvent(msg) : msg.event;
+          return fetcher.currentObject(msg, stripeEvent);
+        },
+      );
       const handler = deps.registry.resolve(msg.type);
       const result = await handler({
         event: msg,

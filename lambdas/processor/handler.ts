@@ -10,6 +10,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -18,9 +20,10 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { parseEnv } from '../shared/env';
 import { createIdempotencyStore } from '../shared/idempotency-store';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import { parseApiKey, type SecretSource, secretsManagerSecret } from '../shared/secrets';
 import { createStripeClient } from '../shared/stripe-client';
-import { createProcessor } from './core';
+import { createProcessor, type TraceFn } from './core';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
 import { buildRegistry } from './handlers';
@@ -28,10 +31,36 @@ import { buildRegistry } from './handlers';
 const env = parseEnv(processorEnv);
 
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-const metrics = new Metrics({ namespace: 'StripeWebhooks', serviceName: env.POWERTOOLS_SERVICE_NAME });
-const sqs = new SQSClient({});
-const dynamo = new DynamoDBClient({});
-const eventBridge = new EventBridgeClient({});
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
+/**
+ * X-Ray through Powertools Tracer: a subsegment per AWS SDK call (SQS, DynamoDB, EventBridge), per outgoing HTTPS
+ * request (the Stripe API), and one per Stripe fetch with the event type as annotation. The processor runs off a
+ * queue, so the ~120 KB Tracer adds to its bundle costs no caller any latency (the ingress, which Stripe waits on,
+ * relies on the Lambda's active tracing only: see docs/observability.md). Outside Lambda the Tracer is off.
+ */
+const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+
+/**
+ * A subsegment of the invocation's segment. It is not made the current segment: groups of one batch run
+ * concurrently, and a shared "current" subsegment would file one group's calls under another group's fetch.
+ */
+const trace: TraceFn = async (name, annotations, work) => {
+  const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+  if (!parent) return work();
+  const subsegment = parent.addNewSubsegment(name);
+  for (const [key, value] of Object.entries(annotations)) subsegment.addAnnotation(key, value);
+  try {
+    return await work();
+  } catch (err) {
+    subsegment.addError(err as Error);
+    throw err;
+  } finally {
+    subsegment.close();
+  }
+};
 
 let apiKeySecret: Promise<SecretSource> | undefined;
 let current: { apiKey: string; client: Stripe } | undefined;
@@ -70,11 +99,13 @@ const processor = createProcessor({
   logger,
   metrics,
   reuseFetchesForMs: env.FETCH_REUSE_SECONDS * 1000,
+  trace,
 });
 
 /** SQS event source handler (FIFO, ReportBatchItemFailures). */
 export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processor.handle(event, context),
 )
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -17,6 +17,7 @@ import {
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 
 /** The repository root (this file is lib/constructs/node-function.ts). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,8 +66,10 @@ export interface NodeFunctionProps {
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
   /**
-   * The function's environment. Merged over this construct's defaults (`NODE_OPTIONS=--enable-source-maps`): every
-   * variable the caller passes is kept as given. A caller that sets NODE_OPTIONS should keep `--enable-source-maps`.
+   * The function's environment. Merged over this construct's defaults (`NODE_OPTIONS=--enable-source-maps`,
+   * `POWERTOOLS_SERVICE_NAME=<functionName>`, `POWERTOOLS_METRICS_NAMESPACE=StripeWebhooks`): every variable the
+   * caller passes is kept as given. A caller that sets NODE_OPTIONS should keep `--enable-source-maps`; one that
+   * sets POWERTOOLS_SERVICE_NAME changes the `service` dimension its alarms must match (see `serviceName`).
    * @default - only the defaults
    */
   readonly environment?: Readonly<Record<string, string>>;
@@ -98,9 +101,16 @@ export class NodeFunction extends Construct {
   readonly logGroup: LogGroup;
   /** The function's execution role: writes to its own log group only (no AWSLambdaBasicExecutionRole). */
   readonly role: Role;
+  /**
+   * The Powertools service name (`service` key of every log line, `service` dimension of every custom metric): the
+   * function name unless the caller's environment sets POWERTOOLS_SERVICE_NAME. Unique per app and function, so two
+   * deployments in one account and region never feed each other's alarms.
+   */
+  readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
+    this.serviceName = props.environment?.POWERTOOLS_SERVICE_NAME ?? props.functionName;
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       logGroupName: `/aws/lambda/${props.functionName}`,
@@ -128,7 +138,12 @@ export class NodeFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       bundling: BUNDLING,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,

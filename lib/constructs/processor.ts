@@ -59,6 +59,8 @@ export interface ProcessorProps {
 export class Processor extends Construct {
   /** The processor Lambda (`<appName>-processor`). */
   readonly function: NodejsFunction;
+  /** Powertools service name of the function: the `service` dimension of its custom metrics. */
+  readonly serviceName: string;
   /** Its SQS event source on the event queue. */
   readonly eventSource: SqsEventSource;
 
@@ -107,6 +109,7 @@ export class Processor extends Construct {
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.function = fn.function;
+    this.serviceName = fn.serviceName;
 
     // Also grants ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes and kms:Decrypt.
     this.eventSource = new SqsEventSource(props.eventQueue.queue, {

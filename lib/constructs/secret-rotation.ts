@@ -17,7 +17,7 @@
  * secret fires on the first one. Runbook: docs/rotation.md.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -95,10 +95,6 @@ export class StripeSecretRotation extends Construct {
   readonly apiKeySchedule: CfnRotationSchedule;
   /** Invokes the webhook function with `{ "action": "cleanup" }`. */
   readonly cleanupRule: Rule;
-  /** Fires on a failed webhook secret rotation step or cleanup (no action: the alarms construct adds one). */
-  readonly webhookSecretRotationFailedAlarm: Alarm;
-  /** Fires on a failed API key rotation step, e.g. a staged key Stripe refused. */
-  readonly apiKeyRotationFailedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: StripeSecretRotationProps) {
     super(scope, id);
@@ -196,9 +192,6 @@ export class StripeSecretRotation extends Construct {
         'The cleanup is idempotent and runs every hour: a dropped invocation only delays deleting an expired endpoint ' +
         'by an hour, and a failing run raises RotationFailed; a DLQ would hold nothing worth replaying.',
     });
-
-    this.webhookSecretRotationFailedAlarm = this.alarm('WebhookSecretRotationFailed', 'webhook', props.appName);
-    this.apiKeyRotationFailedAlarm = this.alarm('ApiKeyRotationFailed', 'api-key', props.appName);
   }
 
   /** Attaches `fn` as the rotation function of `secret`, every `days` days (0 = on demand only). */
@@ -230,19 +223,5 @@ export class StripeSecretRotation extends Construct {
     schedule.node.addDependency(fn.permissionsNode.findChild(permissionId));
     if (days === 0) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: opts.onDemandReason });
     return schedule;
-  }
-
-  private alarm(id: string, secret: 'webhook' | 'api-key', appName: string): Alarm {
-    return new Alarm(this, id, {
-      alarmName: `${appName}-${secret === 'webhook' ? 'webhook-secret' : 'api-key'}-rotation-failed`,
-      alarmDescription:
-        `A ${secret === 'webhook' ? 'webhook signing secret' : 'Stripe API key'} rotation step failed; nothing was ` +
-        'promoted. Runbook: docs/rotation.md, "When RotationFailed fires".',
-      metric: rotationFailedMetric(secret),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
   }
 }

@@ -7,10 +7,13 @@
  * replicas by name. With `failover.domainName`, each region also owns its Route 53 failover record and health check.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { partnerEventSourceFor, type StripeWebhooksConfig } from '../config';
+import { Alarms, type RegionHealthCheck } from '../constructs/alarms';
+import { StripeWebhooksDashboard } from '../constructs/dashboard';
 import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
@@ -24,6 +27,7 @@ import { StripeSecretRotation } from '../constructs/secret-rotation';
 import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
 import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
 import { StripeWebhookEndpoint } from '../constructs/webhook-endpoint';
+import { ingressAllowlist } from '../stripe-ips';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
 export type RegionRole = 'primary' | 'secondary';
@@ -38,6 +42,12 @@ export interface RegionalStackProps extends StackProps {
    * @default 'primary'
    */
   readonly regionRole?: RegionRole;
+  /**
+   * Route 53 health checks to alarm on. Their metrics exist only in us-east-1, so only a us-east-1 stack creates
+   * these alarms: give it every region's health check (see lib/constructs/alarms.ts).
+   * @default - none
+   */
+  readonly healthChecks?: readonly RegionHealthCheck[];
 }
 
 /** One region's Stripe webhook pipeline: secrets, queue, table, bus, ingress and processor. */
@@ -66,9 +76,13 @@ export class RegionalStack extends Stack {
    * same in every region), else this region's own API URL.
    */
   readonly stripeWebhookUrl: string;
+  /** CloudWatch alarms of this region and the SNS topic they notify. */
+  readonly alarms: Alarms;
+  /** The region's operations dashboard. */
+  readonly dashboard: StripeWebhooksDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
-    const { config, regionRole, ...stackProps } = props;
+    const { config, regionRole, healthChecks, ...stackProps } = props;
     const retain = config.removalPolicy === 'retain';
     super(scope, id, {
       description: `Stripe webhooks (${config.appName}): verified ingress, FIFO queue, idempotent processor, EventBridge sink`,
@@ -137,6 +151,10 @@ export class RegionalStack extends Stack {
       throttle: { rateLimit: config.ingress.throttleRatePerSecond, burstLimit: config.ingress.throttleBurst },
       maxBodyBytes: config.ingress.maxBodyBytes,
       signatureTolerance: Duration.seconds(config.ingress.signatureToleranceSeconds),
+      apiType: config.ingress.apiType,
+      waf: config.ingress.waf,
+      wafRateLimitPer5Minutes: config.ingress.wafRateLimitPer5Minutes,
+      allowedSourceIps: ingressAllowlist(config.ingress),
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
@@ -186,9 +204,14 @@ export class RegionalStack extends Stack {
       const certificateArn = config.failover.certificateArns[this.region];
       const role: FailoverRole =
         config.secondaryRegions.length === 0 ? 'standalone' : isPrimary ? 'primary' : 'secondary';
+      const { api, stage } = this.ingress;
+      // The config refuses failover with the REST variant (its custom domain is not built); this keeps the types honest.
+      if (!(api instanceof HttpApi) || !(stage instanceof HttpStage)) {
+        throw new Error('failover.domainName needs ingress.apiType "http"');
+      }
       this.failover = new RegionalFailover(this, 'Failover', {
-        api: this.ingress.api,
-        stage: this.ingress.stage,
+        api,
+        stage,
         domainName,
         hostedZoneId,
         hostedZoneName,
@@ -270,6 +293,32 @@ export class RegionalStack extends Stack {
       }
     }
 
+    // What runs here decides which optional alarms exist: the reconciler only where its schedule is enabled, the
+    // rotation only in the region that owns the secrets.
+    const reconcilerEnabled = this.reconciler !== undefined && isPrimary;
+    const rotationEnabled = this.secretRotation !== undefined;
+    this.alarms = new Alarms(this, 'Alarms', {
+      appName: config.appName,
+      ingress: this.ingress,
+      processor: this.processor,
+      eventQueue: this.eventQueue,
+      config: config.alarms,
+      removalPolicy,
+      ...(healthChecks ? { healthChecks } : {}),
+      reconcilerEnabled,
+      rotationEnabled,
+    });
+    this.dashboard = new StripeWebhooksDashboard(this, 'Dashboard', {
+      appName: config.appName,
+      ingress: this.ingress,
+      processor: this.processor,
+      eventQueue: this.eventQueue,
+      alarms: this.alarms,
+      ...(healthChecks ? { healthChecks } : {}),
+      reconcilerEnabled,
+      rotationEnabled,
+    });
+
     new CfnOutput(this, 'WebhookUrl', {
       description: this.failover
         ? "This region's own webhook URL (Stripe should use PublicWebhookUrl)"
@@ -300,6 +349,14 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: 'Failed events; redrive with sqs start-message-move-task',
       value: this.eventQueue.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Every alarm of this region notifies this SNS topic (subscribe on-call tooling to it)',
+      value: this.alarms.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The CloudWatch dashboard of this region',
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${config.appName}-${this.region}`,
     });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.idempotencyTable.table.tableName });
     new CfnOutput(this, 'EventBusName', {

@@ -31,13 +31,20 @@ function envWithoutAws(): NodeJS.ProcessEnv {
   );
 }
 
-/** Dummy values for every variable of an env schema, so a bundle can be imported outside Lambda. */
-function dummyEnv(schema: Record<string, { kind: string; default?: unknown; min?: number }>): Record<string, string> {
+/**
+ * Dummy values for every variable of an env schema, so a bundle can be imported outside Lambda. Optional variables
+ * are left unset: they may carry a syntax of their own (ALLOWED_SOURCE_IPS) that a dummy string would break.
+ */
+function dummyEnv(
+  schema: Record<string, { kind: string; default?: unknown; min?: number; optional?: boolean }>,
+): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(schema).map(([k, spec]) => [
-      k,
-      spec.kind === 'int' ? String(spec.default ?? spec.min ?? 300) : spec.kind === 'bool' ? 'false' : `dummy-${k}`,
-    ]),
+    Object.entries(schema)
+      .filter(([, spec]) => spec.optional !== true)
+      .map(([k, spec]) => [
+        k,
+        spec.kind === 'int' ? String(spec.default ?? spec.min ?? 300) : spec.kind === 'bool' ? 'false' : `dummy-${k}`,
+      ]),
   );
 }
 

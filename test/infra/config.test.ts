@@ -7,6 +7,7 @@ import {
   ConfigError,
   DEFAULT_CONFIG,
   DEFAULT_EVENT_TYPES,
+  DEFAULT_RUNBOOK_BASE_URL,
   loadConfig,
   parseConfig,
   partnerEventSourceFor,
@@ -47,6 +48,11 @@ describe('defaults', () => {
         throttleBurst: 400,
         maxBodyBytes: 1_048_576,
         signatureToleranceSeconds: 300,
+        apiType: 'http',
+        waf: false,
+        wafRateLimitPer5Minutes: 12_000,
+        stripeIpAllowlist: false,
+        allowedSourceIps: [],
       },
       queue: { maxReceiveCount: 10, retentionDays: 4, dlqRetentionDays: 14 },
       idempotency: { doneTtlDays: 35, leaseSeconds: 90 },
@@ -60,6 +66,23 @@ describe('defaults', () => {
       },
       failover: { certificateArns: {}, healthCheck: { intervalSeconds: 30, failureThreshold: 3 } },
       eventBridge: {},
+      alarms: {
+        runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
+        thresholds: {
+          dlqMessages: 1,
+          queueAgeSeconds: 900,
+          ingress5xxPer5Minutes: 5,
+          enqueueFailuresPer5Minutes: 1,
+          badSignaturesPer5Minutes: 10,
+          lambdaErrorsPer5Minutes: 1,
+          lambdaThrottlesPer5Minutes: 1,
+          durationPercentOfTimeout: 80,
+          stripe429sPer5Minutes: 10,
+          leaseLostPer5Minutes: 1,
+          reconcileMissedEvents: 1,
+          rotationFailures: 1,
+        },
+      },
       logRetentionDays: 30,
       removalPolicy: 'retain',
       stripeEndpoint: { manage: false },
@@ -83,6 +106,20 @@ describe('defaults', () => {
   it('keep the other fields of a partially configured section', () => {
     const config = parseConfig({ processor: { maxConcurrency: 20 } });
     expect(config.processor).toEqual({ maxConcurrency: 20, batchSize: 10, timeoutSeconds: 30, memoryMb: 512 });
+  });
+});
+
+describe('operations and security settings', () => {
+  it('accept the REST API with WAF, an IP allowlist and an alarm e-mail', () => {
+    const config = parseConfig({
+      ingress: { apiType: 'rest', waf: true, stripeIpAllowlist: true, allowedSourceIps: ['203.0.113.0/24', '::1'] },
+      alarms: { email: 'oncall@example.com', runbookBaseUrl: 'https://wiki.example.com/stripe/docs/' },
+    });
+    expect(config.ingress).toMatchObject({ apiType: 'rest', waf: true, stripeIpAllowlist: true });
+    expect(config.alarms.email).toBe('oncall@example.com');
+    // A trailing slash would give `docs//runbooks.md` links.
+    expect(config.alarms.runbookBaseUrl).toBe('https://wiki.example.com/stripe/docs');
+    expect(config.alarms.thresholds.dlqMessages).toBe(1);
   });
 });
 
@@ -258,6 +295,17 @@ describe('validation errors name the field and the bad value', () => {
       { eventBridge: { partnerEventSourceName: 42 } },
       /eventBridge\.partnerEventSourceName: must be a partner event source name, or an object/,
     ],
+    [{ ingress: { waf: true } }, /ingress\.waf: needs ingress\.apiType 'rest'.*HTTP API/],
+    [{ ingress: { apiType: 'websocket' } }, /ingress\.apiType: must be 'http' or 'rest'; got "websocket"/],
+    [
+      { ingress: { allowedSourceIps: ['10.0.0.0/33'] } },
+      /ingress\.allowedSourceIps\.0: must be an IPv4 or IPv6 .*; got "10\.0\.0\.0\/33"/,
+    ],
+    [{ ingress: { allowedSourceIps: ['stripe.com'] } }, /ingress\.allowedSourceIps\.0: must be an IPv4 or IPv6/],
+    [{ alarms: { email: 'oncall' } }, /alarms\.email: must be an e-mail address; got "oncall"/],
+    [{ alarms: { runbookBaseUrl: 'http://wiki/docs' } }, /alarms\.runbookBaseUrl: must be an https URL/],
+    [{ alarms: { thresholds: { durationPercentOfTimeout: 120 } } }, /durationPercentOfTimeout: must be <= 100/],
+    [{ alarms: { thresholds: { dlqMessages: 0 } } }, /alarms\.thresholds\.dlqMessages: must be >= 1 .*; got 0/],
   ])('%j', (input, expected) => {
     expect(errorFor(input)).toMatch(expected);
   });

@@ -13,7 +13,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
-import { createRegionalStacks } from '../../lib/stacks/regional-stack';
+import { createRegionalStacks, RegionalStack } from '../../lib/stacks/regional-stack';
 import { NO_BUNDLING } from './helpers';
 
 /** Everything multi-region turned on: a standby region, Route 53 failover, a partner event source per region. */
@@ -117,9 +117,40 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none for the REST API variant without WAF', () => {
+    const app = newApp();
+    createRegionalStacks(app, parseConfig({ ingress: { apiType: 'rest' } }));
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('reports none for the REST API with WAF, the Stripe IP allowlist and an alarm e-mail', () => {
+    const app = newApp();
+    createRegionalStacks(
+      app,
+      parseConfig({
+        ingress: { apiType: 'rest', waf: true, stripeIpAllowlist: true },
+        alarms: { email: 'oncall@example.com' },
+      }),
+    );
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('reports none for two regions with Route 53 failover and Stripe EventBridge sources in both', () => {
     const app = newApp();
     createRegionalStacks(app, parseConfig(FULL_MULTI_REGION));
+    expect(nagViolations(app)).toEqual([]);
+  });
+
+  it('reports none with every optional alarm on: reconciler, rotation (with its EventBridge rule), health checks', () => {
+    const app = newApp();
+    new RegionalStack(app, 'AllAlarms', {
+      env: { account: '123456789012', region: 'us-east-1' },
+      config: parseConfig({ alarms: { email: 'oncall@example.com' } }),
+      healthChecks: [
+        { region: 'us-east-1', healthCheckId: 'abcdef01-2345-6789-abcd-ef0123456789' },
+        { region: 'us-west-2', healthCheckId: 'fedcba98-7654-3210-fedc-ba9876543210' },
+      ],
+    });
     expect(nagViolations(app)).toEqual([]);
   });
 
@@ -184,6 +215,18 @@ describe('cdk-nag', () => {
         expect(isResource, `${id} on ${construct.node.path}`).toBe(true);
         expect(Stack.isStack(construct)).toBe(false);
       }
+    });
+
+    it('for the REST variant, add only the API Gateway findings reviewed in the Ingress construct', () => {
+      const restApp = new App({ context: NO_BUNDLING });
+      createRegionalStacks(restApp, parseConfig({ ingress: { apiType: 'rest' } }));
+      const ids = new Set(acknowledgements(restApp).map((a) => a.id));
+      const added = [...ids].filter((id) => !acks.some((a) => a.id === id)).sort();
+      expect(added).toEqual(['AwsSolutions-APIG2', 'AwsSolutions-APIG3', 'AwsSolutions-APIG6', 'AwsSolutions-COG4']);
+      const withWaf = new App({ context: NO_BUNDLING });
+      createRegionalStacks(withWaf, parseConfig({ ingress: { apiType: 'rest', waf: true } }));
+      // With a web ACL on the stage there is nothing to excuse for APIG3.
+      expect(acknowledgements(withWaf).map((a) => a.id)).not.toContain('AwsSolutions-APIG3');
     });
 
     it('acknowledge IAM wildcards only for a specific finding (appliesTo), not the whole rule', () => {

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
-import { createRegionalStacks } from '../../lib/stacks/regional-stack';
+import { createRegionalStacks, RegionalStack } from '../../lib/stacks/regional-stack';
 import { NO_BUNDLING } from './helpers';
 
 /** Substrings that would mean a Stripe credential made it into a template. */
@@ -16,6 +16,22 @@ describe('synthesized templates', () => {
   const stacks = createRegionalStacks(
     app,
     parseConfig({ secondaryRegions: ['eu-west-1'], stripeApiVersion: '2025-09-30.clover' }),
+  );
+  // Every other shape of the app too: REST API with WAF and the IP allowlist, alarm e-mail, optional alarms.
+  stacks.push(
+    ...createRegionalStacks(
+      app,
+      parseConfig({
+        appName: 'stripe-webhooks-rest',
+        ingress: { apiType: 'rest', waf: true, stripeIpAllowlist: true, allowedSourceIps: ['203.0.113.0/24'] },
+        alarms: { email: 'oncall@example.com' },
+      }),
+    ),
+    new RegionalStack(app, 'stripe-webhooks-everything', {
+      env: { region: 'us-east-1' },
+      config: parseConfig({ appName: 'stripe-webhooks-all' }),
+      healthChecks: [{ region: 'us-east-1', healthCheckId: '11111111-1111-1111-1111-111111111111' }],
+    }),
   );
   const assembly = app.synth();
 
@@ -50,6 +66,12 @@ describe('synthesized templates', () => {
         names.filter((n) => /SECRET|API_KEY|TOKEN|PASSWORD/.test(n) && !/_SECRET_ID$|^SECRET_CACHE_/.test(n)),
       ).toEqual([]);
       expect(Object.keys(template.Parameters ?? {}).filter((p) => !p.startsWith('BootstrapVersion'))).toEqual([]);
+      // Nor a value that looks like a Stripe key or signing secret, under whatever name.
+      const values = Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .flatMap((r) => Object.values(r.Properties?.Environment?.Variables ?? {}))
+        .map((v) => JSON.stringify(v));
+      expect(values.filter((v) => findSecretMarkers(v).length > 0)).toEqual([]);
     }
   });
 });

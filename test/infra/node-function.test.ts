@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { BUNDLING, ESM_REQUIRE_BANNER, lambdaEntry, NodeFunction } from '../../lib/constructs/node-function';
 import {
   environmentOf,
@@ -30,6 +31,24 @@ describe('both Lambda functions', () => {
       expect(environmentOf(template, name)).toMatchObject({ NODE_OPTIONS: '--enable-source-maps' });
     },
   );
+
+  it.each(FUNCTIONS)(
+    '%s tags logs and metrics with its own name as service and the one metrics namespace the alarms read',
+    (name) => {
+      expect(environmentOf(template, name)).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: name,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      });
+      const construct = name.endsWith('ingress') ? stack.ingress : stack.processor;
+      expect(construct.serviceName).toBe(name);
+    },
+  );
+
+  it("gives each app its own service names, so two deployments in one region never feed each other's alarms", () => {
+    const other = synthRegionalStack({ appName: 'acme-pay' });
+    expect(environmentOf(other.template, 'acme-pay-ingress').POWERTOOLS_SERVICE_NAME).toBe('acme-pay-ingress');
+    expect(other.stack.processor.serviceName).toBe('acme-pay-processor');
+  });
 
   it.each(FUNCTIONS)('%s logs to its own log group, kept for the configured number of days', (name) => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/lambda/${name}`, RetentionInDays: 30 });
@@ -83,7 +102,7 @@ describe('NodeFunction', () => {
 
   it("keeps every variable of the caller's environment next to its own defaults", () => {
     const s = new Stack(new App({ context: NO_BUNDLING }), 'S');
-    new NodeFunction(s, 'Fn', {
+    const fn = new NodeFunction(s, 'Fn', {
       entry: lambdaEntry('lambdas/ingress/handler.ts'),
       functionName: 'merge-test',
       timeout: Duration.seconds(5),
@@ -94,9 +113,16 @@ describe('NodeFunction', () => {
       FunctionName: 'merge-test',
       Timeout: 5,
       Environment: {
-        Variables: { NODE_OPTIONS: '--enable-source-maps', FOO: 'bar', POWERTOOLS_SERVICE_NAME: 'custom' },
+        Variables: {
+          NODE_OPTIONS: '--enable-source-maps',
+          FOO: 'bar',
+          POWERTOOLS_SERVICE_NAME: 'custom',
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        },
       },
     });
+    // Alarms built on this function's metrics must follow the caller's service name.
+    expect(fn.serviceName).toBe('custom');
   });
 
   it("keeps the caller's NODE_OPTIONS rather than overwriting it", () => {

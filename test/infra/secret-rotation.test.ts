@@ -136,8 +136,8 @@ describe('permissions', () => {
 
 describe('the cleanup schedule', () => {
   it('invokes the webhook rotation function every hour with the cleanup action', () => {
-    const { props } = onlyResource(template, 'AWS::Events::Rule');
-    expect(props.ScheduleExpression).toBe('rate(1 hour)');
+    // The other rule of the stack is the alarms' route for Secrets Manager's own RotationFailed events.
+    const { props } = onlyResource(template, 'AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     expect(props.Targets).toEqual([
       expect.objectContaining({
         Arn: { 'Fn::GetAtt': [functionId(template, WEBHOOK_FN), 'Arn'] },
@@ -160,7 +160,7 @@ describe('the cleanup schedule', () => {
   });
 });
 
-describe('alarms', () => {
+describe('alarms (owned by the Alarms construct, notifying the alarm topic)', () => {
   it('fire on the first RotationFailed of each secret, with the dimension the functions emit', () => {
     for (const secret of ['webhook', 'api-key']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -171,7 +171,10 @@ describe('alarms', () => {
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
-        AlarmDescription: Match.stringLikeRegexp('docs/rotation.md'),
+        AlarmDescription: Match.stringLikeRegexp(
+          `runbooks.md#rotation-failed-${secret === 'webhook' ? 'webhook-secret' : 'api-key'}`,
+        ),
+        AlarmActions: [Match.anyValue()],
       });
     }
   });

@@ -116,4 +116,22 @@ describe('ingress bundle', () => {
     expect(inputs.some((p) => p.includes('lambdas/ingress/signature.ts'))).toBe(true);
     expect(inputs.filter((p) => /node_modules\/(stripe|zod)\//.test(p))).toEqual([]);
   });
+
+  it('bundles no X-Ray SDK: the ingress is traced by Lambda active tracing only (docs/observability.md)', async () => {
+    // Powertools Tracer would add ~120 KB (+31%) and 25-60 ms to every cold start Stripe waits on.
+    const out = await build({
+      entryPoints: ['lambdas/ingress/handler.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.filter((p) => /node_modules\/(aws-xray-sdk-core|@aws-lambda-powertools\/tracer)\//.test(p))).toEqual(
+      [],
+    );
+  });
 });

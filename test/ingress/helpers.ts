@@ -11,7 +11,7 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { buildApp } from 'fauxqs';
 import Stripe from 'stripe';
 
@@ -156,6 +156,7 @@ export function httpEvent(
     headers?: Record<string, string>;
     isBase64Encoded?: boolean;
     stage?: string;
+    sourceIp?: string;
   } = {},
 ): APIGatewayProxyEventV2 {
   const method = opts.method ?? 'POST';
@@ -171,7 +172,7 @@ export function httpEvent(
       apiId: 'api123',
       domainName: 'api123.execute-api.us-east-1.amazonaws.com',
       domainPrefix: 'api123',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '3.18.12.63', userAgent: 'Stripe/1.0' },
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: opts.sourceIp ?? '3.18.12.63', userAgent: 'Stripe/1.0' },
       requestId: 'req-1',
       routeKey: '$default',
       stage: opts.stage ?? '$default',
@@ -180,6 +181,72 @@ export function httpEvent(
     },
     ...(opts.body !== undefined ? { body: opts.body } : {}),
     isBase64Encoded: opts.isBase64Encoded ?? false,
+  };
+}
+
+/**
+ * An API Gateway REST API (Lambda proxy, payload 1.0) request event, as API Gateway builds it: header names as the
+ * client sent them, repeated headers in `multiValueHeaders`, the peer address in `requestContext.identity`.
+ */
+export function restEvent(
+  opts: {
+    method?: string;
+    path?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    multiValueHeaders?: Record<string, string[]>;
+    isBase64Encoded?: boolean;
+    sourceIp?: string;
+    stage?: string;
+  } = {},
+): APIGatewayProxyEvent {
+  const method = opts.method ?? 'POST';
+  const path = opts.path ?? '/stripe/webhook';
+  const headers = opts.headers ?? {};
+  const stage = opts.stage ?? 'webhooks';
+  return {
+    resource: path,
+    path,
+    httpMethod: method,
+    headers,
+    multiValueHeaders:
+      opts.multiValueHeaders ?? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]] as const)),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: opts.body ?? null,
+    isBase64Encoded: opts.isBase64Encoded ?? false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'rest123',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: opts.sourceIp ?? '3.18.12.63',
+        user: null,
+        userAgent: 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        userArn: null,
+      },
+      path: `/${stage}${path}`,
+      stage,
+      requestId: 'rest-req-1',
+      requestTimeEpoch: NOW_MS,
+      resourceId: 'abc123',
+      resourcePath: path,
+    },
   };
 }
 

@@ -87,7 +87,19 @@ describe('logs and metrics', () => {
 
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const logs = records.filter((r) => !('_aws' in r));
-    expect(logs).toContainEqual(expect.objectContaining({ message: 'webhook accepted', eventId: 'evt_observed_1' }));
+    // Event id, type, SQS message id and API Gateway's request id (the key to the access log line) on one line.
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        message: 'webhook accepted',
+        eventId: 'evt_observed_1',
+        eventType: 'payment_intent.succeeded',
+        sqsMessageId: expect.any(String),
+        apiRequestId: 'req-1',
+      }),
+    );
+    for (const line of logs.filter((l) => l.message !== 'EventBridge event accepted')) {
+      expect(line.apiRequestId, JSON.stringify(line)).toBe('req-1');
+    }
     expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', reason: 'bad_signature', status: 400 }));
 
     const emf = records.filter((r): r is Emf => '_aws' in r);

@@ -1,0 +1,454 @@
+/**
+ * The alarms an on-call engineer needs for one region's pipeline, all notifying one SNS topic (KMS-encrypted with a
+ * customer-managed key, TLS-only, optional e-mail subscription). ALARM and OK both notify, so a page also says when
+ * it is over.
+ *
+ * Every alarm's description starts with what it means and ends with its runbook link,
+ * `<runbookBaseUrl>/runbooks.md#<anchor>`; `ALARM_RUNBOOK_ANCHORS` lists the anchors, and a test checks that
+ * docs/runbooks.md has a section for each. Every alarm states how it treats missing data, and why (`missingData`).
+ *
+ * Custom metrics are matched exactly as Powertools emits them: namespace StripeWebhooks, dimension `service` (the
+ * function's POWERTOOLS_SERVICE_NAME, see NodeFunction.serviceName), plus `Reason`/`Secret` where the metric has it.
+ * Metrics of parts built elsewhere light up when those parts are switched on here:
+ * - `reconcilerEnabled`: `ReconcileMissedEvents` and the reconciler's `Stripe429` (service `<appName>-reconciler`);
+ * - `rotationEnabled`: `RotationFailed` per `Secret` (`webhook`, `api-key`), emitted with the `Secret` dimension only
+ *   (the rotation Lambdas clear Powertools' `service` dimension), and Secrets Manager's own rotation failures, which
+ *   are no metric but a CloudTrail event (`RotationFailed`), routed to the topic by an EventBridge rule;
+ * - `extraAlarms`: alarms other constructs created themselves get this topic as their action and appear on the
+ *   dashboard;
+ * - `healthChecks`: Route 53 `HealthCheckStatus`, which exists only in us-east-1 whatever the health check probes.
+ *   CloudWatch cannot alarm on another region's metric, so these alarms are created only by an Alarms construct in a
+ *   us-east-1 stack: pass every region's health check to that one (elsewhere they are skipped with a warning).
+ */
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
+import type { AlarmsConfig } from '../config';
+import { customerManagedKey } from './encryption-key';
+import type { EventQueue } from './event-queue';
+import type { Ingress } from './ingress';
+import type { Processor } from './processor';
+import { rotationFailedMetric } from './secret-rotation';
+
+/** Route 53 publishes health check metrics in this region only. */
+export const ROUTE53_METRICS_REGION = 'us-east-1';
+
+/** A Route 53 health check of one region's `GET /health`. */
+export interface RegionHealthCheck {
+  /** The region whose ingress the health check probes (used in the alarm's name and text). */
+  readonly region: string;
+  readonly healthCheckId: string;
+}
+
+/** The runbook section (docs/runbooks.md) of every alarm kind, and of the Secrets Manager rotation event. */
+export const ALARM_RUNBOOK_ANCHORS = [
+  'dlq-not-empty',
+  'queue-age-high',
+  'ingress-5xx',
+  'enqueue-failed',
+  'bad-signature-spike',
+  'ingress-errors',
+  'ingress-throttles',
+  'ingress-duration-near-timeout',
+  'processor-errors',
+  'processor-throttles',
+  'processor-duration-near-timeout',
+  'stripe-rate-limited',
+  'lease-lost',
+  'reconcile-missed-events',
+  'rotation-failed-webhook-secret',
+  'rotation-failed-api-key',
+  'health-check-failing',
+  'secrets-manager-rotation-failed',
+] as const;
+
+/** One runbook section. */
+export type RunbookAnchor = (typeof ALARM_RUNBOOK_ANCHORS)[number];
+
+/** Props of Alarms. */
+export interface AlarmsProps {
+  /** Prefix of the alarm, topic and key names. */
+  readonly appName: string;
+  readonly ingress: Ingress;
+  readonly processor: Processor;
+  readonly eventQueue: EventQueue;
+  /** Thresholds, e-mail and runbook URL (lib/config.ts, `alarms`). */
+  readonly config: AlarmsConfig;
+  /** Alarm on the reconciler's metrics (it runs in this region). @default false */
+  readonly reconcilerEnabled?: boolean;
+  /** The reconciler's Powertools service name. @default `${appName}-reconciler` */
+  readonly reconcilerServiceName?: string;
+  /**
+   * Alarm on failed Stripe secret rotations (the rotation runs in this region), and route Secrets Manager's own
+   * RotationFailed events to the topic.
+   * @default false
+   */
+  readonly rotationEnabled?: boolean;
+  /**
+   * Alarms built by other constructs (e.g. a rotation or failover construct's own): they notify this topic too, on
+   * ALARM and OK, and show on the dashboard.
+   * @default - none
+   */
+  readonly extraAlarms?: readonly Alarm[];
+  /**
+   * Route 53 health checks to alarm on (only in a us-east-1 stack, see the module comment).
+   * @default - none
+   */
+  readonly healthChecks?: readonly RegionHealthCheck[];
+  /** Applies to the topic's key. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** One alarm with the decisions behind it, for tests and docs. */
+export interface AlarmEntry {
+  readonly anchor: RunbookAnchor;
+  readonly alarm: Alarm;
+  /** What missing data counts as, and why. */
+  readonly missingData: { readonly treatment: TreatMissingData; readonly why: string };
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+// Why each alarm treats missing data as it does (quoted in the alarm entries and the runbook).
+const NO_DATA_IS_QUIET =
+  'the metric is only published when something happens (requests, invocations, failures), so no data means none';
+const NO_DATA_IS_EMPTY_QUEUE = 'SQS stops publishing for a queue idle for hours; an idle queue holds nothing';
+const NO_DATA_IS_BLIND =
+  'Route 53 publishes every minute while the health check exists: no data means the failover has lost its eyes';
+
+/** The CloudWatch alarms of one region, their SNS topic, and its key. */
+export class Alarms extends Construct {
+  /** Where every alarm notifies (`<appName>-alarms`). */
+  readonly topic: Topic;
+  /** The key the topic is encrypted with. */
+  readonly key: Key;
+  /** Every alarm, with its runbook anchor and missing-data decision. */
+  readonly entries: AlarmEntry[] = [];
+  /** The EventBridge rule sending Secrets Manager RotationFailed events to the topic, with `rotationEnabled`. */
+  readonly secretsManagerRotationRule?: Rule;
+
+  private readonly props: AlarmsProps;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    this.props = props;
+    const { appName, ingress, processor, eventQueue } = props;
+    const t = props.config.thresholds;
+    const stack = Stack.of(this);
+
+    this.key = customerManagedKey(this, 'Key', {
+      alias: `${appName}/alarms`,
+      description: `Encrypts the ${appName} alarm topic`,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // CloudWatch (alarm actions) and EventBridge (rule targets) encrypt what they publish to the topic with this key.
+    // No conditions: the key encrypts this topic only, and the services' requests carry no source ARN to KMS.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AlarmPublishers',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com'), new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+
+    this.topic = new Topic(this, 'Topic', {
+      topicName: `${appName}-alarms`,
+      displayName: `${appName} alarms`,
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    // The topic has a resource policy (enforceSSL), which replaces SNS's default one: allow CloudWatch explicitly,
+    // for this account's alarms only.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarms',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: {
+            // arn:aws:cloudwatch:<region>:<account>:alarm:<name> (a colon, not formatArn's default slash).
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    if (props.config.email) {
+      const subscription = new EmailSubscription(props.config.email);
+      this.topic.addSubscription(subscription);
+      const created = this.topic.node.tryFindChild(props.config.email);
+      if (created) {
+        Validations.of(created).acknowledge({
+          id: 'Serverless-SNSRedrivePolicy',
+          reason:
+            'An e-mail notification that SNS cannot deliver after its retries would sit unread in a dead-letter ' +
+            'queue; the alarm itself stays in ALARM in CloudWatch (and on the dashboard). Subscribe a paging tool ' +
+            '(HTTPS or SQS, with its own redrive policy) to the topic for guaranteed delivery.',
+        });
+      }
+    }
+
+    // --- The queue -------------------------------------------------------------------------------------------
+    this.add('dlq-not-empty', {
+      name: 'dlq-not-empty',
+      what: 'Failed Stripe events are waiting on the dead-letter queue: they were not processed',
+      metric: eventQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: FIVE_MINUTES,
+      }),
+      threshold: t.dlqMessages,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_EMPTY_QUEUE },
+    });
+    this.add('queue-age-high', {
+      name: 'queue-age-high',
+      what: `The oldest event on the queue has waited ${t.queueAgeSeconds} s or more: processing is stuck or too slow`,
+      metric: eventQueue.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: FIVE_MINUTES }),
+      threshold: t.queueAgeSeconds,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_EMPTY_QUEUE },
+    });
+
+    // --- The ingress -----------------------------------------------------------------------------------------
+    this.add('ingress-5xx', {
+      name: 'ingress-5xx',
+      what: 'The webhook API answered 5xx: Stripe will retry these deliveries, but events are not getting in',
+      metric: ingress.metricServerErrors({ period: FIVE_MINUTES }),
+      threshold: t.ingress5xxPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+    this.add('enqueue-failed', {
+      name: 'enqueue-failed',
+      what: 'Verified Stripe events could not be put on the queue (the webhook answered 500, EventBridge retries)',
+      metric: this.custom('EnqueueFailed', ingress.serviceName),
+      threshold: t.enqueueFailuresPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+    this.add('bad-signature-spike', {
+      name: 'bad-signature-spike',
+      what:
+        'Webhooks refused for a bad signature: forged requests, or Stripe signing with a secret the ingress does not ' +
+        'have (after a rotation or a new endpoint)',
+      metric: this.custom('WebhookRejected', ingress.serviceName, { Reason: 'bad_signature' }),
+      threshold: t.badSignaturesPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+    this.addFunctionAlarms('ingress', ingress.function);
+
+    // --- The processor ---------------------------------------------------------------------------------------
+    this.addFunctionAlarms('processor', processor.function);
+    const reconcilerService = props.reconcilerServiceName ?? `${appName}-reconciler`;
+    const processor429 = this.custom('Stripe429', processor.serviceName);
+    this.add('stripe-rate-limited', {
+      name: 'stripe-rate-limited',
+      what: 'Stripe answered 429 (rate limited): events are delayed and retried; sustained, the backlog grows',
+      metric: props.reconcilerEnabled
+        ? new MathExpression({
+            expression: 'SUM([processor, reconciler])',
+            usingMetrics: { processor: processor429, reconciler: this.custom('Stripe429', reconcilerService) },
+            label: 'Stripe429 (processor + reconciler)',
+            period: FIVE_MINUTES,
+          })
+        : processor429,
+      threshold: t.stripe429sPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+    this.add('lease-lost', {
+      name: 'lease-lost',
+      what:
+        'An event was processed but its claim had expired before it was marked done: another invocation may have ' +
+        'processed it too (check the business side effects)',
+      metric: this.custom('LeaseLost', processor.serviceName),
+      threshold: t.leaseLostPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+
+    // --- Parts built by other constructs ---------------------------------------------------------------------
+    if (props.reconcilerEnabled) {
+      this.add('reconcile-missed-events', {
+        name: 'reconcile-missed-events',
+        what: 'The reconciler found Stripe events that no webhook delivery brought in (it has enqueued them)',
+        metric: this.custom('ReconcileMissedEvents', reconcilerService),
+        threshold: t.reconcileMissedEvents,
+        missingData: { treatment: TreatMissingData.NOT_BREACHING, why: 'the reconciler publishes only when it runs' },
+      });
+    }
+    if (props.rotationEnabled) {
+      for (const [anchor, secret, label] of [
+        ['rotation-failed-webhook-secret', 'webhook', 'webhook signing secret'],
+        ['rotation-failed-api-key', 'api-key', 'API key'],
+      ] as const) {
+        this.add(anchor, {
+          name: anchor,
+          what: `A rotation of the Stripe ${label} failed; the current value stays in use`,
+          // Exactly the dimensions the rotation Lambdas emit (lambdas/rotation/run-step.ts): Secret, no service.
+          metric: rotationFailedMetric(secret),
+          threshold: t.rotationFailures,
+          missingData: { treatment: TreatMissingData.NOT_BREACHING, why: 'the rotation publishes only when it runs' },
+        });
+      }
+      // Secrets Manager publishes no rotation metric; a failed managed rotation is a CloudTrail event.
+      this.secretsManagerRotationRule = new Rule(this, 'SecretsManagerRotationFailed', {
+        description: `Secrets Manager rotation failures, to ${appName}-alarms. Runbook: ${this.runbookUrl('secrets-manager-rotation-failed')}`,
+        eventPattern: {
+          source: ['aws.secretsmanager'],
+          detailType: ['AWS Service Event via CloudTrail'],
+          detail: { eventSource: ['secretsmanager.amazonaws.com'], eventName: ['RotationFailed'] },
+        },
+        targets: [new SnsTopic(this.topic)],
+      });
+      Validations.of(this.secretsManagerRotationRule).acknowledge({
+        id: 'Serverless-EventBusDLQ',
+        reason:
+          'The target only notifies the alarm topic; EventBridge retries a failed delivery for 24 hours, and the ' +
+          'RotationFailed event itself stays in CloudTrail event history for 90 days, where the runbook looks it up.',
+      });
+    }
+    this.addHealthCheckAlarms(props.healthChecks ?? []);
+
+    const action = new SnsAction(this.topic);
+    for (const alarm of props.extraAlarms ?? []) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+  }
+
+  /** The runbook link of an anchor. */
+  runbookUrl(anchor: RunbookAnchor): string {
+    return `${this.props.config.runbookBaseUrl}/runbooks.md#${anchor}`;
+  }
+
+  /** The thresholds the alarms were built with (the dashboard draws some of them). */
+  get thresholds(): AlarmsConfig['thresholds'] {
+    return this.props.config.thresholds;
+  }
+
+  /** Every alarm notifying the topic (this construct's and `extraAlarms`), for the dashboard's status widget. */
+  get alarms(): Alarm[] {
+    return [...this.entries.map((e) => e.alarm), ...(this.props.extraAlarms ?? [])];
+  }
+
+  /** The alarm of one runbook anchor (the first, for per-region health checks); undefined when not created. */
+  alarmFor(anchor: RunbookAnchor): Alarm | undefined {
+    return this.entries.find((e) => e.anchor === anchor)?.alarm;
+  }
+
+  /** A custom metric as Powertools emits it: namespace StripeWebhooks, `service` plus any extra dimension. */
+  private custom(metricName: string, service: string, extra: Record<string, string> = {}): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service, ...extra },
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
+  }
+
+  private addFunctionAlarms(which: 'ingress' | 'processor', fn: IFunction & { timeout?: Duration }): void {
+    const t = this.props.config.thresholds;
+    const timeoutMs = (fn.timeout ?? Duration.seconds(3)).toMilliseconds();
+    const limitMs = Math.round((timeoutMs * t.durationPercentOfTimeout) / 100);
+    this.add(`${which}-errors`, {
+      name: `${which}-errors`,
+      what: `The ${which} Lambda failed invocations (threw or timed out)`,
+      metric: fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }),
+      threshold: t.lambdaErrorsPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+    this.add(`${which}-throttles`, {
+      name: `${which}-throttles`,
+      what: `The ${which} Lambda was throttled (account or reserved concurrency exhausted)`,
+      metric: fn.metricThrottles({ statistic: 'Sum', period: FIVE_MINUTES }),
+      threshold: t.lambdaThrottlesPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+    this.add(`${which}-duration-near-timeout`, {
+      name: `${which}-duration-near-timeout`,
+      what: `The ${which} Lambda's p99 duration reached ${t.durationPercentOfTimeout}% of its ${timeoutMs / 1000} s timeout`,
+      metric: fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES }),
+      threshold: limitMs,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
+  }
+
+  private addHealthCheckAlarms(healthChecks: readonly RegionHealthCheck[]): void {
+    if (healthChecks.length === 0) return;
+    const region = Stack.of(this).region;
+    if (Token.isUnresolved(region) || region !== ROUTE53_METRICS_REGION) {
+      Annotations.of(this).addWarningV2(
+        'stripe-webhooks:healthCheckAlarmRegion',
+        `Route 53 health check metrics exist only in ${ROUTE53_METRICS_REGION}; the health check alarms of ` +
+          `${healthChecks.map((h) => h.region).join(', ')} are not created in this stack (${region}). Pass them to ` +
+          `the Alarms of the ${ROUTE53_METRICS_REGION} stack.`,
+      );
+      return;
+    }
+    for (const check of healthChecks) {
+      this.add('health-check-failing', {
+        name: `health-check-failing-${check.region}`,
+        what: `Route 53 sees the ${check.region} ingress as unhealthy (GET /health failing): failover may be under way`,
+        metric: new Metric({
+          namespace: 'AWS/Route53',
+          metricName: 'HealthCheckStatus',
+          dimensionsMap: { HealthCheckId: check.healthCheckId },
+          statistic: 'Minimum',
+          period: Duration.minutes(1),
+        }),
+        threshold: 1,
+        comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        missingData: { treatment: TreatMissingData.BREACHING, why: NO_DATA_IS_BLIND },
+      });
+    }
+  }
+
+  private add(
+    anchor: RunbookAnchor,
+    spec: {
+      /** Alarm name suffix: the alarm is `<appName>-<name>`. */
+      name: string;
+      what: string;
+      metric: IMetric;
+      threshold: number;
+      comparison?: ComparisonOperator;
+      evaluationPeriods?: number;
+      missingData: AlarmEntry['missingData'];
+    },
+  ): void {
+    const alarm = new Alarm(this, `Alarm-${spec.name}`, {
+      alarmName: `${this.props.appName}-${spec.name}`,
+      alarmDescription: `${spec.what}. Missing data: ${spec.missingData.treatment} (${spec.missingData.why}). Runbook: ${this.runbookUrl(anchor)}`,
+      metric: spec.metric,
+      threshold: spec.threshold,
+      comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: spec.evaluationPeriods ?? 1,
+      datapointsToAlarm: spec.evaluationPeriods ?? 1,
+      treatMissingData: spec.missingData.treatment,
+    });
+    const action = new SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.entries.push({ anchor, alarm, missingData: spec.missingData });
+  }
+}

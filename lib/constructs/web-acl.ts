@@ -1,0 +1,129 @@
+/**
+ * An AWS WAF web ACL for the REST API variant of the ingress (WAF cannot attach to an HTTP API).
+ *
+ * Rules, cheapest first:
+ * 1. `BodyTooLarge`: a `Content-Length` above the ingress limit is blocked (413) before the Lambda runs. WAF can
+ *    inspect at most the first 8-64 KB of a body, so the rule reads the declared length instead; a request without
+ *    one (chunked) is left to the Lambda, which enforces the same limit on the bytes it receives.
+ * 2. `RateLimitPerIp`: one source address sending more than the limit per 5 minutes is blocked for a while. Stripe
+ *    spreads deliveries over a dozen addresses, so the default (12000, 40 requests/s per address) sits far above the
+ *    stage throttle's share per Stripe address.
+ * 3. AWS managed rule groups: Amazon IP reputation list, core rule set, known bad inputs. The core rule set's
+ *    `SizeRestrictions_BODY` (blocks bodies over 8 KB) is switched to count: Stripe events are routinely larger
+ *    (invoices with lines, subscriptions), and rule 1 enforces the real limit.
+ *
+ * Every rule publishes CloudWatch metrics (`AWS/WAFV2`, `Rule=<name>`) and sampled requests, which the runbook's
+ * "ingress 5xx/4xx" sections use to tell a WAF block from an application refusal.
+ */
+import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+
+/** Props of WebhookWebAcl. */
+export interface WebhookWebAclProps {
+  /** Name of the web ACL and prefix of its metric names. */
+  readonly name: string;
+  /** ARN of the resource to protect (a REST API stage: `Stage.stageArn`). */
+  readonly resourceArn: string;
+  /** Requests with a larger `Content-Length` are blocked with 413. */
+  readonly maxBodyBytes: number;
+  /** Requests one source IP may send per 5 minutes. @default 12000 */
+  readonly rateLimitPer5Minutes?: number;
+}
+
+/** The managed rule groups, in evaluation order after the custom rules. */
+export const MANAGED_RULE_GROUPS = [
+  'AWSManagedRulesAmazonIpReputationList',
+  'AWSManagedRulesCommonRuleSet',
+  'AWSManagedRulesKnownBadInputsRuleSet',
+] as const;
+
+/**
+ * A regular expression matching the decimal integers greater than `n` (leading zeros allowed), for comparing a
+ * header's value with a number: WAF compares only the *length* of a field (SizeConstraintStatement), not its value.
+ *
+ * Greater means: more significant digits than `n`, or as many with a larger digit at the first position where they
+ * differ. Plain groups only (no lookarounds or non-capturing groups), which WAF's regex engine accepts.
+ */
+export function greaterThanPattern(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`greaterThanPattern needs a non-negative integer, got ${n}`);
+  const digits = String(n);
+  const alternatives = [`[1-9][0-9]{${digits.length},}`];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    if (d === 9) continue;
+    const rest = digits.length - i - 1;
+    const next = d + 1 === 9 ? '9' : `[${d + 1}-9]`;
+    // No leading zero in the first position: it would be a shorter number (handled by `0*`).
+    alternatives.push(`${digits.slice(0, i)}${next}${rest > 0 ? `[0-9]{${rest}}` : ''}`);
+  }
+  return `^0*(${alternatives.join('|')})$`;
+}
+
+function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
+  return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
+}
+
+/** A regional WAFv2 web ACL (managed rule groups, per-IP rate limit, body size limit) associated with a resource. */
+export class WebhookWebAcl extends Construct {
+  readonly webAcl: CfnWebACL;
+  readonly association: CfnWebACLAssociation;
+
+  constructor(scope: Construct, id: string, props: WebhookWebAclProps) {
+    super(scope, id);
+    const rate = props.rateLimitPer5Minutes ?? 12_000;
+
+    const managed = MANAGED_RULE_GROUPS.map(
+      (name, i): CfnWebACL.RuleProperty => ({
+        name,
+        priority: 10 + i,
+        overrideAction: { none: {} },
+        statement: {
+          managedRuleGroupStatement: {
+            vendorName: 'AWS',
+            name,
+            ...(name === 'AWSManagedRulesCommonRuleSet'
+              ? { ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }] }
+              : {}),
+          },
+        },
+        visibilityConfig: visibility(`${props.name}-${name}`),
+      }),
+    );
+
+    this.webAcl = new CfnWebACL(this, 'WebAcl', {
+      name: props.name,
+      description: 'Stripe webhook ingress: body size limit, per-IP rate limit, AWS managed rule groups',
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility(props.name),
+      rules: [
+        {
+          name: 'BodyTooLarge',
+          priority: 0,
+          action: { block: { customResponse: { responseCode: 413 } } },
+          statement: {
+            regexMatchStatement: {
+              fieldToMatch: { singleHeader: { Name: 'content-length' } },
+              regexString: greaterThanPattern(props.maxBodyBytes),
+              textTransformations: [{ priority: 0, type: 'NONE' }],
+            },
+          },
+          visibilityConfig: visibility(`${props.name}-BodyTooLarge`),
+        },
+        {
+          name: 'RateLimitPerIp',
+          priority: 1,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: rate, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+          visibilityConfig: visibility(`${props.name}-RateLimitPerIp`),
+        },
+        ...managed,
+      ],
+    });
+
+    this.association = new CfnWebACLAssociation(this, 'Association', {
+      resourceArn: props.resourceArn,
+      webAclArn: this.webAcl.attrArn,
+    });
+  }
+}
