@@ -14,7 +14,7 @@ describe('readDeployment', () => {
       secrets: { mode: 'cached', ttlSeconds: 300 },
       apiAccessLogs: true,
       systemLogLevel: 'WARN',
-      fixed: { secrets: 2, kmsKeys: 3 },
+      fixed: { secrets: 2, kmsKeys: 4 },
     });
   }, 60_000);
 
