@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { ingressEnv } from '../lambdas/ingress/env';
 import { processorEnv } from '../lambdas/processor/env';
+import { placeholderEnv } from '../lambdas/shared/env';
 import { BUNDLING, lambdaEntry, PROJECT_ROOT } from '../lib/constructs/node-function';
 import {
   type BuiltCode,
@@ -81,18 +82,6 @@ export interface ColdStartResults {
   readonly processor: FunctionColdStart;
   /** Import of single packages (and an empty module, Node's floor), bundled with BUNDLING or from node_modules. */
   readonly probes: ImportTiming[];
-}
-
-/** Dummy values for an env schema, as test/infra/bundling.test.ts does, so a handler module can be imported. */
-export function dummyEnv(
-  schema: Record<string, { kind: string; default?: unknown; min?: number }>,
-): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(schema).map(([k, spec]) => [
-      k,
-      spec.kind === 'int' ? String(spec.default ?? spec.min ?? 300) : spec.kind === 'bool' ? 'false' : `dummy-${k}`,
-    ]),
-  );
 }
 
 /** The parent's environment minus AWS and CDK settings, plus what a Lambda sets that the code reads at import. */
@@ -236,8 +225,8 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
     ),
     naiveIngress: await buildNaive(lambdaEntry('bench/naive/ingress-handler.ts'), join(OUT_DIR, 'naive-ingress')),
   };
-  const ingressEnvVars = childEnv(dummyEnv(ingressEnv));
-  const processorEnvVars = childEnv(dummyEnv(processorEnv));
+  const ingressEnvVars = childEnv(placeholderEnv(ingressEnv));
+  const processorEnvVars = childEnv(placeholderEnv(processorEnv));
   const maps = '--enable-source-maps';
   const variants: Variant[] = [
     { id: 'ingress bundle', file: built.ingress.file, nodeOptions: maps, env: ingressEnvVars },

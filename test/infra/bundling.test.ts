@@ -15,6 +15,7 @@ import { processorEnv } from '../../lambdas/processor/env';
 import { reconcilerEnv } from '../../lambdas/reconciler/env';
 import { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
 import { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
+import { placeholderEnv } from '../../lambdas/shared/env';
 import { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
 import { parseConfig } from '../../lib/config';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/constructs/node-function';
@@ -28,23 +29,6 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 function envWithoutAws(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('CDK_')),
-  );
-}
-
-/**
- * Dummy values for every variable of an env schema, so a bundle can be imported outside Lambda. Optional variables
- * are left unset: they may carry a syntax of their own (ALLOWED_SOURCE_IPS) that a dummy string would break.
- */
-function dummyEnv(
-  schema: Record<string, { kind: string; default?: unknown; min?: number; optional?: boolean }>,
-): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(schema)
-      .filter(([, spec]) => spec.optional !== true)
-      .map(([k, spec]) => [
-        k,
-        spec.kind === 'int' ? String(spec.default ?? spec.min ?? 300) : spec.kind === 'bool' ? 'false' : `dummy-${k}`,
-      ]),
   );
 }
 
@@ -115,7 +99,7 @@ describe.each(Object.keys(FUNCTIONS) as FunctionSuffix[])('the %s bundle', (whic
   it('imports under the local Node.js and exports a handler function', () => {
     const env = {
       ...envWithoutAws(),
-      ...dummyEnv(FUNCTIONS[which]),
+      ...placeholderEnv(FUNCTIONS[which]),
       AWS_REGION: 'us-east-1',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineEnv, EnvError, parseEnv } from '../../lambdas/shared/env';
+import { defineEnv, EnvError, parseEnv, placeholderEnv } from '../../lambdas/shared/env';
 import {
   activeWebhookSecrets,
   parseApiKey,
@@ -90,5 +90,13 @@ describe('stripeConnection', () => {
       protocol: 'https',
     });
     expect(() => stripeConnection('ftp://x')).toThrow(/http/);
+  });
+});
+
+describe('placeholderEnv', () => {
+  it('satisfies the schema it was made from, leaving optional variables unset', () => {
+    const env = placeholderEnv(schema);
+    expect(env).toEqual({ NAME: 'placeholder-NAME', COUNT: '3', FLAG: 'false' });
+    expect(parseEnv(schema, env)).toEqual({ NAME: 'placeholder-NAME', COUNT: 3, FLAG: false });
   });
 });
