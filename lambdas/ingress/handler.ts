@@ -11,7 +11,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { parseEnv } from '../shared/env';
-import { type SecretSource, secretsManagerSecret } from '../shared/secrets';
+import { lazySecretsManagerSecret } from '../shared/secrets';
 import { createIngress, type HttpResponse, METRICS_NAMESPACE } from './core';
 import { ingressEnv } from './env';
 import { parseAllowedSourceIps } from './source-ip';
@@ -39,18 +39,8 @@ const metrics = new Metrics({
 });
 const sqs = new SQSClient({});
 
-/** The Secrets Manager source, created once on first use (a failed creation is retried on the next request). */
-let secretSource: Promise<SecretSource> | undefined;
-function webhookSecretSource(): Promise<SecretSource> {
-  secretSource ??= secretsManagerSecret(env.WEBHOOK_SECRET_ID, { maxAgeSeconds: env.SECRET_CACHE_SECONDS }).catch(
-    (err: unknown) => {
-      secretSource = undefined;
-      throw err;
-    },
-  );
-  return secretSource;
-}
-const webhookSecrets: SecretSource = { get: async (options) => (await webhookSecretSource()).get(options) };
+/** The signing secrets, through Secrets Manager's cache; set up on the first request, not at cold start. */
+const webhookSecrets = lazySecretsManagerSecret(env.WEBHOOK_SECRET_ID, { maxAgeSeconds: env.SECRET_CACHE_SECONDS });
 
 const ingress = createIngress({
   sqs,

@@ -17,12 +17,11 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type Stripe from 'stripe';
 import { parseEnv } from '../shared/env';
 import { createIdempotencyStore } from '../shared/idempotency-store';
 import { METRICS_NAMESPACE } from '../shared/metrics';
-import { parseApiKey, type SecretSource, secretsManagerSecret } from '../shared/secrets';
-import { createStripeClient } from '../shared/stripe-client';
+import { lazySecretsManagerSecret } from '../shared/secrets';
+import { stripeFromSecret } from '../shared/stripe-client';
 import { createProcessor, type TraceFn } from './core';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
@@ -62,26 +61,11 @@ const trace: TraceFn = async (name, annotations, work) => {
   }
 };
 
-let apiKeySecret: Promise<SecretSource> | undefined;
-let current: { apiKey: string; client: Stripe } | undefined;
-
-/** The Stripe client for the current API key: rebuilt only when the key changes (after a rotation). */
-async function stripe(): Promise<Stripe> {
-  apiKeySecret ??= secretsManagerSecret(env.STRIPE_API_KEY_SECRET_ID, {
-    maxAgeSeconds: env.SECRET_CACHE_SECONDS,
-  }).catch((err: unknown) => {
-    apiKeySecret = undefined; // do not keep a failed set-up for the life of the container
-    throw err;
-  });
-  const apiKey = parseApiKey(await (await apiKeySecret).get());
-  if (current?.apiKey !== apiKey) {
-    current = {
-      apiKey,
-      client: createStripeClient(apiKey, env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {}),
-    };
-  }
-  return current.client;
-}
+/** The Stripe client for the current API key (rebuilt only when a rotation changed it). */
+const stripe = stripeFromSecret(
+  lazySecretsManagerSecret(env.STRIPE_API_KEY_SECRET_ID, { maxAgeSeconds: env.SECRET_CACHE_SECONDS }),
+  env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {},
+);
 
 const processor = createProcessor({
   store: createIdempotencyStore({

@@ -117,3 +117,23 @@ export async function secretsManagerSecret(
     },
   };
 }
+
+/**
+ * secretsManagerSecret, set up on first use: no import or client work at cold start, and a failed set-up is tried
+ * again on the next call rather than kept for the life of the container.
+ */
+export function lazySecretsManagerSecret(
+  secretId: string,
+  options: Parameters<typeof secretsManagerSecret>[1],
+): SecretSource {
+  let source: Promise<SecretSource> | undefined;
+  return {
+    async get(getOptions) {
+      source ??= secretsManagerSecret(secretId, options).catch((err: unknown) => {
+        source = undefined;
+        throw err;
+      });
+      return (await source).get(getOptions);
+    },
+  };
+}

@@ -5,6 +5,7 @@
  * embedded offline Stripe, a test server) through stripe-node's `host`/`port`/`protocol` options.
  */
 import Stripe from 'stripe';
+import { parseApiKey, type SecretSource } from './secrets';
 
 export interface StripeClientOptions {
   /** Base URL of a Stripe-compatible server; omit for the real API. */
@@ -40,4 +41,17 @@ export function createStripeClient(apiKey: string, options: StripeClientOptions 
     appInfo: { name: 'stripe-webhooks-aws' },
     ...(options.apiVersion ? { apiVersion: options.apiVersion as Stripe.LatestApiVersion } : {}),
   });
+}
+
+/**
+ * A Stripe client for the API key a secret holds (plain or `{ "apiKey": ... }`), read through the secret's cache on
+ * every call and rebuilt only when the key changes, so a rotated key takes effect without a deploy.
+ */
+export function stripeFromSecret(secret: SecretSource, options: StripeClientOptions = {}): () => Promise<Stripe> {
+  let current: { apiKey: string; client: Stripe } | undefined;
+  return async () => {
+    const apiKey = parseApiKey(await secret.get());
+    if (current?.apiKey !== apiKey) current = { apiKey, client: createStripeClient(apiKey, options) };
+    return current.client;
+  };
 }

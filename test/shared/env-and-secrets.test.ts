@@ -6,7 +6,7 @@ import {
   parseWebhookSecretDocument,
   SecretFormatError,
 } from '../../lambdas/shared/secrets';
-import { stripeConnection } from '../../lambdas/shared/stripe-client';
+import { stripeConnection, stripeFromSecret } from '../../lambdas/shared/stripe-client';
 
 const schema = defineEnv({
   NAME: { kind: 'string', doc: 'a name' },
@@ -98,5 +98,18 @@ describe('placeholderEnv', () => {
     const env = placeholderEnv(schema);
     expect(env).toEqual({ NAME: 'placeholder-NAME', COUNT: '3', FLAG: 'false' });
     expect(parseEnv(schema, env)).toEqual({ NAME: 'placeholder-NAME', COUNT: 3, FLAG: false });
+  });
+});
+
+describe('stripeFromSecret', () => {
+  it('builds one client per API key and a new one only when the key changes (a rotation)', async () => {
+    let value = 'sk_test_one';
+    const stripe = stripeFromSecret({ get: async () => value });
+    const first = await stripe();
+    expect(await stripe()).toBe(first);
+    value = '{"apiKey":"sk_test_two"}';
+    const second = await stripe();
+    expect(second).not.toBe(first);
+    expect(await stripe()).toBe(second);
   });
 });
