@@ -4,53 +4,26 @@
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createIngress, type IngressDeps } from '../../lambdas/ingress/core';
+import { describe, expect, it } from 'vitest';
 import { decodeMessage, type QueueMessage } from '../../lambdas/shared/queue-message';
 import { type SecretSource, staticSecret } from '../../lambdas/shared/secrets';
 import {
   closedPort,
   eventBridgeEvent,
   httpEvent,
-  type LocalSqs,
   NOW_MS,
   NOW_S,
   paymentIntentEvent,
-  quietLogger,
   SECRET,
   signedWebhook,
   signHeader,
   sqsClient,
-  startLocalSqs,
   thinEvent,
+  useIngressQueue,
 } from './helpers';
 
-let local: LocalSqs;
-let queueUrl: string;
-
-beforeAll(async () => {
-  local = await startLocalSqs();
-});
-afterAll(async () => {
-  await local.close();
-});
-beforeEach(async () => {
-  queueUrl = await local.freshFifoQueue();
-});
-
-function ingress(overrides: Partial<IngressDeps> = {}) {
-  return createIngress({
-    sqs: local.sqs,
-    queueUrl,
-    webhookSecrets: staticSecret(SECRET),
-    toleranceSeconds: 300,
-    maxBodyBytes: 64 * 1024,
-    maxMessageBytes: 256 * 1024,
-    logger: quietLogger(),
-    now: () => NOW_MS,
-    ...overrides,
-  });
-}
+const queue = useIngressQueue();
+const ingress = queue.ingress;
 
 function bodyOf(res: APIGatewayProxyStructuredResultV2): Record<string, unknown> {
   return JSON.parse(res.body ?? 'null') as Record<string, unknown>;
@@ -85,7 +58,7 @@ describe('accepted webhooks', () => {
 
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res)).toEqual({ received: true, eventId: event.id });
-    const { raw, msg } = only(await local.drain(queueUrl));
+    const { raw, msg } = only(await queue.drain());
     expect(raw.Attributes?.MessageGroupId).toBe('platform:pi_1PgafyB7WZ01zgkWSjxsAJo3');
     expect(raw.Attributes?.MessageDeduplicationId).toBe(event.id);
     expect(attribute(raw, 'eventId')).toBe(event.id);
@@ -109,21 +82,21 @@ describe('accepted webhooks', () => {
       const res = await app.handleHttp(signedWebhook(event, { timestamp: t }));
       expect(res.statusCode).toBe(200);
     }
-    expect(await local.drain(queueUrl)).toHaveLength(1);
+    expect(await queue.drain()).toHaveLength(1);
   });
 
   it('verifies and enqueues a body API Gateway delivered base64-encoded', async () => {
     const event = paymentIntentEvent({ extra: { description: 'Café ☕ order' } });
     const res = await ingress().handleHttp(signedWebhook(event, { base64: true }));
     expect(res.statusCode).toBe(200);
-    expect(only(await local.drain(queueUrl)).msg.event).toEqual(event);
+    expect(only(await queue.drain()).msg.event).toEqual(event);
   });
 
   it('groups a Connect event by connected account and object', async () => {
     const event = paymentIntentEvent({ account: 'acct_1Connected000001', objectId: 'pi_connected_1' });
     const res = await ingress().handleHttp(signedWebhook(event));
     expect(res.statusCode).toBe(200);
-    const { raw, msg } = only(await local.drain(queueUrl));
+    const { raw, msg } = only(await queue.drain());
     expect(raw.Attributes?.MessageGroupId).toBe('acct_1Connected000001:pi_connected_1');
     expect(msg.account).toBe('acct_1Connected000001');
   });
@@ -132,7 +105,7 @@ describe('accepted webhooks', () => {
     const event = thinEvent();
     const res = await ingress().handleHttp(signedWebhook(event));
     expect(res.statusCode).toBe(200);
-    const { raw, msg } = only(await local.drain(queueUrl));
+    const { raw, msg } = only(await queue.drain());
     expect(msg.kind).toBe('thin');
     expect(msg.object).toEqual({
       type: 'billing.meter',
@@ -146,7 +119,7 @@ describe('accepted webhooks', () => {
     const event = paymentIntentEvent({ extra: { metadata: { notes: 'x'.repeat(8000) } } });
     const res = await ingress({ maxMessageBytes: 4096 }).handleHttp(signedWebhook(event));
     expect(res.statusCode).toBe(200);
-    const { raw, msg } = only(await local.drain(queueUrl));
+    const { raw, msg } = only(await queue.drain());
     expect(msg.kind).toBe('reference');
     expect(msg.event).toBeUndefined();
     expect(msg.eventId).toBe(event.id);
@@ -161,7 +134,7 @@ describe('accepted webhooks', () => {
     );
     const res = await ingress().handleHttp(signedWebhook(payload));
     expect(res.statusCode).toBe(200);
-    expect(only(await local.drain(queueUrl)).msg.kind).toBe('reference');
+    expect(only(await queue.drain()).msg.kind).toBe('reference');
   });
 
   it('accepts header names in any case and a named stage prefix on the path', async () => {
@@ -175,7 +148,7 @@ describe('accepted webhooks', () => {
       }),
     );
     expect(res.statusCode).toBe(200);
-    expect(await local.drain(queueUrl)).toHaveLength(1);
+    expect(await queue.drain()).toHaveLength(1);
   });
 });
 
@@ -252,7 +225,7 @@ describe('refused webhooks: 4xx with an error code, nothing enqueued', () => {
     expect(body.error).toBe(error);
     expect(typeof body.message).toBe('string');
     expect(String(body.message).length).toBeGreaterThan(10);
-    expect(await local.drain(queueUrl)).toHaveLength(0);
+    expect(await queue.drain()).toHaveLength(0);
   });
 
   it('names the allowed method on a 405', async () => {
@@ -271,7 +244,7 @@ describe('refused webhooks: 4xx with an error code, nothing enqueued', () => {
     });
     expect((await ingress().handleHttp(withParams)).statusCode).toBe(200);
     expect((await ingress().handleHttp(withoutType)).statusCode).toBe(200);
-    expect(await local.drain(queueUrl)).toHaveLength(2);
+    expect(await queue.drain()).toHaveLength(2);
   });
 
   it('refuses an oversized body before reading the signing secret or hashing it', async () => {
@@ -294,7 +267,7 @@ describe('refused webhooks: 4xx with an error code, nothing enqueued', () => {
     expect(bodyOf(old).error).toBe('bad_signature');
     const current = await app.handleHttp(signedWebhook(paymentIntentEvent({ id: 'evt_new' })));
     expect(current.statusCode).toBe(200);
-    expect(await local.drain(queueUrl)).toHaveLength(1);
+    expect(await queue.drain()).toHaveLength(1);
   });
 });
 
@@ -304,7 +277,7 @@ describe('signing secret rotation and outages', () => {
     const res = await ingress({ webhookSecrets: secret }).handleHttp(signedWebhook(paymentIntentEvent()));
     expect(res.statusCode).toBe(200);
     expect(secret.calls).toEqual([undefined, { refresh: true }]);
-    expect(await local.drain(queueUrl)).toHaveLength(1);
+    expect(await queue.drain()).toHaveLength(1);
   });
 
   it('refreshes at most once per forged request, and not at all for other refusals', async () => {
@@ -316,7 +289,7 @@ describe('signing secret rotation and outages', () => {
     const stale = await app.handleHttp(signedWebhook(paymentIntentEvent(), { timestamp: NOW_S - 3600 }));
     expect(bodyOf(stale).error).toBe('stale_timestamp');
     expect(secret.calls).toHaveLength(3);
-    expect(await local.drain(queueUrl)).toHaveLength(0);
+    expect(await queue.drain()).toHaveLength(0);
   });
 
   it('answers 500 (so Stripe retries) when the signing secret cannot be read', async () => {
@@ -341,7 +314,7 @@ describe('enqueue failures', () => {
   });
 
   it('answers 500 when the queue does not exist', async () => {
-    const res = await ingress({ queueUrl: `${queueUrl.replace(/events-\d+/, 'missing')}` }).handleHttp(
+    const res = await ingress({ queueUrl: `${queue.url.replace(/events-\d+/, 'missing')}` }).handleHttp(
       signedWebhook(paymentIntentEvent()),
     );
     expect(res.statusCode).toBe(500);
@@ -361,7 +334,7 @@ describe('EventBridge partner events', () => {
   it('enqueues the detail as an event with source eventbridge', async () => {
     const event = paymentIntentEvent({ id: 'evt_eb_1', account: 'acct_1EB' });
     await ingress().handleEventBridge(eventBridgeEvent(event));
-    const { raw, msg } = only(await local.drain(queueUrl));
+    const { raw, msg } = only(await queue.drain());
     expect(msg).toMatchObject({ source: 'eventbridge', kind: 'snapshot', eventId: 'evt_eb_1', account: 'acct_1EB' });
     expect(attribute(raw, 'source')).toBe('eventbridge');
     expect(raw.Attributes?.MessageGroupId).toBe('acct_1EB:pi_1PgafyB7WZ01zgkWSjxsAJo3');
@@ -370,7 +343,7 @@ describe('EventBridge partner events', () => {
 
   it('enqueues a thin event from the partner bus', async () => {
     await ingress().handleEventBridge(eventBridgeEvent(thinEvent()));
-    expect(only(await local.drain(queueUrl)).msg.kind).toBe('thin');
+    expect(only(await queue.drain()).msg.kind).toBe('thin');
   });
 
   it.each([
@@ -387,7 +360,7 @@ describe('EventBridge partner events', () => {
     ],
   ])('throws on %s, so EventBridge retries and dead-letters it', async (_name, event, code) => {
     await expect(ingress().handleEventBridge(event)).rejects.toMatchObject({ code });
-    expect(await local.drain(queueUrl)).toHaveLength(0);
+    expect(await queue.drain()).toHaveLength(0);
   });
 
   it('throws when the event cannot be enqueued', async () => {
@@ -405,7 +378,7 @@ describe('handle dispatches on the event shape', () => {
     const res = await app.handle(signedWebhook(paymentIntentEvent({ id: 'evt_http', objectId: 'pi_h' })));
     expect(res?.statusCode).toBe(200);
     expect(await app.handle(eventBridgeEvent(paymentIntentEvent({ id: 'evt_eb', objectId: 'pi_e' })))).toBeUndefined();
-    const sources = (await local.drain(queueUrl)).map((m) => attribute(m, 'source')).sort();
+    const sources = (await queue.drain()).map((m) => attribute(m, 'source')).sort();
     expect(sources).toEqual(['eventbridge', 'webhook']);
     await expect(app.handle({ Records: [] })).rejects.toMatchObject({ code: 'unsupported_event' });
   });

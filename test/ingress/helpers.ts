@@ -14,6 +14,9 @@ import {
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { buildApp } from 'fauxqs';
 import Stripe from 'stripe';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { createIngress, type Ingress, type IngressDeps } from '../../lambdas/ingress/core';
+import { staticSecret } from '../../lambdas/shared/secrets';
 
 export const NOW_MS = 1_760_000_000_000;
 export const NOW_S = NOW_MS / 1000;
@@ -284,5 +287,56 @@ export function eventBridgeEvent(
     region: 'us-east-1',
     resources: [],
     detail,
+  };
+}
+
+/** What useIngressQueue gives a test file. */
+export interface IngressQueue {
+  /** The current test's FIFO queue. */
+  readonly url: string;
+  /** Receives (and deletes) everything on the current test's queue. */
+  drain(): Promise<Message[]>;
+  /** The ingress core over the current test's queue, with the file's defaults and then `overrides` applied. */
+  ingress(overrides?: Partial<IngressDeps>): Ingress;
+}
+
+/**
+ * The ingress tests' set-up: one fauxqs for the file (closed after it) and a fresh FIFO queue per test, with the
+ * core built over them: signing secret SECRET, a 300 s tolerance, a 64 KB body limit, the clock at NOW_MS.
+ */
+export function useIngressQueue(defaults: Partial<IngressDeps> = {}): IngressQueue {
+  let local: LocalSqs | undefined;
+  let url = '';
+  const sqs = () => {
+    if (!local) throw new Error('useIngressQueue: the local SQS is not started (call it at the top of a test file)');
+    return local;
+  };
+  beforeAll(async () => {
+    local = await startLocalSqs();
+  });
+  afterAll(async () => {
+    await local?.close();
+  });
+  beforeEach(async () => {
+    url = await sqs().freshFifoQueue();
+  });
+  return {
+    get url() {
+      return url;
+    },
+    drain: () => sqs().drain(url),
+    ingress: (overrides = {}) =>
+      createIngress({
+        sqs: sqs().sqs,
+        queueUrl: url,
+        webhookSecrets: staticSecret(SECRET),
+        toleranceSeconds: 300,
+        maxBodyBytes: 64 * 1024,
+        maxMessageBytes: 256 * 1024,
+        logger: quietLogger(),
+        now: () => NOW_MS,
+        ...defaults,
+        ...overrides,
+      }),
   };
 }

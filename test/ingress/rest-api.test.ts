@@ -2,47 +2,12 @@
  * The REST API variant (`ingress.apiType: 'rest'`): API Gateway hands the same Lambda payload format 1.0 events, and
  * the ingress must treat them exactly like the HTTP API's: same routes, same checks, same answers, same queue message.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createIngress, type IngressDeps } from '../../lambdas/ingress/core';
+import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../lambdas/shared/queue-message';
-import { staticSecret } from '../../lambdas/shared/secrets';
-import {
-  type LocalSqs,
-  NOW_MS,
-  paymentIntentEvent,
-  quietLogger,
-  restEvent,
-  SECRET,
-  signHeader,
-  startLocalSqs,
-} from './helpers';
+import { paymentIntentEvent, restEvent, signHeader, useIngressQueue } from './helpers';
 
-let local: LocalSqs;
-let queueUrl: string;
-
-beforeAll(async () => {
-  local = await startLocalSqs();
-});
-afterAll(async () => {
-  await local.close();
-});
-beforeEach(async () => {
-  queueUrl = await local.freshFifoQueue();
-});
-
-function ingress(overrides: Partial<IngressDeps> = {}) {
-  return createIngress({
-    sqs: local.sqs,
-    queueUrl,
-    webhookSecrets: staticSecret(SECRET),
-    toleranceSeconds: 300,
-    maxBodyBytes: 64 * 1024,
-    maxMessageBytes: 256 * 1024,
-    logger: quietLogger(),
-    now: () => NOW_MS,
-    ...overrides,
-  });
-}
+const queue = useIngressQueue();
+const ingress = queue.ingress;
 
 /** A signed delivery through the REST API, with Stripe's header names as Stripe spells them. */
 function signedRest(event: Record<string, unknown>, opts: { base64?: boolean; secret?: string } = {}) {
@@ -62,7 +27,7 @@ describe('REST API (payload 1.0) requests', () => {
     const res = await ingress().handle(signedRest(paymentIntentEvent({ id: 'evt_rest_1', objectId: 'pi_rest_1' })));
     expect(res).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
     expect(JSON.parse(res!.body)).toEqual({ received: true, eventId: 'evt_rest_1' });
-    const queued = (await local.drain(queueUrl)).map((m) => decodeMessage(m.Body ?? ''));
+    const queued = (await queue.drain()).map((m) => decodeMessage(m.Body ?? ''));
     expect(queued.map((m) => [m.eventId, m.source])).toEqual([['evt_rest_1', 'webhook']]);
   });
 
@@ -76,7 +41,7 @@ describe('REST API (payload 1.0) requests', () => {
     const res = await ingress().handleRest(forged);
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ error: 'bad_signature' });
-    expect(await local.drain(queueUrl)).toEqual([]);
+    expect(await queue.drain()).toEqual([]);
   });
 
   it('join a repeated header from multiValueHeaders with commas, as the HTTP API does', async () => {

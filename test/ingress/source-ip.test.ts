@@ -4,54 +4,26 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createIngress, type IngressDeps, METRICS_NAMESPACE } from '../../lambdas/ingress/core';
+import { describe, expect, it, vi } from 'vitest';
+import { METRICS_NAMESPACE } from '../../lambdas/ingress/core';
 import { createSourceIpAllowlist, parseAllowedSourceIps } from '../../lambdas/ingress/source-ip';
 import { decodeMessage } from '../../lambdas/shared/queue-message';
-import { staticSecret } from '../../lambdas/shared/secrets';
 import { loadStripeWebhookIps } from '../../lib/stripe-ips';
 import {
   eventBridgeEvent,
   httpEvent,
-  type LocalSqs,
-  NOW_MS,
   paymentIntentEvent,
-  quietLogger,
   restEvent,
   SECRET,
   signedWebhook,
   signHeader,
-  startLocalSqs,
+  useIngressQueue,
 } from './helpers';
 
 const STRIPE_IPS = loadStripeWebhookIps().WEBHOOKS;
 
-let local: LocalSqs;
-let queueUrl: string;
-beforeAll(async () => {
-  local = await startLocalSqs();
-});
-afterAll(async () => {
-  await local.close();
-});
-beforeEach(async () => {
-  queueUrl = await local.freshFifoQueue();
-});
-
-function ingress(overrides: Partial<IngressDeps> = {}) {
-  return createIngress({
-    sqs: local.sqs,
-    queueUrl,
-    webhookSecrets: staticSecret(SECRET),
-    toleranceSeconds: 300,
-    maxBodyBytes: 64 * 1024,
-    maxMessageBytes: 256 * 1024,
-    allowedSourceIps: STRIPE_IPS,
-    logger: quietLogger(),
-    now: () => NOW_MS,
-    ...overrides,
-  });
-}
+const queue = useIngressQueue({ allowedSourceIps: STRIPE_IPS });
+const ingress = queue.ingress;
 
 /** A correctly signed webhook through the HTTP API from `sourceIp`. */
 function fromIp(sourceIp: string, id: string) {
@@ -90,14 +62,14 @@ describe('the webhook route with an allowlist', () => {
   it("accepts a signed webhook from one of Stripe's webhook IPs", async () => {
     const res = await ingress().handleHttp(fromIp(STRIPE_IPS[0]!, 'evt_ip_ok'));
     expect(res.statusCode).toBe(200);
-    expect((await local.drain(queueUrl)).map((m) => decodeMessage(m.Body ?? '').eventId)).toEqual(['evt_ip_ok']);
+    expect((await queue.drain()).map((m) => decodeMessage(m.Body ?? '').eventId)).toEqual(['evt_ip_ok']);
   });
 
   it('answers 403 to a correctly signed webhook from anywhere else, and enqueues nothing', async () => {
     const res = await ingress().handleHttp(fromIp('198.51.100.7', 'evt_ip_outsider'));
     expect(res.statusCode).toBe(403);
     expect(JSON.parse(res.body)).toMatchObject({ error: 'source_ip_not_allowed' });
-    expect(await local.drain(queueUrl)).toEqual([]);
+    expect(await queue.drain()).toEqual([]);
   });
 
   it('checks the REST API peer address (requestContext.identity.sourceIp) the same way', async () => {
@@ -125,7 +97,7 @@ describe('the webhook route with an allowlist', () => {
       (await app.handleHttp(httpEvent({ method: 'GET', path: '/health', sourceIp: '15.177.2.10' }))).statusCode,
     ).toBe(200);
     await app.handleEventBridge(eventBridgeEvent(paymentIntentEvent({ id: 'evt_ip_eb' })));
-    expect((await local.drain(queueUrl)).map((m) => decodeMessage(m.Body ?? '').eventId)).toEqual(['evt_ip_eb']);
+    expect((await queue.drain()).map((m) => decodeMessage(m.Body ?? '').eventId)).toEqual(['evt_ip_eb']);
   });
 
   it('counts the refusal as WebhookRejected with Reason source_ip_not_allowed and logs the address', async () => {
