@@ -7,6 +7,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createIngress, METRICS_NAMESPACE } from '../../lambdas/ingress/core';
 import { staticSecret } from '../../lambdas/shared/secrets';
+import { captureOutput } from '../support/capture-output';
 import {
   eventBridgeEvent,
   type LocalSqs,
@@ -28,25 +29,6 @@ afterAll(async () => {
 interface Emf {
   _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> };
   [key: string]: unknown;
-}
-
-/** Runs `act` and returns every line it wrote to stdout or stderr (Powertools writes WARN and ERROR to stderr). */
-async function captureOutput(act: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    return true;
-  };
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-  ];
-  try {
-    await act();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return lines;
 }
 
 function total(value: unknown): number {

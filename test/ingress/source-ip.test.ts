@@ -9,6 +9,7 @@ import { METRICS_NAMESPACE } from '../../lambdas/ingress/core';
 import { createSourceIpAllowlist, parseAllowedSourceIps } from '../../lambdas/ingress/source-ip';
 import { decodeMessage } from '../../lambdas/shared/queue-message';
 import { loadStripeWebhookIps } from '../../lib/stripe-ips';
+import { captureOutput } from '../support/capture-output';
 import {
   eventBridgeEvent,
   httpEvent,
@@ -102,22 +103,15 @@ describe('the webhook route with an allowlist', () => {
 
   it('counts the refusal as WebhookRejected with Reason source_ip_not_allowed and logs the address', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
-    const lines: string[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    };
-    const spies = [
-      vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-      vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-    ];
+    let lines: string[];
     try {
-      const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
-      const app = ingress({ metrics, logger: new Logger({ serviceName: 'stripe-ingress', logLevel: 'INFO' }) });
-      await app.handleHttp(fromIp('198.51.100.7', 'evt_ip_metric'));
-      metrics.publishStoredMetrics();
+      lines = await captureOutput(async () => {
+        const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
+        const app = ingress({ metrics, logger: new Logger({ serviceName: 'stripe-ingress', logLevel: 'INFO' }) });
+        await app.handleHttp(fromIp('198.51.100.7', 'evt_ip_metric'));
+        metrics.publishStoredMetrics();
+      });
     } finally {
-      for (const spy of spies) spy.mockRestore();
       vi.unstubAllEnvs();
     }
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);

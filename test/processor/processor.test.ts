@@ -12,6 +12,7 @@ import { PermanentError, RetryableError } from '../../lambdas/shared/errors';
 import { createIdempotencyStore, type IdempotencyStore } from '../../lambdas/shared/idempotency-store';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
+import { captureOutput } from '../support/capture-output';
 import { classicEvent, enqueue, MemorySink, RecordingMetrics, receiveRecords, thinEvent, uid } from './harness';
 import { createIdempotencyTable, type LocalDynamo, type LocalSqs, startDynamo, startSqs } from './local-aws';
 
@@ -662,14 +663,6 @@ describe('failures', () => {
 
 describe('logs', () => {
   it('carries eventId, eventType and messageId on every line of a record, and never the object', async () => {
-    const lines: string[] = [];
-    // Powertools writes INFO and below to stdout, WARN and above to stderr.
-    const writeOut = process.stdout.write;
-    const writeErr = process.stderr.write;
-    const capture = (chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    };
     const pi = paymentIntent();
     stripeServer.setObject({ ...pi.current, client_secret: 'pi_secret_SHOULD_NOT_APPEAR' });
     const event = classicEvent('payment_intent.succeeded', pi.stale);
@@ -679,15 +672,10 @@ describe('logs', () => {
     const logger = new Logger({ logLevel: 'DEBUG', serviceName: 'test' });
     processor = makeProcessor(logger);
 
-    process.stdout.write = capture as typeof process.stdout.write;
-    process.stderr.write = capture as typeof process.stderr.write;
-    try {
+    const lines = await captureOutput(async () => {
       await runBatch(records); // a 429: warning lines
       await runBatch(records); // processed: info lines
-    } finally {
-      process.stdout.write = writeOut;
-      process.stderr.write = writeErr;
-    }
+    });
 
     const entries = lines
       .flatMap((l) => l.split('\n'))

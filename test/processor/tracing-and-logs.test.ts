@@ -6,12 +6,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcessor, type TraceFn } from '../../lambdas/processor/core';
 import { buildRegistry } from '../../lambdas/processor/handlers';
 import { createIdempotencyStore } from '../../lambdas/shared/idempotency-store';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
+import { captureOutput } from '../support/capture-output';
 import { classicEvent, enqueue, MemorySink, receiveRecords, uid } from './harness';
 import { createIdempotencyTable, type LocalDynamo, type LocalSqs, startDynamo, startSqs } from './local-aws';
 
@@ -89,21 +90,7 @@ async function setUp() {
 
 /** Runs `act`, returning the JSON lines it wrote to stdout/stderr. */
 async function captureLogs(act: () => Promise<void>): Promise<Record<string, unknown>[]> {
-  const lines: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    return true;
-  };
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-  ];
-  try {
-    await act();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return (await captureOutput(act)).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('tracing', () => {
