@@ -11,8 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Stripe from 'stripe';
 import { readSink } from './file-sink';
-import { LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
+import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
 import { findRunningPipeline, type RuntimeInfo, runtimeInfo } from './runtime-info';
+import { LOCAL_CREDENTIALS } from './stand-ins';
 
 const INTENTS = 8;
 
@@ -71,7 +72,7 @@ async function peekDeadLetters(info: RuntimeInfo, runId: string): Promise<DemoSu
   const sqs = new SQSClient({
     endpoint: info.sqsEndpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
   });
   try {
     // VisibilityTimeout 0: look without taking the messages (they stay for `npm run ops -- dlq list`).
@@ -196,7 +197,7 @@ export async function runDemo(info: RuntimeInfo, secret: string): Promise<DemoSu
   let deadLettered: DemoSummary['deadLettered'] = [];
   while (Date.now() < deadline) {
     counts = new Map();
-    for (const p of await readSink(info.sinkFile ?? '.local/processed.jsonl')) {
+    for (const p of await readSink(info.sinkFile ?? DEFAULT_SINK_FILE)) {
       if (p.eventId.includes(runId)) counts.set(p.eventId, (counts.get(p.eventId) ?? 0) + 1);
     }
     deadLettered = await peekDeadLetters(info, runId);

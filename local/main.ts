@@ -4,7 +4,7 @@
  * can find the running pipeline, and stops cleanly on Ctrl-C.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
+import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
 import { RUNTIME_FILE, runtimeInfo } from './runtime-info';
 
 function intFromEnv(name: string, fallback: number): number {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     ...(secret ? { webhookSecret: secret } : {}),
     ...(process.env.STRIPE_API_BASE ? { stripeApiBase: process.env.STRIPE_API_BASE } : {}),
     ...(process.env.STRIPE_SECRET_KEY ? { stripeSecretKey: process.env.STRIPE_SECRET_KEY } : {}),
-    sinkFile: process.env.LOCAL_SINK_FILE || '.local/processed.jsonl',
+    sinkFile: process.env.LOCAL_SINK_FILE || DEFAULT_SINK_FILE,
     concurrency: intFromEnv('PROCESSOR_CONCURRENCY', 4),
     batchSize: intFromEnv('PROCESSOR_BATCH_SIZE', 10),
     timeoutSeconds: intFromEnv('PROCESSOR_TIMEOUT_SECONDS', 10),

@@ -27,6 +27,7 @@ import { type InvocationContext, type InvocationOutcome, type Poller, startPolle
 import {
   createEventQueues,
   createIdempotencyTable,
+  LOCAL_CREDENTIALS,
   LOCAL_REGION,
   type LocalQueues,
   startDynamo,
@@ -36,6 +37,8 @@ import { type StripeServer, startStripeServer } from './stripe-server';
 
 /** The documented local signing secret, used when STRIPE_WEBHOOK_SECRET is not set. Never use it in AWS. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_local_development_only_0000000000';
+/** Where processed events go locally unless told otherwise (LOCAL_SINK_FILE). */
+export const DEFAULT_SINK_FILE = '.local/processed.jsonl';
 /** The key sent to a non-real Stripe (the embedded one or STRIPE_API_BASE) when no STRIPE_SECRET_KEY is set. */
 export const LOCAL_STRIPE_KEY = 'sk_test_local_offline';
 
@@ -161,7 +164,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       const client = new DynamoDBClient({
         endpoint: opts.idempotencyTable.endpoint,
         region: LOCAL_REGION,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: LOCAL_CREDENTIALS,
       });
       closers.push(async () => client.destroy());
       dynamo = { endpoint: opts.idempotencyTable.endpoint, client };
@@ -217,7 +220,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
     });
 
-    const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? '.local/processed.jsonl');
+    const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? DEFAULT_SINK_FILE);
     const processorDeps: ProcessorDeps = {
       store: createIdempotencyStore({
         client: dynamo.client,

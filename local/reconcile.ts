@@ -19,9 +19,7 @@ import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
 import { LOCAL_STRIPE_KEY } from './pipeline';
 import { findRunningPipeline, RUNTIME_FILE, type RuntimeInfo } from './runtime-info';
-import { LOCAL_REGION } from './stand-ins';
-
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './stand-ins';
 
 export interface LocalReconcileOptions extends ReconcilerSettings {
   /** Start here (Unix seconds) instead of at the checkpoint. */

@@ -11,7 +11,7 @@ import { parseApiKey, secretsManagerSecret } from '../../lambdas/shared/secrets'
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { LOCAL_STRIPE_KEY } from '../pipeline';
 import type { RuntimeInfo } from '../runtime-info';
-import { LOCAL_REGION } from '../stand-ins';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../stand-ins';
 
 export interface OpsTarget {
   readonly kind: 'local' | 'aws';
@@ -61,8 +61,6 @@ export function storeOf(target: OpsTarget): IdempotencyStore {
     doneTtlDays: 35,
   });
 }
-
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export class TargetError extends Error {
   override name = 'TargetError';
