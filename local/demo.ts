@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: a burst of signed sample events through the local pipeline, then a summary of what happened.
  *
- * It uses a running `npm start` when there is one (found through .local/runtime.json), otherwise it starts its own
+ * It uses a running `npm start` when there is one (`--port`/`--url` pick one of several), otherwise it starts its own
  * pipeline on a free port and stops it afterwards. The burst: 8 payment intents with 3 events each, every event
  * delivered 1 to 3 times in shuffled order (Stripe delivers at least once and out of order), one poison event about
  * an object Stripe no longer has, one forged delivery and one stale one. It then waits until the sink holds every
@@ -10,9 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Stripe from 'stripe';
+import { CliError, isMain, parseCommandLine, runMain } from '../scripts/cli';
 import { readSink } from './file-sink';
 import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
-import { findRunningPipeline, type RuntimeInfo, runtimeInfo } from './runtime-info';
+import { choiceFromFlags, findRunningPipeline, notRunningMessage, type RuntimeInfo, runtimeInfo } from './runtime-info';
 import { LOCAL_CREDENTIALS } from './stand-ins';
 
 const INTENTS = 8;
@@ -241,14 +242,33 @@ function print(s: DemoSummary, good: number): void {
   );
 }
 
-async function main(): Promise<void> {
+const USAGE = `usage: npm run demo -- [--port <port> | --url <url>] [--debug]
+  Sends a burst of signed sample events through the running \`npm start\` (the one named, or the only one running),
+  or through a pipeline of its own when none runs, and prints what happened.`;
+
+async function main(argv: string[]): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  let info = await findRunningPipeline();
+  const { values } = parseCommandLine(
+    {
+      args: argv,
+      options: { url: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    },
+    'see `npm run demo -- --help`',
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const choice = choiceFromFlags(values);
+  let info = await findRunningPipeline(choice);
   let close: (() => Promise<void>) | undefined;
   if (info) {
     console.log(`Using the pipeline running at ${info.url} (pid ${info.pid}).`);
+  } else if (choice.url || choice.port) {
+    throw new CliError(notRunningMessage(choice), 'start it with `npm start`, or leave out --port/--url');
   } else {
-    console.log('No running pipeline found (.local/runtime.json): starting one for this demo.');
+    console.log('No running pipeline found: starting one for this demo.');
     const pipeline = await startLocalPipeline({ port: 0, logLevel: 'WARN' });
     info = runtimeInfo(pipeline, true);
     close = pipeline.close;
@@ -257,16 +277,12 @@ async function main(): Promise<void> {
   try {
     const summary = await runDemo(info, secret);
     print(summary, summary.uniqueEvents - 1);
-    process.exitCode =
-      summary.missing.length === 0 && summary.processedMoreThanOnce === 0 && summary.deadLettered.length === 1 ? 0 : 1;
+    return summary.missing.length === 0 && summary.processedMoreThanOnce === 0 && summary.deadLettered.length === 1
+      ? 0
+      : 1;
   } finally {
     await close?.();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+if (isMain(import.meta.url)) runMain(main);

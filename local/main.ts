@@ -1,80 +1,132 @@
 /**
  * `npm start`: the whole pipeline on this machine, on 127.0.0.1 only. Configuration comes from the environment
- * (see the README's "Local runtime" table). It writes `.local/runtime.json` so `npm run demo` and the operator CLI
- * can find the running pipeline, and stops cleanly on Ctrl-C.
+ * (see the README's "Local runtime" table). It writes `.local/runtime-<port>.json` so `npm run demo` and the operator
+ * CLI can find this instance (and not another one on another port), and stops cleanly whichever process of the
+ * `npm start` chain a supervisor signals: SIGINT, SIGTERM or SIGHUP to this process, or its parent going away
+ * (npm killed, or a shell between npm and node that died of the signal without passing it on).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
-import { RUNTIME_FILE, runtimeInfo } from './runtime-info';
+import { createServer } from 'node:net';
+import { CliError, isMain, runMain } from '../scripts/cli';
+import { watchParent } from './parent-watch';
+import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from './pipeline';
+import { listRunningPipelines, RUNTIME_DIR, runtimeFile, runtimeInfo } from './runtime-info';
+
+const DEFAULT_PORT = 3000;
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new CliError(`${name} must be a non-negative integer, got "${raw}"`, `e.g. ${name}=${fallback}`);
+  }
   return n;
 }
 
-async function main(): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const secret = process.env.STRIPE_WEBHOOK_SECRET;
-  const pipeline = await startLocalPipeline({
-    port: intFromEnv('PORT', 3000),
-    ...(secret ? { webhookSecret: secret } : {}),
-    ...(process.env.STRIPE_API_BASE ? { stripeApiBase: process.env.STRIPE_API_BASE } : {}),
-    ...(process.env.STRIPE_SECRET_KEY ? { stripeSecretKey: process.env.STRIPE_SECRET_KEY } : {}),
-    sinkFile: process.env.LOCAL_SINK_FILE || DEFAULT_SINK_FILE,
-    concurrency: intFromEnv('PROCESSOR_CONCURRENCY', 4),
-    batchSize: intFromEnv('PROCESSOR_BATCH_SIZE', 10),
-    timeoutSeconds: intFromEnv('PROCESSOR_TIMEOUT_SECONDS', 10),
-    maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 10),
-    emitMetrics: process.env.LOCAL_METRICS === 'true',
-    logLevel: (process.env.LOG_LEVEL?.toUpperCase() as 'INFO' | undefined) ?? 'INFO',
+/** Whether `port` on 127.0.0.1 can be listened on right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
-  const info = runtimeInfo(pipeline, !secret);
-  await mkdir('.local', { recursive: true });
-  await writeFile(RUNTIME_FILE, `${JSON.stringify(info, null, 2)}\n`);
+}
 
+/** The first free port after `port` (for the message that says which PORT to use instead). */
+async function nextFreePort(port: number): Promise<number | undefined> {
+  for (let p = port + 1; p < Math.min(port + 100, 65536); p++) if (await portFree(p)) return p;
+  return undefined;
+}
+
+/** A CliError for a busy port: who holds it, when it is another `npm start`, and which PORT to use instead. */
+async function portInUse(port: number): Promise<CliError> {
+  const other = (await listRunningPipelines()).find((i) => i.url.endsWith(`:${port}`));
+  const who = other
+    ? `another local pipeline (pid ${other.pid}) already serves ${other.url}`
+    : 'another program holds it';
+  const free = await nextFreePort(port);
+  return new CliError(
+    `port ${port} is in use: ${who}`,
+    free === undefined
+      ? 'start this one with PORT=<a free port> npm start'
+      : `start this one with PORT=${free} npm start`,
+  );
+}
+
+function banner(pipeline: LocalPipeline, secret: string | undefined): string {
   const stripeLine =
     pipeline.stripe.kind === 'offline'
       ? `embedded offline Stripe at ${pipeline.stripe.apiBase} (Stripe's example objects; set STRIPE_API_BASE or STRIPE_SECRET_KEY to change)`
       : pipeline.stripe.kind === 'api-base'
         ? `${pipeline.stripe.apiBase} (STRIPE_API_BASE)`
         : 'the real Stripe API (STRIPE_SECRET_KEY)';
-  console.log(
-    [
-      '',
-      'Stripe webhooks pipeline running locally',
-      `  webhook     POST ${pipeline.webhookUrl}`,
-      `  health      GET  ${pipeline.url}/health`,
-      `  secret      ${secret ? 'from STRIPE_WEBHOOK_SECRET' : `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET)`}`,
-      `  stripe      ${stripeLine}`,
-      `  sink        ${pipeline.sinkFile} (one JSON line per processed event)`,
-      `  sqs         fauxqs ${pipeline.sqsEndpoint}  queue ${pipeline.queues.queueUrl.split('/').pop()}  dlq ${pipeline.queues.dlqUrl.split('/').pop()}`,
-      `  dynamodb    dynalite ${pipeline.dynamoEndpoint}  table ${pipeline.tableName}`,
-      '',
-      'Try it:   npm run demo',
-      `Forward Stripe test events:   stripe listen --forward-to localhost:${new URL(pipeline.url).port}/stripe/webhook`,
-      '  (then restart with STRIPE_WEBHOOK_SECRET set to the whsec_... it prints, and STRIPE_SECRET_KEY to your test key)',
-      'Ctrl-C stops everything.',
-      '',
-    ].join('\n'),
-  );
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    await pipeline.close();
-    await rm(RUNTIME_FILE, { force: true });
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const port = new URL(pipeline.url).port;
+  const portFlag = port === String(DEFAULT_PORT) ? '' : ` -- --port ${port}`;
+  return [
+    '',
+    'Stripe webhooks pipeline running locally',
+    `  webhook     POST ${pipeline.webhookUrl}`,
+    `  health      GET  ${pipeline.url}/health`,
+    `  secret      ${secret ? 'from STRIPE_WEBHOOK_SECRET' : `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET)`}`,
+    `  stripe      ${stripeLine}`,
+    `  sink        ${pipeline.sinkFile} (one JSON line per processed event)`,
+    `  sqs         fauxqs ${pipeline.sqsEndpoint}  queue ${pipeline.queues.queueUrl.split('/').pop()}  dlq ${pipeline.queues.dlqUrl.split('/').pop()}`,
+    `  dynamodb    dynalite ${pipeline.dynamoEndpoint}  table ${pipeline.tableName}`,
+    `  runtime     ${runtimeFile(Number(port))} (pid ${process.pid})`,
+    '',
+    `Try it:   npm run demo${portFlag}`,
+    `Forward Stripe test events:   stripe listen --forward-to localhost:${port}/stripe/webhook`,
+    '  (then restart with STRIPE_WEBHOOK_SECRET set to the whsec_... it prints, and STRIPE_SECRET_KEY to your test key)',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const secret = process.env.STRIPE_WEBHOOK_SECRET;
+  const port = intFromEnv('PORT', DEFAULT_PORT);
+  // Checked before the stand-ins start, so a second `npm start` says at once which PORT to use.
+  if (port !== 0 && !(await portFree(port))) throw await portInUse(port);
+  let pipeline: LocalPipeline;
+  try {
+    pipeline = await startLocalPipeline({
+      port,
+      ...(secret ? { webhookSecret: secret } : {}),
+      ...(process.env.STRIPE_API_BASE ? { stripeApiBase: process.env.STRIPE_API_BASE } : {}),
+      ...(process.env.STRIPE_SECRET_KEY ? { stripeSecretKey: process.env.STRIPE_SECRET_KEY } : {}),
+      sinkFile: process.env.LOCAL_SINK_FILE || DEFAULT_SINK_FILE,
+      concurrency: intFromEnv('PROCESSOR_CONCURRENCY', 4),
+      batchSize: intFromEnv('PROCESSOR_BATCH_SIZE', 10),
+      timeoutSeconds: intFromEnv('PROCESSOR_TIMEOUT_SECONDS', 10),
+      maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 10),
+      emitMetrics: process.env.LOCAL_METRICS === 'true',
+      logLevel: (process.env.LOG_LEVEL?.toUpperCase() as 'INFO' | undefined) ?? 'INFO',
+    });
+  } catch (err) {
+    // Taken between the check and the listen.
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw await portInUse(port);
+    throw err;
+  }
+  const file = runtimeFile(Number(new URL(pipeline.url).port));
+  await mkdir(RUNTIME_DIR, { recursive: true });
+  await writeFile(file, `${JSON.stringify(runtimeInfo(pipeline, !secret), null, 2)}\n`);
+  console.log(banner(pipeline, secret));
+
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${why}: stopping…`);
+    stopWatching();
+    await pipeline.close();
+    await rm(file, { force: true });
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
+  // A signal to npm reaches the shell between npm and node, which dies of it without passing it on (local/parent-watch.ts).
+  const stopWatching = watchParent((why) => void stop(why));
+}
+
+if (isMain(import.meta.url)) runMain(main);

@@ -14,14 +14,13 @@
  * DLQ_URL, TABLE_NAME, STRIPE_API_KEY_SECRET_ID). --json prints data for scripts. Exit code 1 on failure, 2 on
  * bad usage.
  */
-import { parseArgs } from 'node:util';
-import { describeError } from '../lambdas/shared/errors';
+import { CliError, describeCliError, isMain, parseCommandLine, UsageError } from '../scripts/cli';
 import { inspectDlq, listDlq, moveTaskStatus, redriveByHand, startMoveTask } from './ops/dlq';
 import { fields, table } from './ops/format';
 import { eventRecord, type ReplayReport, replayIds, replayRange } from './ops/replay';
 import { type OpsTarget, resolveTarget, type TargetDeps } from './ops/target';
 import { parseTime } from './reconcile';
-import { findRunningPipeline } from './runtime-info';
+import { choiceFromFlags, findRunningPipeline } from './runtime-info';
 
 /** Where the CLI writes (tests capture it). */
 export interface OpsIo {
@@ -29,9 +28,7 @@ export interface OpsIo {
   err(text: string): void;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+const HELP_HINT = '`npm run ops -- --help` lists the commands';
 
 const USAGE = `usage: npm run ops -- <command> [options]
   dlq list [--limit N]              DLQ messages and why they failed (peeked, not consumed)
@@ -41,8 +38,9 @@ const USAGE = `usage: npm run ops -- <command> [options]
   replay --id evt_... [--id ...] [--force]
   replay --since <ISO|unix> [--until <ISO|unix>] [--type t ...] [--force]
   event <evt_id>                    the event's idempotency record
-target: --local (default when npm start is running) | --region R [--stack NAME | --queue-url U --dlq-url U --table T --secret-id S]
-output: --json`;
+target: --local (default when one npm start is running) | --port P | --url U (pick one of several)
+        | --region R [--stack NAME | --queue-url U --dlq-url U --table T --secret-id S]
+output: --json; --debug adds the stack trace to an error`;
 
 /** Runs one CLI command; returns the exit code. */
 export async function runOps(argv: readonly string[], io: OpsIo, deps: Partial<TargetDeps> = {}): Promise<number> {
@@ -50,7 +48,7 @@ export async function runOps(argv: readonly string[], io: OpsIo, deps: Partial<T
   try {
     parsed = parse(argv);
   } catch (err) {
-    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    io.err(`error: ${describeCliError(err)}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -61,9 +59,11 @@ export async function runOps(argv: readonly string[], io: OpsIo, deps: Partial<T
   let target: OpsTarget | undefined;
   try {
     const command = commandOf(positionals);
+    const pipeline = choiceFromFlags(values);
     target = await resolveTarget(
       {
         ...(values.local ? { local: true } : {}),
+        pipeline,
         ...(values.region ? { region: values.region } : {}),
         ...(values.stack ? { stack: values.stack } : {}),
         ...(values['queue-url'] ? { queueUrl: values['queue-url'] } : {}),
@@ -71,47 +71,51 @@ export async function runOps(argv: readonly string[], io: OpsIo, deps: Partial<T
         ...(values.table ? { tableName: values.table } : {}),
         ...(values['secret-id'] ? { secretId: values['secret-id'] } : {}),
       },
-      { findRunning: findRunningPipeline, ...deps },
+      { findRunning: (choice) => findRunningPipeline(choice), ...deps },
     );
     if (!values.json) io.err(`target: ${target.description}`);
     return await command(target, values, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${describeError(err)}`);
-    return 1;
+    const hint = err instanceof UsageError ? `; ${HELP_HINT}` : '';
+    io.err(`error: ${describeCliError(err)}${hint}`);
+    if (values.debug && err instanceof Error && err.stack) io.err(err.stack);
+    return err instanceof CliError ? err.exitCode : 1;
   } finally {
     target?.close();
   }
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      local: { type: 'boolean' },
-      region: { type: 'string' },
-      stack: { type: 'string' },
-      'queue-url': { type: 'string' },
-      'dlq-url': { type: 'string' },
-      table: { type: 'string' },
-      'secret-id': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      limit: { type: 'string' },
-      max: { type: 'string' },
-      rate: { type: 'string' },
-      id: { type: 'string', multiple: true },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      type: { type: 'string', multiple: true },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
+  return parseCommandLine(
+    {
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        local: { type: 'boolean' },
+        url: { type: 'string' },
+        port: { type: 'string' },
+        debug: { type: 'boolean', default: false },
+        region: { type: 'string' },
+        stack: { type: 'string' },
+        'queue-url': { type: 'string' },
+        'dlq-url': { type: 'string' },
+        table: { type: 'string' },
+        'secret-id': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        limit: { type: 'string' },
+        max: { type: 'string' },
+        rate: { type: 'string' },
+        id: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        type: { type: 'string', multiple: true },
+        force: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  });
+    HELP_HINT,
+  );
 }
 
 type Values = ReturnType<typeof parse>['values'];
@@ -356,18 +360,10 @@ async function showEvent(target: OpsTarget, values: Values, io: OpsIo, eventId: 
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  runOps(process.argv.slice(2), {
-    out: (t) => console.log(t),
-    err: (t) => console.error(t),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
+  // runOps answers every error itself (one line; the stack with --debug), so it is not wrapped in runCli.
+  void runOps(process.argv.slice(2), { out: (t) => console.log(t), err: (t) => console.error(t) }).then((code) => {
+    process.exitCode = code;
+  });
 }

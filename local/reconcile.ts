@@ -1,14 +1,14 @@
 /**
  * `npm run reconcile`: one reconciler run (the Lambda's core, lambdas/reconciler/core.ts) against the running
- * `npm start`, found through .local/runtime.json: its dynalite table (idempotency records, lock, checkpoint), its
+ * `npm start` (found through its .local/runtime-<port>.json; `--port`/`--url` pick one of several): its dynalite table (idempotency records, lock, checkpoint), its
  * fauxqs event queue, and the same Stripe it uses (the embedded offline Stripe or STRIPE_API_BASE; with the real
  * API, STRIPE_SECRET_KEY must be set here too).
  *
  *   npm run reconcile                       from the checkpoint (first run: the last 24 hours)
  *   npm run reconcile -- --lookback 48      the last 48 hours, whatever the checkpoint
  *   npm run reconcile -- --since 2026-01-01T00:00:00Z [--grace 0] [--types a,b] [--json] [--verbose]
+ *   npm run reconcile -- --help             every option
  */
-import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -17,8 +17,9 @@ import { parseEventTypes } from '../lambdas/reconciler/env';
 import { createReconcilerState } from '../lambdas/reconciler/state';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { CliError, isMain, parseCommandLine, runMain, UsageError } from '../scripts/cli';
 import { LOCAL_STRIPE_KEY } from './pipeline';
-import { findRunningPipeline, RUNTIME_FILE, type RuntimeInfo } from './runtime-info';
+import { choiceFromFlags, findRunningPipeline, notRunningMessage, type RuntimeInfo } from './runtime-info';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './stand-ins';
 
 export interface LocalReconcileOptions extends ReconcilerSettings {
@@ -43,7 +44,7 @@ export async function reconcileLocal(info: RuntimeInfo, opts: LocalReconcileOpti
   try {
     const key = opts.stripeSecretKey ?? process.env.STRIPE_SECRET_KEY;
     if (info.stripe.kind === 'live' && !key) {
-      throw new Error('the pipeline uses the real Stripe API: set STRIPE_SECRET_KEY for `npm run reconcile` too');
+      throw new CliError('the pipeline uses the real Stripe API', 'set STRIPE_SECRET_KEY for `npm run reconcile` too');
     }
     const stripe = createStripeClient(
       key ?? LOCAL_STRIPE_KEY,
@@ -73,14 +74,19 @@ export async function reconcileLocal(info: RuntimeInfo, opts: LocalReconcileOpti
 /** A time given as ISO 8601 or Unix seconds, as Unix seconds. */
 export function parseTime(value: string, flag: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : Math.floor(Date.parse(value) / 1000);
-  if (!Number.isFinite(n)) throw new Error(`${flag} must be an ISO 8601 time or Unix seconds, got "${value}"`);
+  if (!Number.isFinite(n)) {
+    throw new UsageError(
+      `${flag} must be an ISO 8601 time or Unix seconds, got "${value}"`,
+      'e.g. 2026-01-31T00:00:00Z',
+    );
+  }
   return n;
 }
 
 function nonNegativeInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
   return n;
 }
 
@@ -105,23 +111,29 @@ export function formatReconcileResult(r: ReconcileResult): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+const USAGE = `usage: npm run reconcile -- [options]
+  (no option)                 from the checkpoint (first run: the last 24 hours)
+  --lookback <hours>          the last N hours, whatever the checkpoint
+  --since <ISO|unix>          from this time, whatever the checkpoint
+  --grace <seconds>           leave events younger than this to normal delivery (default 300)
+  --overlap <seconds>         start this much before the checkpoint (default 300)
+  --types a,b                 only these event types
+  --rate <n>                  Stripe requests per second at most
+  --port <port> | --url <url> which running \`npm start\` (needed when several run)
+  --json                      the result as JSON
+  --verbose                   the reconciler's log lines
+  --debug                     a stack trace with any error`;
+
+async function main(argv: string[]): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { values } = parseArgs({
-    options: {
-      since: { type: 'string' },
-      lookback: { type: 'string' },
-      grace: { type: 'string' },
-      overlap: { type: 'string' },
-      types: { type: 'string' },
-      rate: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      verbose: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const info = await findRunningPipeline();
-  if (!info) throw new Error(`no running pipeline found (${RUNTIME_FILE}): start one with \`npm start\` first`);
+  const { values } = parse(argv);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const choice = choiceFromFlags(values);
+  const info = await findRunningPipeline(choice);
+  if (!info) throw new CliError(notRunningMessage(choice), 'start one with `npm start` first');
   const grace = nonNegativeInt(values.grace, '--grace');
   const overlap = nonNegativeInt(values.overlap, '--overlap');
   const lookback = nonNegativeInt(values.lookback, '--lookback');
@@ -137,11 +149,30 @@ async function main(): Promise<void> {
     logger: new Logger({ serviceName: 'stripe-reconciler', logLevel: values.verbose ? 'INFO' : 'ERROR' }),
   });
   console.log(values.json ? JSON.stringify(result, null, 2) : formatReconcileResult(result));
+  return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
+function parse(argv: string[]) {
+  return parseCommandLine(
+    {
+      args: argv,
+      options: {
+        since: { type: 'string' },
+        lookback: { type: 'string' },
+        grace: { type: 'string' },
+        overlap: { type: 'string' },
+        types: { type: 'string' },
+        rate: { type: 'string' },
+        url: { type: 'string' },
+        port: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    },
+    'see `npm run reconcile -- --help`',
+  );
 }
+
+if (isMain(import.meta.url)) runMain(main);

@@ -3,13 +3,16 @@
  * them and today's date, keeping the file's other fields. Review the diff (`git diff lib/stripe-webhook-ips.json`)
  * and deploy: the ingress's allowlist (`ingress.stripeIpAllowlist`) is built from this file at synth time.
  *
+ * `-- --url <url>` reads a mirror of the list instead (e.g. behind a proxy that blocks stripe.com).
+ *
  * Refuses to write anything but a non-empty list of IP addresses, so a changed or broken answer cannot lock Stripe
  * out silently.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { relative } from 'node:path';
 import { STRIPE_WEBHOOK_IPS_FILE, STRIPE_WEBHOOK_IPS_URL } from '../lib/stripe-ips';
+import { CliError, describeCliError, isMain, parseCommandLine, runMain } from './cli';
 
 export interface RefreshOptions {
   /** @default STRIPE_WEBHOOK_IPS_URL */
@@ -50,15 +53,25 @@ export async function refreshStripeIps(opts: RefreshOptions = {}): Promise<Refre
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  refreshStripeIps()
-    .then(({ added, removed, asOf }) => {
-      console.log(`lib/stripe-webhook-ips.json: as of ${asOf}; added ${added.length}, removed ${removed.length}`);
-      for (const ip of added) console.log(`  + ${ip}`);
-      for (const ip of removed) console.log(`  - ${ip}`);
-    })
-    .catch((err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    });
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseCommandLine(
+    { args: argv, options: { url: { type: 'string' } }, strict: true },
+    'usage: npm run refresh-stripe-ips [-- --url <mirror of ips_webhooks.json>] [--debug]',
+  );
+  let result: RefreshResult;
+  try {
+    result = await refreshStripeIps(values.url ? { url: values.url } : {});
+  } catch (err) {
+    // Offline or refused: say so in one line, and that the file is as it was.
+    const file = relative(process.cwd(), STRIPE_WEBHOOK_IPS_FILE);
+    throw new CliError(`${describeCliError(err)}; ${file} left unchanged`, undefined, 1, err);
+  }
+  const { added, removed, asOf } = result;
+  console.log(
+    `${relative(process.cwd(), STRIPE_WEBHOOK_IPS_FILE)}: as of ${asOf}; added ${added.length}, removed ${removed.length}`,
+  );
+  for (const ip of added) console.log(`  + ${ip}`);
+  for (const ip of removed) console.log(`  - ${ip}`);
 }
+
+if (isMain(import.meta.url)) runMain(main);

@@ -10,9 +10,6 @@
  *
  * A standalone script for now; it belongs under the ops CLI (`npm run ops -- stage-api-key`) once that exists on main.
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -25,10 +22,14 @@ import {
   parseApiKeyDocument,
   serializeApiKeyDocument,
 } from '../lambdas/rotation/api-key/document';
+import { CliError, isMain, parseCommandLine, runMain, UsageError } from './cli';
 
 /** A key that cannot be staged; the message says why and changes nothing. */
-export class StageError extends Error {
+export class StageError extends CliError {
   override name = 'StageError';
+  constructor(why: string) {
+    super(`not staged: ${why}`);
+  }
 }
 
 /** Writes `newKey` as the staged key of `secretId` (a new AWSCURRENT version with `apiKey` unchanged). */
@@ -69,39 +70,43 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'secret-id': { type: 'string' },
-      region: { type: 'string' },
-      rotate: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+const USAGE =
+  'usage: npm run stage-api-key -- --secret-id <appName>/stripe-api-key [--region <region>] [--rotate] [--debug] < key.txt';
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(
+    {
+      args: argv,
+      options: {
+        'secret-id': { type: 'string' },
+        region: { type: 'string' },
+        rotate: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
-  });
-  if (values.help || !values['secret-id']) {
-    console.error(
-      'usage: npm run stage-api-key -- --secret-id <appName>/stripe-api-key [--region <region>] [--rotate] < key.txt',
-    );
-    process.exit(values.help ? 0 : 2);
+    USAGE,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
   const secretId = values['secret-id'];
+  if (!secretId) throw new UsageError('--secret-id is required', USAGE);
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  // Asked before the key is read: nobody should paste a key only to be told the region was missing.
+  if (!region)
+    throw new UsageError('no AWS region given', 'pass --region <region> (the primary region) or set AWS_REGION');
   if (process.stdin.isTTY) console.error('Paste the new key, then press Enter and Ctrl-D:');
-  const sm = new SecretsManagerClient(values.region ? { region: values.region } : {});
+  const sm = new SecretsManagerClient({ region });
   const { versionId } = await stageApiKey(sm, secretId, await readStdin());
   console.log(`Staged (version ${versionId}); the key in use is unchanged.`);
   if (values.rotate) {
     const rotation = await sm.send(new RotateSecretCommand({ SecretId: secretId }));
     console.log(`Rotation started (version ${rotation.VersionId}): the key is promoted only if Stripe accepts it.`);
   } else {
-    console.log(`Now rotate: aws secretsmanager rotate-secret --secret-id ${secretId}`);
+    console.log(`Now rotate: aws secretsmanager rotate-secret --secret-id ${secretId} --region ${region}`);
   }
+  return 0;
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-if (invokedDirectly) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof StageError ? `Not staged: ${err.message}` : err);
-    process.exit(1);
-  });
-}
+if (isMain(import.meta.url)) runMain(main);

@@ -1,5 +1,5 @@
 /**
- * Where the operator CLI acts: the running local pipeline (`npm start`, found through .local/runtime.json) or a
+ * Where the operator CLI acts: the running local pipeline (`npm start`, found through .local/runtime-<port>.json) or a
  * deployed regional stack in AWS (queue URLs, table and API-key secret from flags, the environment, or the stack's
  * CloudFormation outputs).
  */
@@ -9,8 +9,9 @@ import type Stripe from 'stripe';
 import { createIdempotencyStore, type IdempotencyStore } from '../../lambdas/shared/idempotency-store';
 import { parseApiKey, secretsManagerSecret } from '../../lambdas/shared/secrets';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
+import { CliError, UsageError } from '../../scripts/cli';
 import { LOCAL_STRIPE_KEY } from '../pipeline';
-import type { RuntimeInfo } from '../runtime-info';
+import { notRunningMessage, type PipelineChoice, type RuntimeInfo } from '../runtime-info';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../stand-ins';
 
 export interface OpsTarget {
@@ -30,6 +31,8 @@ export interface OpsTarget {
 /** Flags and environment that pick the target. */
 export interface TargetOptions {
   readonly local?: boolean;
+  /** Which local pipeline (`--url` / `--port`); either implies `local`. */
+  readonly pipeline?: PipelineChoice;
   readonly region?: string;
   readonly stack?: string;
   readonly queueUrl?: string;
@@ -40,8 +43,8 @@ export interface TargetOptions {
 
 /** What resolveTarget needs from the outside world (tests replace each). */
 export interface TargetDeps {
-  /** The running local pipeline, if any. */
-  readonly findRunning: () => Promise<RuntimeInfo | undefined>;
+  /** The running local pipeline `choice` names (or the only one), if any. */
+  readonly findRunning: (choice: PipelineChoice) => Promise<RuntimeInfo | undefined>;
   /** CloudFormation outputs of a stack (OutputKey -> OutputValue). @default describeStackOutputs */
   readonly stackOutputs?: (stack: string, region: string | undefined) => Promise<Record<string, string>>;
   /** Client factories, so tests can hand in clients that aws-sdk-client-mock intercepts. */
@@ -62,7 +65,7 @@ export function storeOf(target: OpsTarget): IdempotencyStore {
   });
 }
 
-export class TargetError extends Error {
+export class TargetError extends CliError {
   override name = 'TargetError';
 }
 
@@ -70,10 +73,18 @@ export class TargetError extends Error {
 export async function resolveTarget(opts: TargetOptions, deps: TargetDeps): Promise<OpsTarget> {
   const env = deps.env ?? process.env;
   const namesAws = Boolean(opts.region || opts.stack || opts.queueUrl || opts.dlqUrl || opts.tableName);
-  if (opts.local || !namesAws) {
-    const info = await deps.findRunning();
+  const choice = opts.pipeline ?? {};
+  const namesLocal = Boolean(opts.local || choice.url || choice.port);
+  if (namesLocal && namesAws) {
+    throw new UsageError(
+      'the command names both a local pipeline and AWS',
+      'drop --local/--url/--port or the AWS flags',
+    );
+  }
+  if (namesLocal || !namesAws) {
+    const info = await deps.findRunning(choice);
     if (info) return localTarget(info, env);
-    if (opts.local) throw new TargetError('--local: no running pipeline found (.local/runtime.json); run `npm start`');
+    if (namesLocal) throw new TargetError(notRunningMessage(choice), 'start it with `npm start`');
   }
   return awsTarget(opts, deps, env);
 }
@@ -99,7 +110,7 @@ export function localTarget(info: RuntimeInfo, env: Readonly<Record<string, stri
       if (!stripe) {
         const key = env.STRIPE_SECRET_KEY;
         if (info.stripe.kind === 'live' && !key) {
-          throw new TargetError('the local pipeline uses the real Stripe API: set STRIPE_SECRET_KEY here too');
+          throw new TargetError('the local pipeline uses the real Stripe API', 'set STRIPE_SECRET_KEY here too');
         }
         stripe = createStripeClient(
           key ?? LOCAL_STRIPE_KEY,
@@ -160,7 +171,8 @@ async function awsTarget(
   ].filter((m) => m !== undefined);
   if (missing.length > 0) {
     throw new TargetError(
-      `no running local pipeline, and the AWS target lacks ${missing.join(', ')} (or name the stack with --stack)`,
+      `no running local pipeline, and the AWS target lacks ${missing.join(', ')}`,
+      'name the stack with --stack (and --region), or start `npm start` for the local pipeline',
     );
   }
   const sqs = deps.sqsClient?.(region) ?? new SQSClient(region ? { region } : {});
@@ -176,7 +188,9 @@ async function awsTarget(
     tableName: tableName!,
     async stripe() {
       if (!stripe) {
-        if (!secretId) throw new TargetError('this command calls Stripe: give --secret-id / STRIPE_API_KEY_SECRET_ID');
+        if (!secretId) {
+          throw new TargetError('this command calls Stripe', 'give --secret-id or STRIPE_API_KEY_SECRET_ID');
+        }
         const value = await (deps.readSecret ?? readSecretsManager)(secretId, region);
         stripe = createStripeClient(parseApiKey(value), { maxNetworkRetries: 2 });
       }

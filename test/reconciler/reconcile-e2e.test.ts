@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSink } from '../../local/file-sink';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { reconcileLocal } from '../../local/reconcile';
-import { runtimeInfo } from '../../local/runtime-info';
+import { runtimeFile, runtimeInfo } from '../../local/runtime-info';
 import { paymentEvent, uid } from './helpers';
 
 const run = promisify(execFile);
@@ -88,13 +88,16 @@ describe('npm run reconcile, against a running local pipeline', () => {
     expect([...(await sinkCounts(all)).values()]).toEqual([1, 1, 1, 1, 1]);
   });
 
-  it('runs as the npm script: finds the pipeline through .local/runtime.json and prints a summary', async () => {
+  it('runs as the npm script: finds the pipeline through its .local/runtime-<port>.json and prints a summary', async () => {
     const now = Math.floor(Date.now() / 1000);
     const dropped = paymentEvent(now - 400, { intent: `pi_cli_${uid()}` });
     server().addEvent(dropped);
     const cwd = join(dir, 'cli');
     await mkdir(join(cwd, '.local'), { recursive: true });
-    await writeFile(join(cwd, '.local', 'runtime.json'), JSON.stringify(runtimeInfo(pipeline, true)));
+    await writeFile(
+      join(cwd, runtimeFile(Number(new URL(pipeline.url).port))),
+      JSON.stringify(runtimeInfo(pipeline, true)),
+    );
 
     const tsx = resolve('node_modules/tsx/dist/cli.mjs');
     const { stdout } = await run(process.execPath, [tsx, resolve('local/reconcile.ts'), '--since', String(now - 500)], {
