@@ -168,8 +168,13 @@ const dlqList: Command = async (target, values, io) => {
   io.out(
     `\n${listing.entries.length} message(s) shown${hidden > 0 ? `; about ${hidden} more not shown (--limit, or queued behind a shown message of the same FIFO group)` : ''}.`,
   );
+  io.out(PEEK_NOTE);
   return 0;
 };
+
+/** What a look at the DLQ does to a message, said wherever receive counts are shown. */
+const PEEK_NOTE =
+  'RECEIVES is the count before this look: SQS cannot peek, so each `dlq list` / `dlq inspect` receives every message it shows once more (+1). The DLQ has no redrive limit, so looking moves nothing toward one, and a redrive starts the count at 0.';
 
 /** `PermanentError(code): text` -> `text`: the code is shown once already. */
 function withoutCode(message: string, code: string): string {
@@ -196,7 +201,7 @@ async function dlqInspect(target: OpsTarget, values: Values, io: OpsIo, id: stri
         ['type', detail.type],
         ['source', detail.source],
         ['group', detail.group],
-        ['receives', detail.receiveCount],
+        ['receives', `${detail.receiveCount} before this look (this look added 1; see below)`],
         ['sent to DLQ', detail.sentAt],
         ['reason', `${detail.reason.code}: ${withoutCode(detail.reason.message, detail.reason.code)}`],
         [
@@ -213,6 +218,8 @@ async function dlqInspect(target: OpsTarget, values: Values, io: OpsIo, id: stri
           r ? `${r.status} (attempts ${r.attempts}${r.doneAt ? `, done ${r.doneAt}` : ''})` : 'no record',
         ],
       ]),
+      '',
+      PEEK_NOTE,
       '',
       'attributes:',
       JSON.stringify(detail.attributes, null, 2),
@@ -241,9 +248,12 @@ const dlqRedrive: Command = async (target, values, io) => {
     }
     return 0;
   }
-  const moved = await redriveByHand(target, positiveInt(values.max, '--max', 1000));
-  if (values.json) io.out(JSON.stringify({ moved }, null, 2));
-  else if (moved.length === 0) io.out('The DLQ is empty: nothing moved.');
+  const { moved, skipped } = await redriveByHand(target, positiveInt(values.max, '--max', 1000));
+  if (values.json) {
+    io.out(JSON.stringify({ moved, skipped }, null, 2));
+    return 0;
+  }
+  if (moved.length === 0) io.out('The DLQ is empty: nothing moved.');
   else {
     io.out(
       table(
@@ -252,6 +262,13 @@ const dlqRedrive: Command = async (target, values, io) => {
       ),
     );
     io.out(`\n${moved.length} message(s) moved back to the event queue.`);
+  }
+  if (skipped.length > 0) {
+    io.out(
+      `${skipped.length} message(s) left in the DLQ: they failed again after this run moved them (${skipped
+        .map((m) => m.eventId ?? m.messageId)
+        .join(', ')}); \`npm run ops -- dlq list\` shows why.`,
+    );
   }
   return 0;
 };

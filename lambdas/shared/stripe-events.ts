@@ -205,7 +205,16 @@ export async function resendEvent(
   deps: ResendDeps,
   event: Stripe.Event | Record<string, unknown>,
   source: Extract<MessageSource, 'reconcile' | 'replay'>,
-  opts: { force?: boolean } = {},
+  opts: {
+    force?: boolean;
+    /**
+     * `event` (the reconciler): the event id, so a copy sent within 5 minutes of another is dropped by SQS.
+     * `unique` (an operator's replay): a fresh id per send, so the replay is never silently dropped as a copy of an
+     * earlier send (e.g. the delivery that just failed); the idempotency table still decides what runs.
+     * @default 'event'
+     */
+    deduplication?: 'event' | 'unique';
+  } = {},
 ): Promise<ResendResult> {
   const now = deps.now ?? (() => new Date());
   const msg = toQueueMessage(event, source, now());
@@ -216,16 +225,17 @@ export async function resendEvent(
     ...(record ? { previousStatus: record.status } : {}),
   };
   let outcome: ResendOutcome;
-  let deduplicationIdOverride: string | undefined;
+  let unique = opts.deduplication === 'unique';
   if (record?.status === 'DONE') {
     if (!opts.force) return { ...base, outcome: 'skipped' };
     await deps.store.forgetDone(msg.eventId);
-    // Unique per send and within SQS's 128 characters (event ids may have up to 124).
-    deduplicationIdOverride = `${msg.eventId.slice(0, 91)}:${randomUUID()}`;
+    unique = true;
     outcome = 'forced';
   } else {
     outcome = record ? 'pending' : 'missed';
   }
+  // Unique per send and within SQS's 128 characters (event ids may have up to 124).
+  const deduplicationIdOverride = unique ? `${msg.eventId.slice(0, 91)}:${randomUUID()}` : undefined;
   const sent = await enqueueMessage(deps.sqs, deps.queueUrl, msg, {
     maxMessageBytes: deps.maxMessageBytes ?? 262_144,
     ...(deduplicationIdOverride ? { deduplicationIdOverride } : {}),

@@ -18,6 +18,7 @@ import {
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageCommand,
+  type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { IdempotencyRecord, IdempotencyStore } from '../../lambdas/shared/idempotency-store';
@@ -46,7 +47,11 @@ export interface DlqEntry {
   /** Which path brought the event in (webhook, eventbridge, reconcile, replay). */
   readonly source?: string;
   readonly group?: string;
-  /** SQS's ApproximateReceiveCount (this peek included). */
+  /**
+   * How often the message had been received before this look (SQS's ApproximateReceiveCount less this peek). Each
+   * look (`dlq list`, `dlq inspect`) receives a message once, so this rises by 1 per look; the DLQ has no redrive
+   * policy, so that moves it toward no limit, and a redrive gives it a new message with a count of 0.
+   */
   readonly receiveCount: number;
   /** When the message was sent to the DLQ (ISO 8601). */
   readonly sentAt?: string;
@@ -71,6 +76,8 @@ export interface DlqListing {
 const BATCH = 10;
 /** How long peeked messages stay hidden before they are made visible again (a crash mid-peek hides them this long). */
 const PEEK_VISIBILITY_SECONDS = 30;
+/** How long a redrive run hides the DLQ messages it received (it makes the ones it leaves visible at its end). */
+const REDRIVE_VISIBILITY_SECONDS = 120;
 /** Processor-set attributes that describe a failed attempt, not the event: not carried back to the queue. */
 const FAILURE_ATTRIBUTES = new Set(['FailureCode', 'FailureReason', 'FailedAt', 'OriginalMessageId']);
 
@@ -189,13 +196,30 @@ async function describe(m: Message, store: IdempotencyStore): Promise<DlqDetail>
     ...(type ? { type } : {}),
     ...(source ? { source } : {}),
     ...(m.Attributes?.MessageGroupId ? { group: m.Attributes.MessageGroupId } : {}),
-    receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+    receiveCount: Math.max(0, Number(m.Attributes?.ApproximateReceiveCount ?? 1) - 1),
     ...(sent ? { sentAt: new Date(Number(sent)).toISOString() } : {}),
     reason,
     body: decoded ?? m.Body ?? '',
     attributes,
     ...(record ? { record } : {}),
   };
+}
+
+/**
+ * Messages on a queue, visible or in flight, from GetQueueAttributes: no receive, so no message's receive count
+ * moves (SQS's figures are approximate).
+ */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 /** `dlq list`: up to `limit` messages with their reasons, without consuming them. */
@@ -223,6 +247,13 @@ export async function inspectDlq(target: OpsTarget, id: string, limit = 1000): P
   return found ? describe(found, storeOf(target)) : undefined;
 }
 
+/** What one `dlq redrive` run did. */
+export interface RedriveReport {
+  readonly moved: MovedMessage[];
+  /** Messages this run left in the DLQ: they failed again after this run moved them (or their event was moved). */
+  readonly skipped: Array<{ readonly messageId: string; readonly eventId?: string }>;
+}
+
 export interface MovedMessage {
   readonly messageId: string;
   readonly eventId?: string;
@@ -236,63 +267,96 @@ export interface MovedMessage {
  * A message is deleted only once the send succeeded. The processor dedupes a redriven event like any other (a
  * FAILED claim is claimable again; a DONE one is skipped).
  *
+ * A run moves each message at most once: a message that fails again while the run goes on comes back to the DLQ as
+ * a new message (the processor's copy names the redriven message in OriginalMessageId; SQS's own move keeps its
+ * message id), and moving it again would loop. Such a message is left in the DLQ (hidden until the run ends, then
+ * visible again) and reported in `skipped`.
+ *
  * Used locally (fauxqs has no StartMessageMoveTask) and in AWS when `--max` asks for only some messages.
  */
-export async function redriveByHand(target: OpsTarget, max: number): Promise<MovedMessage[]> {
+export async function redriveByHand(target: OpsTarget, max: number): Promise<RedriveReport> {
   const moved: MovedMessage[] = [];
-  while (moved.length < max) {
-    const out = await target.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: target.dlqUrl,
-        MaxNumberOfMessages: Math.min(BATCH, max - moved.length),
-        VisibilityTimeout: 60,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) break;
-    for (const m of messages) {
-      const decoded = decode(m);
-      const eventId = decoded?.eventId ?? m.MessageAttributes?.EventId?.StringValue;
-      const attributes: Record<string, MessageAttributeValue> = {};
-      for (const [k, v] of Object.entries(m.MessageAttributes ?? {})) {
-        if (!FAILURE_ATTRIBUTES.has(k) && k !== 'EventId') attributes[k] = v;
+  const skipped: Message[] = [];
+  /** Event-queue message ids this run created. */
+  const sentIds = new Set<string>();
+  try {
+    while (moved.length < max) {
+      const out = await target.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: target.dlqUrl,
+          MaxNumberOfMessages: Math.min(BATCH, max - moved.length),
+          // Held for the whole run: a skipped message must not be received again before the run ends.
+          VisibilityTimeout: REDRIVE_VISIBILITY_SECONDS,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const [i, m] of messages.entries()) {
+        const decoded = decode(m);
+        const eventId = decoded?.eventId ?? m.MessageAttributes?.EventId?.StringValue;
+        const original = m.MessageAttributes?.OriginalMessageId?.StringValue;
+        if (sentIds.has(m.MessageId!) || (original && sentIds.has(original))) {
+          skipped.push(m);
+          continue;
+        }
+        let newMessageId: string | undefined;
+        try {
+          newMessageId = await sendBack(target, m, decoded, eventId);
+        } catch (err) {
+          // Not moved: make it (and the rest of this batch) visible in the DLQ again, then report.
+          await release(target, messages.slice(i)).catch(() => undefined);
+          throw err;
+        }
+        await target.sqs.send(new DeleteMessageCommand({ QueueUrl: target.dlqUrl, ReceiptHandle: m.ReceiptHandle! }));
+        if (newMessageId) sentIds.add(newMessageId);
+        moved.push({
+          messageId: m.MessageId!,
+          ...(eventId ? { eventId } : {}),
+          ...(newMessageId ? { newMessageId } : {}),
+        });
       }
-      if (decoded) {
-        attributes.eventId ??= { DataType: 'String', StringValue: decoded.eventId };
-        attributes.eventType ??= { DataType: 'String', StringValue: decoded.type };
-        attributes.source ??= { DataType: 'String', StringValue: decoded.source };
-      }
-      const group = m.Attributes?.MessageGroupId ?? (decoded ? messageGroupId(decoded) : 'undecodable');
-      let newMessageId: string | undefined;
-      try {
-        const sent = await target.sqs.send(
-          new SendMessageCommand({
-            QueueUrl: target.queueUrl,
-            MessageBody: m.Body ?? '',
-            MessageGroupId: group,
-            MessageDeduplicationId: `${(eventId ?? m.MessageId ?? 'message').slice(0, 91)}:${randomUUID()}`,
-            MessageAttributes: attributes,
-          }),
-        );
-        newMessageId = sent.MessageId;
-      } catch (err) {
-        // Not moved: make it (and the rest of this batch) visible in the DLQ again, then report.
-        const rest = messages.slice(messages.indexOf(m));
-        await release(target, rest).catch(() => undefined);
-        throw err;
-      }
-      await target.sqs.send(new DeleteMessageCommand({ QueueUrl: target.dlqUrl, ReceiptHandle: m.ReceiptHandle! }));
-      moved.push({
-        messageId: m.MessageId!,
-        ...(eventId ? { eventId } : {}),
-        ...(newMessageId ? { newMessageId } : {}),
-      });
     }
+  } finally {
+    await release(target, skipped).catch(() => undefined);
   }
-  return moved;
+  return {
+    moved,
+    skipped: skipped.map((m) => {
+      const eventId = decode(m)?.eventId ?? m.MessageAttributes?.EventId?.StringValue;
+      return { messageId: m.MessageId!, ...(eventId ? { eventId } : {}) };
+    }),
+  };
+}
+
+/** Sends one DLQ message back to the event queue (without the failure attributes); returns the new message id. */
+async function sendBack(
+  target: OpsTarget,
+  m: Message,
+  decoded: QueueMessage | undefined,
+  eventId: string | undefined,
+): Promise<string | undefined> {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const [k, v] of Object.entries(m.MessageAttributes ?? {})) {
+    if (!FAILURE_ATTRIBUTES.has(k) && k !== 'EventId') attributes[k] = v;
+  }
+  if (decoded) {
+    attributes.eventId ??= { DataType: 'String', StringValue: decoded.eventId };
+    attributes.eventType ??= { DataType: 'String', StringValue: decoded.type };
+    attributes.source ??= { DataType: 'String', StringValue: decoded.source };
+  }
+  const sent = await target.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: target.queueUrl,
+      MessageBody: m.Body ?? '',
+      MessageGroupId: m.Attributes?.MessageGroupId ?? (decoded ? messageGroupId(decoded) : 'undecodable'),
+      MessageDeduplicationId: `${(eventId ?? m.MessageId ?? 'message').slice(0, 91)}:${randomUUID()}`,
+      MessageAttributes: attributes,
+    }),
+  );
+  return sent.MessageId;
 }
 
 async function queueArn(target: OpsTarget, url: string): Promise<string> {

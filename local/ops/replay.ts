@@ -1,7 +1,9 @@
 /**
  * `replay`: fetch events from Stripe (by id, or every event of a time range) and enqueue them with source `replay`,
- * through the reconciler's own listing and enqueue code (lambdas/shared/stripe-events.ts). Events the table has as
- * DONE are skipped unless `force`, which clears the DONE record and re-enqueues with a fresh deduplication id.
+ * through the reconciler's own listing and enqueue code (lambdas/shared/stripe-events.ts). Every replay is sent with
+ * a fresh deduplication id, so SQS never drops it as a copy of a delivery from the last 5 minutes (which would leave
+ * "enqueued" printed and nothing processed); the idempotency table decides what runs: events it has as DONE are
+ * skipped unless `force`, which clears the DONE record first.
  */
 import type Stripe from 'stripe';
 import { describeError } from '../../lambdas/shared/errors';
@@ -72,7 +74,7 @@ export async function replayIds(
       items.push({ eventId: id, outcome: 'not_found', error: describeError(err) });
       continue;
     }
-    items.push(await resendEvent(deps, event, 'replay', { force: opts.force ?? false }));
+    items.push(await resendEvent(deps, event, 'replay', { force: opts.force ?? false, deduplication: 'unique' }));
   }
   return report(items, call.counters);
 }
@@ -95,7 +97,8 @@ export async function replayRange(
   );
   for await (const page of pages) {
     // In Stripe's (newest-first) order: the processor fetches each object's current state, so order does not matter.
-    for (const event of page) items.push(await resendEvent(deps, event, 'replay', { force: opts.force ?? false }));
+    for (const event of page)
+      items.push(await resendEvent(deps, event, 'replay', { force: opts.force ?? false, deduplication: 'unique' }));
   }
   return report(items, call.counters);
 }
