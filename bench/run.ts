@@ -7,15 +7,17 @@
  *   3. local throughput        bench/throughput.ts
  *   4. cost per million        bench/cost.ts (+ cost-model.ts, deployment.ts, prices.json)
  *
- * Options: `--quick` runs smaller samples (a smoke run; its figures are not for quoting).
+ * Options: `--quick` runs smaller samples (a smoke run; its figures are not for quoting, so they go to
+ * bench/out/results-quick.json and the tracked bench/results.json is left as it is).
  */
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../lib/constructs/node-function';
 import { startStripeServer } from '../local/stripe-server';
+import { isMain, runMain } from '../scripts/cli';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';
 import { runIngressBench } from './ingress';
@@ -23,7 +25,13 @@ import { buildReport, formatTable } from './report';
 import { runThroughputBench } from './throughput';
 
 const STRIPE_LATENCY_MS = 20;
-const RESULTS_FILE = join(PROJECT_ROOT, 'bench/results.json');
+/**
+ * Where a run's figures go: the recorded run is tracked (bench/results.json, quoted in docs/performance.md); a
+ * `--quick` smoke run's figures are not for quoting and go to the git-ignored bench/out/.
+ */
+export function resultsFileFor(quick: boolean): string {
+  return join(PROJECT_ROOT, quick ? 'bench/out/results-quick.json' : 'bench/results.json');
+}
 
 function machine() {
   const cpu = cpus();
@@ -37,12 +45,12 @@ function machine() {
   };
 }
 
-async function main(): Promise<void> {
+async function main(argv: string[]): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // The local poller's workers share one AbortSignal: at concurrency 16 Node warns about 16 listeners on it, which is
   // expected here and would only clutter the output.
   setMaxListeners(64);
-  const quick = process.argv.includes('--quick');
+  const quick = argv.includes('--quick');
   const started = Date.now();
   const host = machine();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -85,11 +93,13 @@ async function main(): Promise<void> {
   // Four significant digits are plenty for measurements this noisy, and keep the file readable.
   const rounded = (_key: string, value: unknown) =>
     typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value;
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, rounded, 2)}\n`);
+  const resultsFile = resultsFileFor(quick);
+  mkdirSync(dirname(resultsFile), { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify(results, rounded, 2)}\n`);
   // Written in the repository's JSON style, so `npx biome check .` stays clean after a run.
   execFileSync(
     process.execPath,
-    [join(PROJECT_ROOT, 'node_modules/@biomejs/biome/bin/biome'), 'format', '--write', RESULTS_FILE],
+    [join(PROJECT_ROOT, 'node_modules/@biomejs/biome/bin/biome'), 'format', '--write', resultsFile],
     {
       stdio: 'ignore',
     },
@@ -98,13 +108,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${formatTable(rows)}\n\n`);
   process.stdout.write(
     `${host.cpuModel} x${host.cores}, Node ${host.node}, load ${host.loadAverageAtStart.join(' ')} -> ${results.machine.loadAverageAtEnd.join(' ')}; ` +
-      `${durationSeconds.toFixed(0)} s; results in bench/results.json\n`,
+      `${durationSeconds.toFixed(0)} s; results in ${relative(PROJECT_ROOT, resultsFile)}\n`,
   );
   for (const t of targets)
     process.stdout.write(`target ${t.met ? 'met    ' : 'NOT met'}  ${t.name} (${t.target}): ${t.value.toFixed(2)}\n`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exit(1);
-});
+if (isMain(import.meta.url)) runMain(main);
