@@ -118,12 +118,21 @@ async function main(): Promise<void> {
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${why}: stopping…`);
     stopWatching();
-    await pipeline.close();
+    // The file goes first: from now on no command should find this instance, whatever happens while closing.
     await rm(file, { force: true });
-    process.exit(0);
+    let code = 0;
+    try {
+      console.log(`\n${why}: stopping…`);
+      await pipeline.close();
+    } catch (err) {
+      code = 1;
+      console.error(`error while stopping: ${(err as Error).message}`);
+    }
+    process.exit(code);
   };
+  // Whoever read our output may be gone (npm killed): a write to the closed pipe must not crash the stop.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
   // A signal to npm reaches the shell between npm and node, which dies of it without passing it on (local/parent-watch.ts).
   const stopWatching = watchParent((why) => void stop(why));
