@@ -310,6 +310,8 @@ export interface StripeWebhooksConfig {
   /**
    * What happens to the table, secrets, queues, keys and log groups when the stack is deleted: `retain` keeps them
    * (payments data; also turns on deletion and termination protection), `destroy` removes them (dev stacks only).
+   * `retain` is CloudFormation's `RetainExceptOnCreate`: a failed first deploy still deletes what it created, so the
+   * retry does not stop at "already exists".
    * @default 'retain'
    */
   readonly removalPolicy: 'retain' | 'destroy';

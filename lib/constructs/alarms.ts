@@ -111,7 +111,7 @@ export interface AlarmsProps {
    * @default - none
    */
   readonly healthChecks?: readonly RegionHealthCheck[];
-  /** Applies to the topic's key. @default RemovalPolicy.RETAIN */
+  /** Applies to the topic's key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -155,7 +155,7 @@ export class Alarms extends Construct {
     this.key = customerManagedKey(this, 'Key', {
       alias: `${appName}/alarms`,
       description: `Encrypts the ${appName} alarm topic`,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // CloudWatch (alarm actions) and EventBridge (rule targets) encrypt what they publish to the topic with this key.
     // No conditions: the key encrypts this topic only, and the services' requests carry no source ARN to KMS.

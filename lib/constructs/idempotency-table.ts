@@ -36,7 +36,7 @@ export interface IdempotencyTableProps {
   readonly namePrefix: string;
   /**
    * Applies to the table and its key. RETAIN also turns on deletion protection.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -65,7 +65,7 @@ export class IdempotencyTable extends Construct {
 
   constructor(scope: Construct, id: string, props: IdempotencyTableProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.placement = props.placement ?? 'owner';
     const replicaRegions = props.replicaRegions ?? [];
     if (this.placement === 'replica' && replicaRegions.length > 0) {
@@ -96,7 +96,10 @@ export class IdempotencyTable extends Construct {
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.customerManagedKey(this.key, replicaKeyArns),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      // DynamoDB's own guard against a DeleteTable by hand. It also stops CloudFormation: the rollback of a failed first
+      // create cannot delete the table (docs/deploy.md says how to clear it), and a replica must lose it before its
+      // region is removed (docs/multi-region.md).
+      deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy,
       replicas: replicaRegions.map((region) => ({ region })),
     });

@@ -130,7 +130,7 @@ export interface IngressProps {
   readonly signatureTolerance?: Duration;
   /** Retention of the function's logs and the access logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/ingress/handler.ts */
   readonly entry?: string;
@@ -177,7 +177,7 @@ export class Ingress extends Construct {
       );
     }
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.apiType = props.apiType ?? 'http';
     if (props.waf && this.apiType !== 'rest') {
       throw new Error("Ingress waf needs apiType 'rest': AWS WAF cannot be associated with an HTTP API");

@@ -81,7 +81,7 @@ export interface StripeSecretRotationProps {
   readonly stripeApiVersion?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
@@ -103,7 +103,7 @@ export class StripeSecretRotation extends Construct {
     const apiKeyDays = (props.apiKeyRotation ?? Duration.days(0)).toDays();
     const overlapHours = (props.webhookOverlap ?? Duration.hours(24)).toHours();
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 
     const webhookEnvironment: EnvInput<typeof webhookSecretRotationEnv> = {
       WEBHOOK_SECRET_ID: secrets.webhookSecretName,

@@ -32,7 +32,7 @@ export const PLACEHOLDER_KEY = 'placeholder';
 export interface StripeSecretsProps {
   /** Prefix of the secret names: `<appName>/stripe-api-key` and `<appName>/stripe-webhook-secret`. */
   readonly appName: string;
-  /** Applies to both secrets and the key. @default RemovalPolicy.RETAIN */
+  /** Applies to both secrets and the key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Regions that get a read-only replica of both secrets (same name), each encrypted with a key in its region (see
@@ -62,7 +62,7 @@ export class StripeSecrets extends Construct {
 
   constructor(scope: Construct, id: string, props: StripeSecretsProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.apiKeySecretName = `${props.appName}/stripe-api-key`;
     this.webhookSecretName = `${props.appName}/stripe-webhook-secret`;
 

@@ -38,7 +38,7 @@ export interface StripeWebhookEndpointProps {
   readonly overlap?: Duration;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
@@ -65,7 +65,7 @@ export class StripeWebhookEndpoint extends Construct {
       timeout: Duration.minutes(2),
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       noDeadLetterQueueReason:
         'CloudFormation invokes custom resource handlers asynchronously but waits for the answer the handler PUTs ' +
         'to its pre-signed URL; the handler answers FAILED on any error and before its timeout, so a failure ends ' +

@@ -91,7 +91,7 @@ export class RegionalStack extends Stack {
       ...stackProps,
     });
     this.regionRole = regionRole ?? 'primary';
-    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
     const processorTimeout = Duration.seconds(config.processor.timeoutSeconds);
 
