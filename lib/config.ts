@@ -249,6 +249,12 @@ export interface AlarmThresholds {
   readonly reconcileMissedEvents: number;
   /** Failed rotations of a Stripe secret (`RotationFailed`, per secret), per 5 minutes. @default 1 */
   readonly rotationFailures: number;
+  /**
+   * With `ingress.waf`: requests per 5 minutes whose body matched an injection rule that only counts (XSS, LFI, RFI,
+   * SSRF, Log4j, Java deserialization; lib/constructs/web-acl.ts says why they do not block).
+   * @default 5
+   */
+  readonly wafBodyRuleMatchesPer5Minutes: number;
 }
 
 /** CloudWatch alarms and where they notify. */
@@ -479,6 +485,7 @@ const alarmsSchema = z.strictObject({
       leaseLostPer5Minutes: count(1),
       reconcileMissedEvents: count(1),
       rotationFailures: count(1),
+      wafBodyRuleMatchesPer5Minutes: count(5),
     })
     .prefault({}),
 });

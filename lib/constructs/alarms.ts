@@ -76,6 +76,7 @@ export const ALARM_RUNBOOK_ANCHORS = [
   'rotation-failed-api-key',
   'health-check-failing',
   'secrets-manager-rotation-failed',
+  'waf-body-rule-matched',
 ] as const;
 
 /** One runbook section. */
@@ -255,6 +256,17 @@ export class Alarms extends Construct {
       missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
     });
     this.addFunctionAlarms('ingress', ingress.function);
+    if (ingress.webAcl) {
+      this.add('waf-body-rule-matched', {
+        name: 'waf-body-rule-matched',
+        what:
+          'WAF body rules in count mode (XSS, LFI, RFI, SSRF, Log4j) matched webhook requests: a probe (its ' +
+          'signature fails in the Lambda) or a genuine Stripe event carrying such text, which blocking would lose',
+        metric: ingress.webAcl.metricBodyRuleMatches(),
+        threshold: t.wafBodyRuleMatchesPer5Minutes,
+        missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+      });
+    }
 
     // --- The processor ---------------------------------------------------------------------------------------
     this.addFunctionAlarms('processor', processor.function);

@@ -81,6 +81,7 @@ describe('defaults', () => {
           leaseLostPer5Minutes: 1,
           reconcileMissedEvents: 1,
           rotationFailures: 1,
+          wafBodyRuleMatchesPer5Minutes: 5,
         },
       },
       logRetentionDays: 30,
