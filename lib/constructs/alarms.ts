@@ -102,6 +102,12 @@ export interface AlarmsProps {
    */
   readonly rotationEnabled?: boolean;
   /**
+   * With `rotationEnabled`: the ARNs of the secrets this app rotates. The Secrets Manager rule forwards only their
+   * RotationFailed events, not those of every other secret in the account and region.
+   * @default - none (required with rotationEnabled)
+   */
+  readonly rotatedSecretArns?: readonly string[];
+  /**
    * Alarms built by other constructs (e.g. a rotation or failover construct's own): they notify this topic too, on
    * ALARM and OK, and show on the dashboard.
    * @default - none
@@ -321,12 +327,23 @@ export class Alarms extends Construct {
         });
       }
       // Secrets Manager publishes no rotation metric; a failed managed rotation is a CloudTrail event.
+      const rotatedSecretArns = props.rotatedSecretArns ?? [];
+      if (rotatedSecretArns.length === 0) {
+        throw new Error(
+          "Alarms: rotationEnabled needs rotatedSecretArns (the rule must match only this app's secrets)",
+        );
+      }
       this.secretsManagerRotationRule = new Rule(this, 'SecretsManagerRotationFailed', {
         description: `Secrets Manager rotation failures, to ${appName}-alarms. Runbook: ${this.runbookUrl('secrets-manager-rotation-failed')}`,
         eventPattern: {
           source: ['aws.secretsmanager'],
           detailType: ['AWS Service Event via CloudTrail'],
-          detail: { eventSource: ['secretsmanager.amazonaws.com'], eventName: ['RotationFailed'] },
+          detail: {
+            eventSource: ['secretsmanager.amazonaws.com'],
+            eventName: ['RotationFailed'],
+            // The secret's full ARN, as the CloudTrail service event carries it.
+            additionalEventData: { SecretId: [...rotatedSecretArns] },
+          },
         },
         targets: [new SnsTopic(this.topic)],
       });

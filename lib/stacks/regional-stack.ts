@@ -307,6 +307,9 @@ export class RegionalStack extends Stack {
       ...(healthChecks ? { healthChecks } : {}),
       reconcilerEnabled,
       rotationEnabled,
+      ...(this.secrets instanceof StripeSecrets
+        ? { rotatedSecretArns: [this.secrets.apiKey.secretArn, this.secrets.webhookSecret.secretArn] }
+        : {}),
     });
     this.dashboard = new StripeWebhooksDashboard(this, 'Dashboard', {
       appName: config.appName,
