@@ -62,6 +62,14 @@ export interface IngressConfig {
   /** With `waf`: requests one source IP may send per 5 minutes before WAF blocks it (10..2000000000). @default 12000 */
   readonly wafRateLimitPer5Minutes: number;
   /**
+   * With `apiType: 'rest'`: set the account's API Gateway CloudWatch Logs role (`AWS::ApiGateway::Account`, one per
+   * account and region), without which API Gateway refuses the stage's access logs ("CloudWatch Logs role ARN must be
+   * set in account settings"). The role is kept when the stack is deleted: every REST API of the account and region
+   * logs through it. Set false when the account already has one, e.g. managed centrally (`npm run preflight` checks).
+   * @default true
+   */
+  readonly apiGatewayAccountRole: boolean;
+  /**
    * Accept webhooks only from Stripe's published webhook IPs (lib/stripe-webhook-ips.json, a dated copy of
    * https://stripe.com/files/ips/ips_webhooks.json; refresh with `npm run refresh-stripe-ips`). Others get 403 and
    * are never enqueued. The signature check stays: this only narrows who may try.
@@ -390,6 +398,7 @@ const ingressSchema = z.strictObject({
   apiType: z.enum(['http', 'rest'], "must be 'http' or 'rest'").default('http'),
   waf: z.boolean('must be true or false').default(false),
   wafRateLimitPer5Minutes: int(10, 2_000_000_000, "AWS WAF's range for a rate-based rule").default(12_000),
+  apiGatewayAccountRole: z.boolean('must be true or false').default(true),
   stripeIpAllowlist: z.boolean('must be true or false').default(false),
   allowedSourceIps: z
     .array(z.string().refine(isIpOrCidr, 'must be an IPv4 or IPv6 address or CIDR block such as 203.0.113.0/24'))

@@ -141,6 +141,12 @@ export interface IngressProps {
   /** With `waf`: requests one source IP may send per 5 minutes. @default 12000 */
   readonly wafRateLimitPer5Minutes?: number;
   /**
+   * REST only: set the account-wide API Gateway CloudWatch Logs role (kept on stack deletion), which access logging
+   * needs; false when the account already has one.
+   * @default true
+   */
+  readonly apiGatewayAccountRole?: boolean;
+  /**
    * IPs or CIDR blocks allowed to post webhooks (passed to the Lambda as ALLOWED_SOURCE_IPS); others get 403.
    * @default - no IP check
    */
@@ -307,9 +313,11 @@ export class Ingress extends Construct {
       restApiName: `${props.appName}-rest-api`,
       description: 'Receives Stripe webhooks',
       endpointTypes: [EndpointType.REGIONAL],
-      // The account-wide API Gateway logging role would be shared with every other API of the account; access logs
-      // (below) need no role.
-      cloudWatchRole: false,
+      // API Gateway refuses a stage's access log settings until the account (per region) has a CloudWatch Logs role
+      // set. The role and the setting are account-wide, shared with every REST API there: kept (plain Retain, its
+      // name is generated) when the stack goes, even after a failed first create, so no other API loses its logs.
+      cloudWatchRole: props.apiGatewayAccountRole ?? true,
+      ...((props.apiGatewayAccountRole ?? true) ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       deployOptions: {
         stageName: REST_STAGE_NAME,
         tracingEnabled: true,
@@ -356,13 +364,21 @@ export class Ingress extends Construct {
       Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: authReason });
     }
 
+    const logsRole = api.node.tryFindChild('CloudWatchRole');
+    if (logsRole) {
+      Validations.of(logsRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-wide logging role: AWS's managed policy is the documented one for it, and API Gateway " +
+          '(the only principal that may assume the role) writes every REST API access and execution log through it.',
+      });
+    }
     const stage = api.deploymentStage;
     Validations.of(stage).acknowledge({
       id: 'AwsSolutions-APIG6',
       reason:
-        'Execution logging needs the account-wide API Gateway CloudWatch role (shared by every API in the account) ' +
-        'and, with data tracing, would log request bodies; JSON access logs on this stage and the Lambda logs record ' +
-        'every request instead.',
+        'Execution logs add nothing for two routes into one Lambda and, with data tracing, would log request bodies ' +
+        '(customer data); JSON access logs on this stage and the Lambda logs record every request instead.',
     });
     if (!props.waf) {
       Validations.of(stage).acknowledge({

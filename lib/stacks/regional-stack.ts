@@ -154,6 +154,7 @@ export class RegionalStack extends Stack {
       apiType: config.ingress.apiType,
       waf: config.ingress.waf,
       wafRateLimitPer5Minutes: config.ingress.wafRateLimitPer5Minutes,
+      apiGatewayAccountRole: config.ingress.apiGatewayAccountRole,
       allowedSourceIps: ingressAllowlist(config.ingress),
       logRetention,
       logRemovalPolicy: removalPolicy,

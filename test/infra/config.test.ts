@@ -51,6 +51,7 @@ describe('defaults', () => {
         apiType: 'http',
         waf: false,
         wafRateLimitPer5Minutes: 12_000,
+        apiGatewayAccountRole: true,
         stripeIpAllowlist: false,
         allowedSourceIps: [],
       },

@@ -28,13 +28,29 @@ function templatesOf(input: object): { stackName: string; template: Template }[]
   }));
 }
 
+/** Whether `id` is the role an AWS::ApiGateway::Account of the template points at (without a fixed name). */
+function isAccountLoggingRole(resources: Record<string, { Type: string; Properties?: unknown }>, id: string): boolean {
+  const role = resources[id] as { Type: string; Properties?: { RoleName?: unknown } };
+  return (
+    role.Type === 'AWS::IAM::Role' &&
+    role.Properties?.RoleName === undefined &&
+    Object.values(resources).some(
+      (r) => r.Type === 'AWS::ApiGateway::Account' && JSON.stringify(r.Properties).includes(`"${id}"`),
+    )
+  );
+}
+
 describe.each(CONFIGS)('%s', (_file, input) => {
   const stacks = templatesOf(input);
 
   it('retains nothing with plain Retain: a failed first create deletes what it made, so a retry can make it again', () => {
     for (const { stackName, template } of stacks) {
-      const plainRetain = Object.entries(template.toJSON().Resources as Record<string, { DeletionPolicy?: string }>)
+      const resources = template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>;
+      const plainRetain = Object.entries(resources)
         .filter(([, r]) => r.DeletionPolicy === 'Retain')
+        // The one exception, on purpose: API Gateway's account-wide logging role and setting (REST variant), shared
+        // with every REST API of the account, kept even by a rollback. Its role name is generated: no retry clash.
+        .filter(([id, r]) => !(r.Type === 'AWS::ApiGateway::Account' || isAccountLoggingRole(resources, id)))
         .map(([id]) => `${stackName}/${id}`);
       expect(plainRetain).toEqual([]);
     }

@@ -93,8 +93,30 @@ describe('REST API ingress', () => {
     });
   });
 
-  it('creates no account-wide API Gateway CloudWatch role', () => {
-    rest.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  it("sets the account's API Gateway CloudWatch Logs role before the access-logged stage, and keeps it", () => {
+    // Without it API Gateway refuses the stage: "CloudWatch Logs role ARN must be set in account settings".
+    const account = onlyResource(rest.template, 'AWS::ApiGateway::Account');
+    const roleId = (account.props.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const resources = rest.template.toJSON().Resources as Record<string, Record<string, unknown>>;
+    expect(resources[roleId]).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      // Account-wide: other REST APIs of the account log through it, so it stays even after a failed first create.
+      DeletionPolicy: 'Retain',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [expect.objectContaining({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        },
+      },
+    });
+    expect(resources[account.id]).toMatchObject({ DeletionPolicy: 'Retain' });
+    const stageId = logicalId(rest.stack.ingress.stage);
+    expect(resources[stageId]?.DependsOn).toContain(account.id);
+  });
+
+  it('leaves the account setting alone with ingress.apiGatewayAccountRole false', () => {
+    const own = synthRegionalStack({ ingress: { apiType: 'rest', apiGatewayAccountRole: false } });
+    own.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    own.template.resourceCountIs('AWS::ApiGateway::Stage', 1);
   });
 
   it('outputs the webhook URL with the stage in its path', () => {
