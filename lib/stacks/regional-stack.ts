@@ -203,8 +203,8 @@ export class RegionalStack extends Stack {
     const { domainName, hostedZoneId, hostedZoneName } = config.failover;
     if (domainName !== undefined && hostedZoneId !== undefined && hostedZoneName !== undefined) {
       const certificateArn = config.failover.certificateArns[this.region];
-      const role: FailoverRole =
-        config.secondaryRegions.length === 0 ? 'standalone' : isPrimary ? 'primary' : 'secondary';
+      // A single region is a PRIMARY failover record too, so that a standby can be added later (lib/constructs/failover.ts).
+      const role: FailoverRole = isPrimary ? 'primary' : 'secondary';
       const { api, stage } = this.ingress;
       // The config refuses failover with the REST variant (its custom domain is not built); this keeps the types honest.
       if (!(api instanceof HttpApi) || !(stage instanceof HttpStage)) {
@@ -226,12 +226,10 @@ export class RegionalStack extends Stack {
         description: 'Register this URL as the Stripe webhook endpoint (Route 53 sends it to the healthy region)',
         value: `${this.failover.publicUrl}${WEBHOOK_PATH}`,
       });
-      if (this.failover.healthCheck) {
-        new CfnOutput(this, 'HealthCheckId', {
-          description: `Route 53 health check of this region (aws route53 get-health-check-status --health-check-id ...)`,
-          value: this.failover.healthCheck.healthCheckId,
-        });
-      }
+      new CfnOutput(this, 'HealthCheckId', {
+        description: `Route 53 health check of this region (aws route53 get-health-check-status --health-check-id ...)`,
+        value: this.failover.healthCheck.healthCheckId,
+      });
     }
 
     this.stripeWebhookUrl = this.failover ? `${this.failover.publicUrl}${WEBHOOK_PATH}` : this.ingress.webhookUrl;
