@@ -12,12 +12,13 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { partnerEventSourceFor, type StripeWebhooksConfig } from '../config';
-import { Alarms, type RegionHealthCheck } from '../constructs/alarms';
+import { Alarms } from '../constructs/alarms';
 import { StripeWebhooksDashboard } from '../constructs/dashboard';
 import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
 import { type FailoverRole, RegionalFailover } from '../constructs/failover';
+import { type RegionHealthCheck, ROUTE53_METRICS_REGION } from '../constructs/health-check-alarms';
 import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress, WEBHOOK_PATH } from '../constructs/ingress';
 import { PartnerEventIngress } from '../constructs/partner-events';
@@ -28,6 +29,7 @@ import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secre
 import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
 import { StripeWebhookEndpoint } from '../constructs/webhook-endpoint';
 import { ingressAllowlist } from '../stripe-ips';
+import { finishCrossRegionReferences } from './cross-region-references';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
 export type RegionRole = 'primary' | 'secondary';
@@ -43,11 +45,17 @@ export interface RegionalStackProps extends StackProps {
    */
   readonly regionRole?: RegionRole;
   /**
-   * Route 53 health checks to alarm on. Their metrics exist only in us-east-1, so only a us-east-1 stack creates
-   * these alarms: give it every region's health check (see lib/constructs/alarms.ts).
+   * Other regions' Route 53 health checks to alarm on, with `healthCheckAlarmHost`. Their metrics exist only in
+   * us-east-1, so only a us-east-1 stack creates these alarms (see lib/constructs/health-check-alarms.ts).
    * @default - none
    */
   readonly healthChecks?: readonly RegionHealthCheck[];
+  /**
+   * This (us-east-1) stack alarms on the app's health checks: its own and `healthChecks`. createRegionalStacks sets
+   * it on a us-east-1 primary; otherwise the app's monitoring stack holds them (lib/app.ts).
+   * @default false
+   */
+  readonly healthCheckAlarmHost?: boolean;
 }
 
 /** One region's Stripe webhook pipeline: secrets, queue, table, bus, ingress and processor. */
@@ -82,12 +90,14 @@ export class RegionalStack extends Stack {
   readonly dashboard: StripeWebhooksDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
-    const { config, regionRole, healthChecks, ...stackProps } = props;
+    const { config, regionRole, healthChecks, healthCheckAlarmHost, ...stackProps } = props;
     const retain = config.removalPolicy === 'retain';
     super(scope, id, {
       description: `Stripe webhooks (${config.appName}): verified ingress, FIFO queue, idempotent processor, EventBridge sink`,
       // Deleting the stack by mistake must not be one command away when it holds payments data.
       terminationProtection: retain,
+      // Health check ids travel to the us-east-1 stack that alarms on them (lib/stacks/cross-region-references.ts).
+      crossRegionReferences: config.failover.domainName !== undefined,
       ...stackProps,
     });
     this.regionRole = regionRole ?? 'primary';
@@ -293,9 +303,13 @@ export class RegionalStack extends Stack {
     }
 
     // What runs here decides which optional alarms exist: the reconciler only where its schedule is enabled, the
-    // rotation only in the region that owns the secrets.
+    // rotation only in the region that owns the secrets, the health checks in the app's us-east-1 alarm host.
     const reconcilerEnabled = this.reconciler !== undefined && isPrimary;
     const rotationEnabled = this.secretRotation !== undefined;
+    const ownCheck = regionalHealthChecks(this);
+    const alarmedChecks = healthCheckAlarmHost ? [...ownCheck, ...(healthChecks ?? [])] : (healthChecks ?? []);
+    // Every dashboard graphs its own region's check (dashboards may read us-east-1 metrics), the host all of them.
+    const graphedChecks = healthCheckAlarmHost ? alarmedChecks : [...ownCheck, ...(healthChecks ?? [])];
     this.alarms = new Alarms(this, 'Alarms', {
       appName: config.appName,
       ingress: this.ingress,
@@ -303,7 +317,7 @@ export class RegionalStack extends Stack {
       eventQueue: this.eventQueue,
       config: config.alarms,
       removalPolicy,
-      ...(healthChecks ? { healthChecks } : {}),
+      healthChecks: alarmedChecks,
       reconcilerEnabled,
       rotationEnabled,
       ...(this.secrets instanceof StripeSecrets
@@ -316,7 +330,7 @@ export class RegionalStack extends Stack {
       processor: this.processor,
       eventQueue: this.eventQueue,
       alarms: this.alarms,
-      ...(healthChecks ? { healthChecks } : {}),
+      healthChecks: graphedChecks,
       reconcilerEnabled,
       rotationEnabled,
     });
@@ -361,6 +375,7 @@ export class RegionalStack extends Stack {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${config.appName}-${this.region}`,
     });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.idempotencyTable.table.tableName });
+    if (this.failover) finishCrossRegionReferences(this);
     new CfnOutput(this, 'EventBusName', {
       description: 'Processed events are published here',
       value: this.eventSink.bus.eventBusName,
@@ -370,31 +385,41 @@ export class RegionalStack extends Stack {
 
 /**
  * One RegionalStack per configured region, named `<appName>-<region>`: the primary region first, then each
- * secondary region. No global stack: everything global (Route 53 failover records and health checks) belongs to the
- * region it points at, so each regional stack creates its own record.
+ * secondary region. Everything global (Route 53 failover records and health checks) belongs to the region it points
+ * at, so each regional stack creates its own record.
  *
  * The primary depends on every secondary: its global-table replicas and secret replicas are encrypted with keys the
- * secondary stacks create, so `cdk deploy --all` deploys the secondaries first (and destroys them last).
+ * secondary stacks create, so `cdk deploy --all` deploys the secondaries first (and destroys them last). With a
+ * domain and a us-east-1 primary, the primary also alarms on every region's health check (their metrics live in
+ * us-east-1); any other primary leaves that to the app's monitoring stack (buildApp, lib/app.ts).
  */
 export function createRegionalStacks(scope: Construct, config: StripeWebhooksConfig): RegionalStack[] {
-  const regions: { region: string; regionRole: RegionRole }[] = [
-    { region: config.primaryRegion, regionRole: 'primary' },
-    ...config.secondaryRegions.map((region) => ({ region, regionRole: 'secondary' as const })),
-  ];
-  const stacks = regions.map(
-    ({ region, regionRole }) =>
-      new RegionalStack(scope, `${config.appName}-${region}`, {
-        env: { account: config.account, region },
-        config,
-        regionRole,
-      }),
+  const stackFor = (region: string, regionRole: RegionRole, extra: Partial<RegionalStackProps> = {}) =>
+    new RegionalStack(scope, `${config.appName}-${region}`, {
+      env: { account: config.account, region },
+      config,
+      regionRole,
+      ...extra,
+    });
+  // The secondaries first: a us-east-1 primary alarms on their health checks.
+  const secondaries = config.secondaryRegions.map((region) => stackFor(region, 'secondary'));
+  const primaryHostsAlarms =
+    config.failover.domainName !== undefined && config.primaryRegion === ROUTE53_METRICS_REGION;
+  const primary = stackFor(
+    config.primaryRegion,
+    'primary',
+    primaryHostsAlarms ? { healthCheckAlarmHost: true, healthChecks: secondaries.flatMap(regionalHealthChecks) } : {},
   );
-  const [primary, ...secondaries] = stacks;
   for (const secondary of secondaries) {
-    primary?.addStackDependency(
+    primary.addStackDependency(
       secondary,
       'the primary replicates its table and secrets with keys the secondary creates',
     );
   }
-  return stacks;
+  return [primary, ...secondaries];
+}
+
+/** The health check of a stack's failover record, if it has one. */
+export function regionalHealthChecks(stack: RegionalStack): RegionHealthCheck[] {
+  return stack.failover ? [{ region: stack.region, healthCheckId: stack.failover.healthCheck.healthCheckId }] : [];
 }

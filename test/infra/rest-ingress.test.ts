@@ -163,7 +163,7 @@ describe('REST API ingress with WAF', () => {
     // Customer-entered text (names, descriptions, metadata) rides in Stripe's events: an XSS or Log4j pattern in it
     // must not block the delivery of a genuine, HMAC-signed event.
     const counted = (group: string) =>
-      (managed.find((m) => m.Name === group)?.RuleActionOverrides as { Name: string; ActionToUse: unknown }[])
+      ((managed.find((m) => m.Name === group)?.RuleActionOverrides ?? []) as { Name: string; ActionToUse: unknown }[])
         .filter((o) => JSON.stringify(o.ActionToUse) === '{"Count":{}}')
         .map((o) => o.Name)
         .sort();
