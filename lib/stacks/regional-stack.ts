@@ -73,7 +73,7 @@ export class RegionalStack extends Stack {
   readonly reconciler: Reconciler | undefined;
   /** Rotation of both secrets (primary region only). */
   readonly secretRotation?: StripeSecretRotation;
-  /** The Stripe endpoint as code (primary region, `stripeEndpoint.manage` only). */
+  /** The Stripe endpoint as code (primary region; it changes Stripe only with `stripeEndpoint.manage`). */
   readonly webhookEndpoint?: StripeWebhookEndpoint;
   /** The custom domain, health check and failover record, when `failover.domainName` is configured. */
   readonly failover?: RegionalFailover;
@@ -282,19 +282,21 @@ export class RegionalStack extends Stack {
         logRetention,
         logRemovalPolicy: removalPolicy,
       });
+      // Also when not managed: turning management off must hand the endpoint over (an Update), not delete it.
+      this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
+        appName: config.appName,
+        secrets: this.secrets,
+        manage: config.stripeEndpoint.manage,
+        // The public (failover) URL when there is one: the endpoint must survive a failover.
+        webhookUrl: this.stripeWebhookUrl,
+        eventTypes: config.eventTypes,
+        ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
+        description: endpointDescription,
+        overlap: Duration.hours(config.rotation.webhookOverlapHours),
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
       if (config.stripeEndpoint.manage) {
-        this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
-          appName: config.appName,
-          secrets: this.secrets,
-          // The public (failover) URL when there is one: the endpoint must survive a failover.
-          webhookUrl: this.stripeWebhookUrl,
-          eventTypes: config.eventTypes,
-          ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
-          description: endpointDescription,
-          overlap: Duration.hours(config.rotation.webhookOverlapHours),
-          logRetention,
-          logRemovalPolicy: removalPolicy,
-        });
         new CfnOutput(this, 'WebhookEndpointId', {
           description: 'The Stripe webhook endpoint this stack manages',
           value: this.webhookEndpoint.endpointId,

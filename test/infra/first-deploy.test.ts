@@ -57,6 +57,52 @@ describe.each(CONFIGS)('%s', (_file, input) => {
   });
 });
 
+describe.each(CONFIGS)('%s', (_file, input) => {
+  const stacks = templatesOf(input);
+
+  it('gives every custom resource a service timeout of at most 15 minutes', () => {
+    let count = 0;
+    for (const { stackName, template } of stacks) {
+      const resources = template.toJSON().Resources as Record<
+        string,
+        { Type: string; Properties?: Record<string, unknown> }
+      >;
+      for (const [id, r] of Object.entries(resources)) {
+        if (!r.Type.startsWith('Custom::') && r.Type !== 'AWS::CloudFormation::CustomResource') continue;
+        count++;
+        const timeout = Number(r.Properties?.ServiceTimeout);
+        expect(timeout, `${stackName}/${id}`).toBeGreaterThan(0);
+        expect(timeout, `${stackName}/${id}`).toBeLessThanOrEqual(15 * 60);
+      }
+    }
+    expect(count).toBeGreaterThan(0);
+  });
+});
+
+describe('the Stripe endpoint custom resource', () => {
+  const resourceOf = (input: object) => {
+    const { template } = templatesOf(input)[0]!;
+    const found = Object.values(template.findResources('Custom::StripeWebhookEndpoint')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(found).toHaveLength(1);
+    return { template, props: found[0]!.Properties };
+  };
+
+  it("is served by aws-cdk-lib's Provider framework, which answers CloudFormation even when the handler cannot load", () => {
+    const { template, props } = resourceOf({ stripeEndpoint: { manage: true } });
+    const frameworkId = (props.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const framework = template.toJSON().Resources[frameworkId] as { Type: string; Properties: Record<string, unknown> };
+    expect(framework.Type).toBe('AWS::Lambda::Function');
+    expect(JSON.stringify(framework.Properties.Environment)).toContain('USER_ON_EVENT_FUNCTION_ARN');
+    expect(props).toMatchObject({ Manage: 'true', ServiceTimeout: '600' });
+  });
+
+  it('exists when the stack does not manage the endpoint, so turning management off is an Update', () => {
+    expect(resourceOf({}).props.Manage).toBe('false');
+  });
+});
+
 describe('a retained config', () => {
   it('keeps every named stateful resource on update and delete (RetainExceptOnCreate, replaced ones retained)', () => {
     const template = templatesOf({ removalPolicy: 'retain', secondaryRegions: ['us-west-2'] })[0]!.template;

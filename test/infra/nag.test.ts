@@ -182,7 +182,10 @@ describe('cdk-nag', () => {
           'AwsSolutions-SMG4',
           'Serverless-EventBusDLQ',
           'Serverless-LambdaDLQ',
+          // The Provider framework of the Stripe endpoint custom resource (lib/constructs/webhook-endpoint.ts).
+          'Serverless-LambdaDefaultMemorySize',
           'Serverless-LambdaEventSourceMappingDestination',
+          'Serverless-LambdaTracing',
           'Serverless-SQSRedrivePolicy',
           ...extra,
         ].sort(),

@@ -5,9 +5,9 @@
  * rotating the secret means rotating the endpoint:
  *
  * - createSecret: create a NEW endpoint with the same URL, events, API version and description as the current one
- *   (the first active entry's endpoint; the configured defaults when it has no endpoint id), and put AWSPENDING =
- *   the new secret first, then every still-active older entry with `expiresAt` = now + overlap (an earlier date is
- *   kept). Entries that have already expired are dropped and their endpoints deleted. Repeating the step is safe:
+ *   (the endpoint of the active entry that does not expire; the configured defaults when there is none), and put
+ *   AWSPENDING = the new secret first, then every still-active older entry with `expiresAt` = now + overlap (an
+ *   earlier date is kept). Entries that have already expired are dropped and their endpoints deleted. Repeating the step is safe:
  *   a pending value already put is kept; the create call carries an idempotency key derived from the token, so
  *   Stripe replays the same endpoint and secret for 24 hours; and an endpoint an earlier attempt of this rotation
  *   created but could not record (its metadata holds the token) is deleted.
@@ -114,9 +114,13 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
   const { sm, logger } = deps;
   const now = () => new Date((deps.now ?? Date.now)());
 
-  /** The settings to give the new endpoint: the current endpoint's own, else the configured defaults. */
+  /**
+   * The settings to give the new endpoint: the current endpoint's own (the entry that does not expire, whatever its
+   * place in the list), else the configured defaults.
+   */
   async function currentSettings(stripe: Stripe, active: readonly WebhookSecretEntry[]): Promise<EndpointSettings> {
-    const currentId = active.find((e) => e.endpointId !== undefined)?.endpointId;
+    const withId = active.filter((e) => e.endpointId !== undefined);
+    const currentId = (withId.find((e) => e.expiresAt === undefined) ?? withId[0])?.endpointId;
     if (currentId) {
       const endpoint = await retrieveEndpoint(stripe, currentId);
       if (endpoint) return settingsOf(endpoint);
