@@ -296,6 +296,10 @@ export class RegionalStack extends Stack {
         logRetention,
         logRemovalPolicy: removalPolicy,
       });
+      // Secrets Manager runs the rotation function's testSecret when the schedule is created or changed, while the
+      // endpoint resource may be writing the secret: its AWSPENDING test version would make the endpoint refuse to
+      // write (a rotation "in progress"). The endpoint goes first.
+      this.secretRotation.webhookSecretSchedule.node.addDependency(this.webhookEndpoint.resource);
       if (config.stripeEndpoint.manage) {
         new CfnOutput(this, 'WebhookEndpointId', {
           description: 'The Stripe webhook endpoint this stack manages',

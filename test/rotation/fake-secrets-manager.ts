@@ -149,6 +149,34 @@ export class FakeSecretsManager {
     return { token };
   }
 
+  /**
+   * Plays what Secrets Manager does when a rotation is configured without rotating (`RotateImmediately: false`, as
+   * CloudFormation's rotation schedule asks): a new version labelled AWSPENDING (holding a copy of the current value,
+   * or nothing with `empty`), the testSecret step only, then the label removed. A failing test leaves the label on,
+   * as an unfinished rotation does.
+   */
+  async testRotationConfiguration(
+    secretId: string,
+    invoke: (event: { SecretId: string; ClientRequestToken: string; Step: string }) => Promise<unknown>,
+    opts: { empty?: boolean } = {},
+  ): Promise<RotationRun> {
+    const secret = this.secret(secretId);
+    if (this.unfinishedRotation(secret)) {
+      throw new InvalidRequestException({ ...META, message: "A previous rotation isn't complete." });
+    }
+    const token = randomUUID();
+    const current = [...secret.versions.values()].find((v) => v.stages.has(CURRENT))?.value;
+    secret.versions.set(token, { value: opts.empty ? undefined : current, stages: new Set(), created: this.clock++ });
+    this.attach(secret, PENDING, token);
+    try {
+      await invoke({ SecretId: secret.arn, ClientRequestToken: token, Step: 'testSecret' });
+    } catch (error) {
+      return { token, failedStep: 'testSecret', error };
+    }
+    secret.versions.get(token)!.stages.delete(PENDING);
+    return { token };
+  }
+
   private secret(secretId: string): StoredSecret {
     const found = this.secrets.get(secretId) ?? [...this.secrets.values()].find((s) => s.arn === secretId);
     if (!found) {

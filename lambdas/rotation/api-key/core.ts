@@ -7,7 +7,9 @@
  * - createSecret: take the staged key; no staged key (or a malformed one, or the key in use) fails the rotation
  *   with a message saying what to do, and changes nothing. Otherwise put AWSPENDING = `{ "apiKey": <staged> }`.
  * - setSecret: nothing to set (Stripe created the key).
- * - testSecret: a real Stripe call with the pending key (`GET /v1/balance`) must succeed; the key must be of the same
+ * - testSecret: nothing to test when the pending version is empty or holds the current value (Secrets Manager
+ *   testing the function as a rotation schedule is created, placeholder included). Otherwise a real Stripe call with
+ *   the pending key (`GET /v1/balance`) must succeed; the key must be of the same
  *   mode (live/test) as the key in use, and, when both keys may read `GET /v1/account`, of the same account. Any
  *   failure fails the rotation: the key is NEVER promoted, `RotationFailed` (Secret=api-key) is emitted and an error
  *   logged (runRotationStep does both).
@@ -21,6 +23,7 @@ import { describeError } from '../../shared/errors';
 import { runRotationStep } from '../run-step';
 import {
   isRotationEvent,
+  pendingValueToTest,
   promotePending,
   putPending,
   RotationError,
@@ -86,8 +89,12 @@ export function createApiKeyRotation(deps: ApiKeyRotationDeps): ApiKeyRotation {
   }
 
   async function testSecret(secretId: string, token: string): Promise<void> {
-    const pendingValue = await readPending(sm, secretId, token);
-    if (pendingValue === undefined) throw new RotationError(`no pending value for version ${token}`);
+    const pendingValue = await pendingValueToTest(sm, secretId, token);
+    if (pendingValue === undefined) {
+      // Secrets Manager testing the function without a rotation (a rotation schedule being created): pass.
+      logger.info('testSecret: the pending version holds no new value; nothing to test', { versionId: token });
+      return;
+    }
     const pendingKey = parseApiKeyDocument(pendingValue).apiKey;
     const currentKey = parseApiKeyDocument((await readCurrent(sm, secretId)).value).apiKey;
 

@@ -12,7 +12,9 @@
  *   Stripe replays the same endpoint and secret for 24 hours; and an endpoint an earlier attempt of this rotation
  *   created but could not record (its metadata holds the token) is deleted.
  * - setSecret: nothing to set in Stripe (the endpoint exists and Stripe signs with its secret).
- * - testSecret: the pending endpoint exists and is enabled; a payload signed with the new secret verifies with the
+ * - testSecret: nothing to test when the pending version is empty or holds the current value (Secrets Manager
+ *   testing the function as a rotation schedule is created, placeholder included). Otherwise: the pending endpoint
+ *   exists and is enabled; a payload signed with the new secret verifies with the
  *   ingress's own verifier under the pending value; every secret active now is still active in the pending value.
  * - finishSecret: move AWSCURRENT to the pending version. The ingress reads the new value within its cache TTL, or
  *   at once on the first signature it cannot verify (it refreshes once on a bad signature).
@@ -57,6 +59,7 @@ import {
 import { recordRotationFailure, runRotationStep } from '../run-step';
 import {
   isRotationEvent,
+  pendingValueToTest,
   promotePending,
   putPending,
   RotationError,
@@ -189,8 +192,12 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
   }
 
   async function testSecret(secretId: string, token: string): Promise<void> {
-    const pendingValue = await readPending(sm, secretId, token);
-    if (pendingValue === undefined) throw new RotationError(`no pending value for version ${token}`);
+    const pendingValue = await pendingValueToTest(sm, secretId, token);
+    if (pendingValue === undefined) {
+      // Secrets Manager testing the function without a rotation (a rotation schedule being created): pass.
+      logger.info('testSecret: the pending version holds no new value; nothing to test', { versionId: token });
+      return;
+    }
     const pending = parseWebhookSecretDocument(pendingValue);
     const newest = pending.secrets[0];
     if (!newest?.endpointId) throw new RotationError('the pending value does not start with a new endpoint');
