@@ -62,6 +62,7 @@ export const ALARM_RUNBOOK_ANCHORS = [
   'health-check-failing',
   'secrets-manager-rotation-failed',
   'waf-body-rule-matched',
+  'secret-replica-out-of-sync',
 ] as const;
 
 /** One runbook section. */
@@ -92,6 +93,12 @@ export interface AlarmsProps {
    * @default - none (required with rotationEnabled)
    */
   readonly rotatedSecretArns?: readonly string[];
+  /**
+   * The service name of the secret replication check (SecretReplicationCheck), when the secrets have replicas: alarm
+   * on `SecretReplicasNotInSync`.
+   * @default - no replication alarm
+   */
+  readonly replicationCheckServiceName?: string;
   /**
    * Alarms built by other constructs (e.g. a rotation or failover construct's own): they notify this topic too, on
    * ALARM and OK, and show on the dashboard.
@@ -281,6 +288,22 @@ export class Alarms extends Construct {
         reason:
           'The target only notifies the alarm topic; EventBridge retries a failed delivery for 24 hours, and the ' +
           'RotationFailed event itself stays in CloudTrail event history for 90 days, where the runbook looks it up.',
+      });
+    }
+    if (props.replicationCheckServiceName) {
+      this.add('secret-replica-out-of-sync', {
+        name: 'secret-replica-out-of-sync',
+        what:
+          'A replica of a Stripe secret is not InSync (a rotation could not encrypt for that region): after a ' +
+          'failover the standby would verify webhooks with an old signing secret, or fetch with an old API key',
+        metric: this.custom('SecretReplicasNotInSync', props.replicationCheckServiceName),
+        threshold: 1,
+        // Two checks in a row: a replica is briefly InProgress right after every write.
+        evaluationPeriods: 2,
+        missingData: {
+          treatment: TreatMissingData.NOT_BREACHING,
+          why: 'the check publishes every 5 minutes; a check that could not describe a secret counts it out of sync',
+        },
       });
     }
     this.addHealthCheckAlarms(props.healthChecks ?? []);

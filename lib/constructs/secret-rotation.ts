@@ -28,7 +28,6 @@ import { Construct } from 'constructs';
 import type { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
 import type { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
 import type { EnvInput } from '../../lambdas/shared/env';
-import { grantKeyViaService } from './encryption-key';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
@@ -167,11 +166,9 @@ export class StripeSecretRotation extends Construct {
         'runs on demand after an operator stages a key, which it validates against Stripe before promoting.',
     });
     secrets.grantReadApiKey(this.webhookSecretFunction);
-    grantKeyViaService(secrets.key, this.webhookSecretFunction, 'secretsmanager', [
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
-    ]);
-    grantKeyViaService(secrets.key, this.apiKeyFunction, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    // Their PutSecretValue re-encrypts the new version for every replica region too.
+    secrets.grantPutValue(this.webhookSecretFunction);
+    secrets.grantPutValue(this.apiKeyFunction);
 
     this.cleanupRule = new Rule(this, 'CleanupSchedule', {
       ruleName: `${props.appName}-webhook-endpoint-cleanup`,

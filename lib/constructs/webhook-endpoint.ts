@@ -23,7 +23,6 @@ import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
-import { grantKeyViaService } from './encryption-key';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
@@ -100,7 +99,8 @@ export class StripeWebhookEndpoint extends Construct {
       }),
     );
     secrets.grantReadApiKey(this.function);
-    grantKeyViaService(secrets.key, this.function, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    // Its PutSecretValue re-encrypts the new version for every replica region too.
+    secrets.grantPutValue(this.function);
 
     // The framework's own function: a role of ours (no AWSLambdaBasicExecutionRole) and a log group with retention.
     const frameworkLogs = new LogGroup(this, 'ProviderLogs', {

@@ -24,6 +24,7 @@ import { Ingress, WEBHOOK_PATH } from '../constructs/ingress';
 import { PartnerEventIngress } from '../constructs/partner-events';
 import { Processor } from '../constructs/processor';
 import { Reconciler } from '../constructs/reconciler';
+import { SecretReplicationCheck } from '../constructs/secret-replication-check';
 import { StripeSecretRotation } from '../constructs/secret-rotation';
 import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
 import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
@@ -73,6 +74,8 @@ export class RegionalStack extends Stack {
   readonly reconciler: Reconciler | undefined;
   /** Rotation of both secrets (primary region only). */
   readonly secretRotation?: StripeSecretRotation;
+  /** The check that the secrets' replicas are in sync (primary region, with secondary regions). */
+  readonly replicationCheck?: SecretReplicationCheck;
   /** The Stripe endpoint as code (primary region; it changes Stripe only with `stripeEndpoint.manage`). */
   readonly webhookEndpoint?: StripeWebhookEndpoint;
   /** The custom domain, health check and failover record, when `failover.domainName` is configured. */
@@ -308,6 +311,17 @@ export class RegionalStack extends Stack {
       }
     }
 
+    // The secrets' replicas: a write that could not reach one is an alarm (lib/constructs/secret-replication-check.ts).
+    this.replicationCheck =
+      this.secrets instanceof StripeSecrets && this.secrets.replicaRegions.length > 0
+        ? new SecretReplicationCheck(this, 'SecretReplicationCheck', {
+            appName: config.appName,
+            secrets: this.secrets,
+            logRetention,
+            logRemovalPolicy: removalPolicy,
+          })
+        : undefined;
+
     // What runs here decides which optional alarms exist: the reconciler only where its schedule is enabled, the
     // rotation only in the region that owns the secrets, the health checks in the app's us-east-1 alarm host.
     const reconcilerEnabled = this.reconciler !== undefined && isPrimary;
@@ -326,6 +340,7 @@ export class RegionalStack extends Stack {
       healthChecks: alarmedChecks,
       reconcilerEnabled,
       rotationEnabled,
+      ...(this.replicationCheck ? { replicationCheckServiceName: this.replicationCheck.serviceName } : {}),
       ...(this.secrets instanceof StripeSecrets
         ? { rotatedSecretArns: [this.secrets.apiKey.secretArn, this.secrets.webhookSecret.secretArn] }
         : {}),

@@ -197,7 +197,7 @@ describe('the webhook endpoint custom resource', () => {
     expect(Object.keys(resources)).toHaveLength(1);
     expect(resource?.DeletionPolicy).toBe('Delete');
     // Through the Provider framework, which invokes the handler's published version.
-    const frameworkId = (resource?.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const frameworkId = (resource!.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const framework = managed.template.toJSON().Resources[frameworkId] as { Properties: Record<string, unknown> };
     const versionId = (
       framework.Properties.Environment as { Variables: { USER_ON_EVENT_FUNCTION_ARN: { Ref: string } } }
