@@ -301,6 +301,14 @@ export interface StripeWebhooksConfig {
    */
   readonly secondaryRegions: readonly string[];
   /**
+   * Secondary regions on their way out, step 1 of removing a region (docs/multi-region.md): their replica of the
+   * idempotency table loses DynamoDB deletion protection and their stack loses termination protection, so that the
+   * next deploy, with the region gone from `secondaryRegions` (and from here), can delete the replica. Each must be
+   * one of `secondaryRegions`.
+   * @default []
+   */
+  readonly removingRegions: readonly string[];
+  /**
    * The Stripe event types the webhook endpoint subscribes to (`*` = all). Output by the stack so the operator (and
    * the secret rotation, which recreates the endpoint) register exactly this list with Stripe.
    * @default DEFAULT_EVENT_TYPES
@@ -558,6 +566,7 @@ export const configSchema = z
       .optional(),
     primaryRegion: region.default('us-east-1'),
     secondaryRegions: z.array(region).default([]),
+    removingRegions: z.array(region).default([]),
     eventTypes: z
       .array(z.string().regex(EVENT_TYPE, 'must be a Stripe event type such as payment_intent.succeeded, or *'))
       .min(1, 'must list at least one Stripe event type')
@@ -593,6 +602,16 @@ export const configSchema = z
           code: 'custom',
           path: ['secondaryRegions', i - 1],
           message: 'must not repeat the primary region or another secondary region',
+        });
+      }
+    });
+    cfg.removingRegions.forEach((r, i) => {
+      if (!cfg.secondaryRegions.includes(r)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['removingRegions', i],
+          message:
+            'must be one of secondaryRegions (step 1 of removing a region); once it is gone from secondaryRegions, drop it here too',
         });
       }
     });

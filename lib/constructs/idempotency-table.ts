@@ -52,6 +52,12 @@ export interface IdempotencyTableProps {
    * @default 'owner'
    */
   readonly placement?: 'owner' | 'replica';
+  /**
+   * Replica regions whose replica loses deletion protection (step 1 of removing a region; only with
+   * `placement: 'owner'` and a retained table).
+   * @default [] (every replica as protected as the table)
+   */
+  readonly unprotectedReplicaRegions?: readonly string[];
 }
 
 /** The DynamoDB idempotency table (or this region's replica of it) and its customer-managed key in this region. */
@@ -101,7 +107,11 @@ export class IdempotencyTable extends Construct {
       // region is removed (docs/multi-region.md).
       deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy,
-      replicas: replicaRegions.map((region) => ({ region })),
+      replicas: replicaRegions.map((region) => ({
+        region,
+        // Removing a protected replica is refused: a region on its way out first loses the protection.
+        ...(props.unprotectedReplicaRegions?.includes(region) ? { deletionProtection: false } : {}),
+      })),
     });
   }
 

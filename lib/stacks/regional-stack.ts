@@ -97,8 +97,9 @@ export class RegionalStack extends Stack {
     const retain = config.removalPolicy === 'retain';
     super(scope, id, {
       description: `Stripe webhooks (${config.appName}): verified ingress, FIFO queue, idempotent processor, EventBridge sink`,
-      // Deleting the stack by mistake must not be one command away when it holds payments data.
-      terminationProtection: retain,
+      // Deleting the stack by mistake must not be one command away when it holds payments data; a region on its way
+      // out (removingRegions) drops it, so that its stack can be deleted (docs/multi-region.md).
+      terminationProtection: retain && !config.removingRegions.includes(stackProps.env?.region ?? ''),
       // Health check ids travel to the us-east-1 stack that alarms on them (lib/stacks/cross-region-references.ts).
       crossRegionReferences: config.failover.domainName !== undefined,
       ...stackProps,
@@ -145,7 +146,9 @@ export class RegionalStack extends Stack {
       namePrefix: config.appName,
       removalPolicy,
       // One global table: event ids claimed in any region are seen in every region (about a second later).
-      ...(isPrimary ? { replicaRegions: config.secondaryRegions } : { placement: 'replica' as const }),
+      ...(isPrimary
+        ? { replicaRegions: config.secondaryRegions, unprotectedReplicaRegions: config.removingRegions }
+        : { placement: 'replica' as const }),
     });
 
     this.eventSink = new EventSink(this, 'EventSink', {

@@ -39,6 +39,7 @@ describe('defaults', () => {
       appName: 'stripe-webhooks',
       primaryRegion: 'us-east-1',
       secondaryRegions: [],
+      removingRegions: [],
       eventTypes: DEFAULT_EVENT_TYPES,
       processor: { maxConcurrency: 5, batchSize: 10, timeoutSeconds: 30, memoryMb: 512 },
       ingress: {
