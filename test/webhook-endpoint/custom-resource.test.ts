@@ -238,7 +238,7 @@ describe('Update', () => {
       logger: testLogger(true),
       now: () => T0 + 25 * HOUR_MS,
     });
-    expect(await cleanup.cleanup()).toEqual({ deleted: [oldId], withoutEndpointId: 0 });
+    expect(await cleanup.cleanup()).toEqual({ deleted: [oldId], withoutEndpointId: 0, orphans: [] });
     expect(server.webhookEndpoints().map((e) => e.id)).toEqual([newId]);
   });
 

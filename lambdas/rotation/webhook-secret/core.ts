@@ -20,7 +20,8 @@
  *   at once on the first signature it cannot verify (it refreshes once on a bad signature).
  *
  * The old endpoint is deleted after the overlap by the hourly `cleanup` (an EventBridge schedule invokes this
- * function with `{ "action": "cleanup" }`): it deletes the endpoint of every expired entry. It only deletes in
+ * function with `{ "action": "cleanup" }`): it deletes the endpoint of every expired entry, and every endpoint of
+ * this app that no entry refers to any more (a failed or cancelled rotation's, ./orphans.ts). It only deletes in
  * Stripe and never rewrites the secret (so it cannot race a rotation or a deploy writing the secret); expired
  * entries are dropped by the next write (a rotation, or the endpoint custom resource).
  *
@@ -66,6 +67,7 @@ import {
   readCurrent,
   readPending,
 } from '../secrets-manager';
+import { orphanEndpoints, referencedEndpointIds } from './orphans';
 
 /** The scheduled invocation that deletes the endpoints of expired entries. */
 export interface CleanupEvent {
@@ -78,6 +80,8 @@ export interface CleanupResult {
   readonly deleted: readonly string[];
   /** Expired entries without an endpoint id: their endpoint (if any) must be deleted by hand. */
   readonly withoutEndpointId: number;
+  /** Endpoints of this app no entry refers to (a failed or cancelled rotation's), deleted now: ./orphans.ts. */
+  readonly orphans: readonly string[];
 }
 
 /** What the webhook secret rotation needs; every client is passed in. */
@@ -237,9 +241,10 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
   }
 
   async function cleanup(): Promise<CleanupResult> {
+    const at = now();
     const { expired } = partitionByExpiry(
       parseWebhookSecretDocument((await readCurrent(sm, deps.webhookSecretId)).value),
-      now(),
+      at,
     );
     const withoutEndpointId = expired.filter((e) => e.endpointId === undefined).length;
     if (withoutEndpointId > 0) {
@@ -249,18 +254,28 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
       );
     }
     const expiredIds = new Set(expired.flatMap((e) => (e.endpointId ? [e.endpointId] : [])));
-    if (expiredIds.size === 0) return { deleted: [], withoutEndpointId };
+    // Read before listing: an endpoint created after this read is younger than the grace period anyway.
+    const referenced = await referencedEndpointIds(sm, deps.webhookSecretId);
 
-    // One list call, then deletes only for endpoints that still exist: the entries stay in the secret until the next
-    // write, and this runs every hour.
+    // One list call, then deletes only for endpoints that still exist: expired entries stay in the secret until the
+    // next write, and this runs every hour.
     const stripe = await deps.stripe();
+    const endpoints = await listEndpoints(stripe);
     const deleted: string[] = [];
-    for (const endpoint of await listEndpoints(stripe)) {
+    for (const endpoint of endpoints) {
       if (!expiredIds.has(endpoint.id)) continue;
       if ((await deleteEndpoint(stripe, endpoint.id)) === 'deleted') deleted.push(endpoint.id);
     }
     if (deleted.length > 0) logger.info('deleted the endpoints of expired webhook secrets', { endpointIds: deleted });
-    return { deleted, withoutEndpointId };
+
+    const orphans: string[] = [];
+    for (const endpoint of orphanEndpoints(endpoints, referenced, deps.appName, at.getTime())) {
+      if ((await deleteEndpoint(stripe, endpoint.id)) === 'deleted') orphans.push(endpoint.id);
+    }
+    if (orphans.length > 0) {
+      logger.warn('deleted endpoints of this app that no secret entry refers to', { endpointIds: orphans });
+    }
+    return { deleted, withoutEndpointId, orphans };
   }
 
   const steps = { createSecret, setSecret, testSecret, finishSecret };
