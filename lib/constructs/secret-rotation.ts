@@ -141,6 +141,8 @@ export class StripeSecretRotation extends Construct {
 
     const apiKeyEnvironment: EnvInput<typeof apiKeyRotationEnv> = {
       ...(props.stripeApiVersion ? { STRIPE_API_VERSION: props.stripeApiVersion } : {}),
+      // The staged key must be able to read the objects of these events before it is promoted.
+      EVENT_TYPES: props.eventTypes.join(','),
     };
     const apiKeyFn = new NodeFunction(this, 'ApiKeyFunction', {
       entry: lambdaEntry('lambdas/rotation/api-key/handler.ts'),
