@@ -380,12 +380,16 @@ export class Ingress extends Construct {
         'Execution logs add nothing for two routes into one Lambda and, with data tracing, would log request bodies ' +
         '(customer data); JSON access logs on this stage and the Lambda logs record every request instead.',
     });
+    for (const [id, reason] of Object.entries(REST_STAGE_PCI_REASONS))
+      Validations.of(stage).acknowledge({ id, reason });
     if (!props.waf) {
       Validations.of(stage).acknowledge({
+        id: 'PCI.DSS.321-APIGWAssociatedWithWAF',
+        reason: WITHOUT_WAF_REASON,
+      });
+      Validations.of(stage).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason:
-          'WAF is optional (ingress.waf): every request is authenticated by its Stripe-Signature HMAC in the Lambda, ' +
-          'the stage is throttled, and the ingress can be limited to Stripe webhook IPs (ingress.stripeIpAllowlist).',
+        reason: WITHOUT_WAF_REASON,
       });
     }
 
@@ -411,6 +415,23 @@ export class Ingress extends Construct {
     };
   }
 }
+
+/** PCI DSS 3.2.1 findings of the REST stage, and why they do not apply to a webhook receiver. */
+const REST_STAGE_PCI_REASONS: Readonly<Record<string, string>> = {
+  'PCI.DSS.321-APIGWCacheEnabledAndEncrypted':
+    'Nothing is cached: every webhook is a POST that must reach the Lambda (a cached answer would acknowledge an ' +
+    'event that was never enqueued), and /health must report the live state.',
+  'PCI.DSS.321-APIGWExecutionLoggingEnabled':
+    'Execution logs add nothing for two routes into one Lambda and, with data tracing, would log request bodies; ' +
+    'JSON access logs on this stage and the Lambda logs record every request.',
+  'PCI.DSS.321-APIGWSSLEnabled':
+    'The backend is a Lambda proxy integration, invoked through the Lambda API over TLS; a client certificate only ' +
+    'authenticates API Gateway to HTTP backends.',
+};
+
+const WITHOUT_WAF_REASON =
+  'WAF is optional (ingress.waf): every request is authenticated by its Stripe-Signature HMAC in the Lambda, ' +
+  'the stage is throttled, and the ingress can be limited to Stripe webhook IPs (ingress.stripeIpAllowlist).';
 
 const WEBHOOK_NO_AUTH_REASON =
   'Stripe cannot present IAM, JWT or Cognito credentials; every delivery is authenticated by its Stripe-Signature ' +

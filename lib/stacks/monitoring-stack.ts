@@ -4,9 +4,10 @@
  * holds those alarms and their topic, nothing else; the health check ids come from the regional stacks through CDK's
  * cross-region references (lib/stacks/cross-region-references.ts), so it deploys after them.
  */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StripeWebhooksConfig } from '../config';
+import { AppWideAcknowledgements } from '../constructs/app-wide-acknowledgements';
 import { HealthCheckAlarms, type RegionHealthCheck, ROUTE53_METRICS_REGION } from '../constructs/health-check-alarms';
 import { finishCrossRegionReferences } from './cross-region-references';
 
@@ -37,6 +38,7 @@ export class MonitoringStack extends Stack {
       removalPolicy:
         config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
+    Aspects.of(this).add(new AppWideAcknowledgements());
     finishCrossRegionReferences(this);
   }
 }

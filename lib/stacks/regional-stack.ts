@@ -6,13 +6,14 @@
  * table and the Stripe secrets, replicated to each secondary; a secondary creates its replica keys and refers to its
  * replicas by name. With `failover.domainName`, each region also owns its Route 53 failover record and health check.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { partnerEventSourceFor, type StripeWebhooksConfig } from '../config';
 import { Alarms } from '../constructs/alarms';
+import { AppWideAcknowledgements } from '../constructs/app-wide-acknowledgements';
 import { StripeWebhooksDashboard } from '../constructs/dashboard';
 import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
@@ -105,6 +106,7 @@ export class RegionalStack extends Stack {
       ...stackProps,
     });
     this.regionRole = regionRole ?? 'primary';
+    Aspects.of(this).add(new AppWideAcknowledgements());
     const removalPolicy = retain ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
     const processorTimeout = Duration.seconds(config.processor.timeoutSeconds);
