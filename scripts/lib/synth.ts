@@ -31,10 +31,15 @@ export function synthConfigFile(
   outdir: string,
   extraContext: Record<string, unknown> = {},
 ): { config: StripeWebhooksConfig; stacks: SynthesizedStack[] } {
-  const app = new App({
-    outdir,
-    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...extraContext, configFile },
-  });
+  return synthWithContext({ ...extraContext, configFile }, outdir);
+}
+
+/** The config and every stack of the app `cdk synth -c ...` would build with `context` (e.g. `configFile`). */
+export function synthWithContext(
+  context: Record<string, unknown>,
+  outdir: string,
+): { config: StripeWebhooksConfig; stacks: SynthesizedStack[] } {
+  const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
   const config = loadConfig(app);
   buildApp(app, config);
   const assembly = app.synth();
