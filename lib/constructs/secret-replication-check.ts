@@ -40,7 +40,8 @@ export class SecretReplicationCheck extends Construct {
     super(scope, id);
     const { secrets } = props;
     const environment: EnvInput<typeof replicationCheckEnv> = {
-      SECRET_IDS: [secrets.apiKey.secretArn, secrets.webhookSecret.secretArn].join(','),
+      API_KEY_SECRET_ID: secrets.apiKey.secretArn,
+      WEBHOOK_SECRET_ID: secrets.webhookSecret.secretArn,
     };
     const fn = new NodeFunction(this, 'Handler', {
       entry: lambdaEntry('lambdas/rotation/replication/handler.ts'),

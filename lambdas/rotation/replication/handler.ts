@@ -11,7 +11,7 @@ const env = parseEnv(replicationCheckEnv);
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
 const sm = new SecretsManagerClient({});
-const secretIds = env.SECRET_IDS.split(',').filter((id) => id !== '');
+const secretIds = [env.API_KEY_SECRET_ID, env.WEBHOOK_SECRET_ID];
 
 /** The scheduled invocation (its event carries nothing the check needs). */
 export async function handler(): Promise<{ notInSync: number }> {
