@@ -1,11 +1,11 @@
 /**
- * CDK entry: the validated config in, one RegionalStack per region out (`<appName>-<region>`; the primary depends on
- * the secondaries, so `cdk deploy --all` deploys them first). No global stack: each region owns its Route 53 record.
+ * CDK entry: the validated config in, the app out (lib/app.ts: one RegionalStack per region, `<appName>-<region>`;
+ * the primary depends on the secondaries, so `cdk deploy --all` deploys them first).
  * No context lookups: `npx cdk synth` works offline, without credentials.
  */
-import { App, Tags } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
+import { buildApp } from '../lib/app';
 import { ConfigError, loadConfig, type StripeWebhooksConfig } from '../lib/config';
-import { createRegionalStacks } from '../lib/stacks/regional-stack';
 
 const app = new App();
 let config: StripeWebhooksConfig;
@@ -17,5 +17,4 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-Tags.of(app).add('application', config.appName);
-createRegionalStacks(app, config);
+buildApp(app, config);

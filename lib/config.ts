@@ -62,6 +62,14 @@ export interface IngressConfig {
   /** With `waf`: requests one source IP may send per 5 minutes before WAF blocks it (10..2000000000). @default 12000 */
   readonly wafRateLimitPer5Minutes: number;
   /**
+   * With `apiType: 'rest'`: set the account's API Gateway CloudWatch Logs role (`AWS::ApiGateway::Account`, one per
+   * account and region), without which API Gateway refuses the stage's access logs ("CloudWatch Logs role ARN must be
+   * set in account settings"). The role is kept when the stack is deleted: every REST API of the account and region
+   * logs through it. Set false when the account already has one, e.g. managed centrally (`npm run preflight` checks).
+   * @default true
+   */
+  readonly apiGatewayAccountRole: boolean;
+  /**
    * Accept webhooks only from Stripe's published webhook IPs (lib/stripe-webhook-ips.json, a dated copy of
    * https://stripe.com/files/ips/ips_webhooks.json; refresh with `npm run refresh-stripe-ips`). Others get 403 and
    * are never enqueued. The signature check stays: this only narrows who may try.
@@ -249,6 +257,12 @@ export interface AlarmThresholds {
   readonly reconcileMissedEvents: number;
   /** Failed rotations of a Stripe secret (`RotationFailed`, per secret), per 5 minutes. @default 1 */
   readonly rotationFailures: number;
+  /**
+   * With `ingress.waf`: requests per 5 minutes whose body matched an injection rule that only counts (XSS, LFI, RFI,
+   * SSRF, Log4j, Java deserialization; lib/constructs/web-acl.ts says why they do not block).
+   * @default 5
+   */
+  readonly wafBodyRuleMatchesPer5Minutes: number;
 }
 
 /** CloudWatch alarms and where they notify. */
@@ -287,6 +301,14 @@ export interface StripeWebhooksConfig {
    */
   readonly secondaryRegions: readonly string[];
   /**
+   * Secondary regions on their way out, step 1 of removing a region (docs/multi-region.md): their replica of the
+   * idempotency table loses DynamoDB deletion protection and their stack loses termination protection, so that the
+   * next deploy, with the region gone from `secondaryRegions` (and from here), can delete the replica. Each must be
+   * one of `secondaryRegions`.
+   * @default []
+   */
+  readonly removingRegions: readonly string[];
+  /**
    * The Stripe event types the webhook endpoint subscribes to (`*` = all). Output by the stack so the operator (and
    * the secret rotation, which recreates the endpoint) register exactly this list with Stripe.
    * @default DEFAULT_EVENT_TYPES
@@ -310,6 +332,8 @@ export interface StripeWebhooksConfig {
   /**
    * What happens to the table, secrets, queues, keys and log groups when the stack is deleted: `retain` keeps them
    * (payments data; also turns on deletion and termination protection), `destroy` removes them (dev stacks only).
+   * `retain` is CloudFormation's `RetainExceptOnCreate`: a failed first deploy still deletes what it created, so the
+   * retry does not stop at "already exists".
    * @default 'retain'
    */
   readonly removalPolicy: 'retain' | 'destroy';
@@ -382,6 +406,7 @@ const ingressSchema = z.strictObject({
   apiType: z.enum(['http', 'rest'], "must be 'http' or 'rest'").default('http'),
   waf: z.boolean('must be true or false').default(false),
   wafRateLimitPer5Minutes: int(10, 2_000_000_000, "AWS WAF's range for a rate-based rule").default(12_000),
+  apiGatewayAccountRole: z.boolean('must be true or false').default(true),
   stripeIpAllowlist: z.boolean('must be true or false').default(false),
   allowedSourceIps: z
     .array(z.string().refine(isIpOrCidr, 'must be an IPv4 or IPv6 address or CIDR block such as 203.0.113.0/24'))
@@ -477,6 +502,7 @@ const alarmsSchema = z.strictObject({
       leaseLostPer5Minutes: count(1),
       reconcileMissedEvents: count(1),
       rotationFailures: count(1),
+      wafBodyRuleMatchesPer5Minutes: count(5),
     })
     .prefault({}),
 });
@@ -540,6 +566,7 @@ export const configSchema = z
       .optional(),
     primaryRegion: region.default('us-east-1'),
     secondaryRegions: z.array(region).default([]),
+    removingRegions: z.array(region).default([]),
     eventTypes: z
       .array(z.string().regex(EVENT_TYPE, 'must be a Stripe event type such as payment_intent.succeeded, or *'))
       .min(1, 'must list at least one Stripe event type')
@@ -575,6 +602,16 @@ export const configSchema = z
           code: 'custom',
           path: ['secondaryRegions', i - 1],
           message: 'must not repeat the primary region or another secondary region',
+        });
+      }
+    });
+    cfg.removingRegions.forEach((r, i) => {
+      if (!cfg.secondaryRegions.includes(r)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['removingRegions', i],
+          message:
+            'must be one of secondaryRegions (step 1 of removing a region); once it is gone from secondaryRegions, drop it here too',
         });
       }
     });

@@ -87,6 +87,22 @@ export function readPending(sm: SecretsManagerClient, secretId: string, token: s
   return readSecretValue(sm, secretId, { versionId: token, stage: AWSPENDING });
 }
 
+/**
+ * The pending value testSecret has to test, or undefined when there is nothing to test: the AWSPENDING version is
+ * empty or holds the current value. That is what Secrets Manager hands testSecret when it tests a rotation function
+ * without rotating (`RotateImmediately: false`, which CloudFormation's rotation schedule uses): on the first deploy
+ * the secret holds the stack's placeholder, and no value of a real rotation is ever the current one.
+ */
+export async function pendingValueToTest(
+  sm: SecretsManagerClient,
+  secretId: string,
+  token: string,
+): Promise<string | undefined> {
+  const pending = await readPending(sm, secretId, token);
+  if (pending === undefined) return undefined;
+  return pending === (await readCurrent(sm, secretId)).value ? undefined : pending;
+}
+
 /** Stores `value` as the rotation's AWSPENDING version (the version id is the token: a repeat is a no-op). */
 export async function putPending(sm: SecretsManagerClient, secretId: string, token: string, value: string) {
   await sm.send(
@@ -144,6 +160,10 @@ export async function promotePending(
   const stages = await versionStages(sm, secretId);
   const current = Object.entries(stages).find(([, s]) => s.includes(AWSCURRENT))?.[0];
   if (current === token) return 'already_current';
+  // Never make an empty version current (a rotation whose createSecret never ran): every reader would fail.
+  if ((await readPending(sm, secretId, token)) === undefined) {
+    throw new RotationError(`version ${token} of secret ${secretId} has no value: createSecret has not put one`);
+  }
   await sm.send(
     new UpdateSecretVersionStageCommand({
       SecretId: secretId,

@@ -43,15 +43,33 @@ export function createStripeClient(apiKey: string, options: StripeClientOptions 
   });
 }
 
+/** Stripe's answers that mean the key itself is refused: revoked or rolled (401), or lacking a permission (403). */
+const KEY_REFUSED = new Set([401, 403]);
+
 /**
  * A Stripe client for the API key a secret holds (plain or `{ "apiKey": ... }`), read through the secret's cache on
  * every call and rebuilt only when the key changes, so a rotated key takes effect without a deploy.
+ *
+ * When Stripe refuses the key (401/403: an operator rolled it, or a rotation promoted a new one and revoked the old),
+ * the next call reads the secret past its cache (`refresh`, which the source rate-limits) instead of failing with the
+ * cached, dead key until the cache expires. The refused request itself still fails, and its message is retried.
  */
 export function stripeFromSecret(secret: SecretSource, options: StripeClientOptions = {}): () => Promise<Stripe> {
   let current: { apiKey: string; client: Stripe } | undefined;
+  let refused = false;
   return async () => {
-    const apiKey = parseApiKey(await secret.get());
-    if (current?.apiKey !== apiKey) current = { apiKey, client: createStripeClient(apiKey, options) };
+    const refresh = refused;
+    refused = false;
+    const apiKey = parseApiKey(await secret.get(refresh ? { refresh } : undefined));
+    if (current?.apiKey !== apiKey) {
+      const client = createStripeClient(apiKey, options);
+      client.on('response', (response: { status?: number }) => {
+        if (response.status !== undefined && KEY_REFUSED.has(response.status) && current?.client === client) {
+          refused = true;
+        }
+      });
+      current = { apiKey, client };
+    }
     return current.client;
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The webhook endpoint custom resource Lambda: wiring only (behaviour in ./core, the response protocol in
- * ./cfn-response). CloudFormation invokes it on Create, Update and Delete of `Custom::StripeWebhookEndpoint`.
+ * The webhook endpoint custom resource Lambda: wiring only (behaviour in ./core). aws-cdk-lib's Provider framework
+ * invokes it for Create, Update and Delete of `Custom::StripeWebhookEndpoint` and answers CloudFormation with what it
+ * returns, or with FAILED and the error when it throws, times out or cannot even load (a bad environment below).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -8,8 +9,7 @@ import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { stripeFromSecret } from '../rotation/stripe-from-secret';
 import { parseEnv } from '../shared/env';
 import { describeError } from '../shared/errors';
-import { runCustomResource } from './cfn-response';
-import { createWebhookEndpointResource } from './core';
+import { createWebhookEndpointResource, type ProviderResult } from './core';
 import { webhookEndpointEnv } from './env';
 
 const env = parseEnv(webhookEndpointEnv);
@@ -25,16 +25,13 @@ const resource = createWebhookEndpointResource({
   logger,
 });
 
-/**
- * Answers CloudFormation on the event's pre-signed URL (never by the return value). The event is not logged: its
- * ResponseURL is a credential for the stack's response.
- */
-export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
-  logger.addContext(context);
-  await runCustomResource(event, () => resource.handle(event), {
-    remainingMs: () => context.getRemainingTimeInMillis(),
-    fallbackPhysicalId: resource.physicalResourceId,
-    reasonSuffix: ` (logs: ${context.logGroupName} ${context.logStreamName})`,
-    onError: (err) => logger.error('custom resource request failed', { error: describeError(err) }),
-  });
+/** The Provider framework's onEvent handler. The event is not logged (the framework logs it, without its URL). */
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<ProviderResult> {
+  if (context) logger.addContext(context);
+  try {
+    return await resource.handle(event);
+  } catch (err) {
+    logger.error('custom resource request failed', { requestType: event.RequestType, error: describeError(err) });
+    throw err;
+  }
 }

@@ -20,41 +20,26 @@
  *   CloudWatch cannot alarm on another region's metric, so these alarms are created only by an Alarms construct in a
  *   us-east-1 stack: pass every region's health check to that one (elsewhere they are skipped with a warning).
  */
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IMetric,
-  MathExpression,
-  Metric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Annotations, Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { type Alarm, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import type { AlarmsConfig } from '../config';
-import { customerManagedKey } from './encryption-key';
+import { createAlarmTopic } from './alarm-topic';
 import type { EventQueue } from './event-queue';
+import { healthCheckAlarmSpec, type RegionHealthCheck, ROUTE53_METRICS_REGION } from './health-check-alarms';
 import type { Ingress } from './ingress';
 import type { Processor } from './processor';
+import { type RunbookAlarmSpec, runbookAlarm } from './runbook-alarm';
 import { rotationFailedMetric } from './secret-rotation';
 
-/** Route 53 publishes health check metrics in this region only. */
-export const ROUTE53_METRICS_REGION = 'us-east-1';
-
-/** A Route 53 health check of one region's `GET /health`. */
-export interface RegionHealthCheck {
-  /** The region whose ingress the health check probes (used in the alarm's name and text). */
-  readonly region: string;
-  readonly healthCheckId: string;
-}
+export { type RegionHealthCheck, ROUTE53_METRICS_REGION } from './health-check-alarms';
 
 /** The runbook section (docs/runbooks.md) of every alarm kind, and of the Secrets Manager rotation event. */
 export const ALARM_RUNBOOK_ANCHORS = [
@@ -76,6 +61,8 @@ export const ALARM_RUNBOOK_ANCHORS = [
   'rotation-failed-api-key',
   'health-check-failing',
   'secrets-manager-rotation-failed',
+  'waf-body-rule-matched',
+  'secret-replica-out-of-sync',
 ] as const;
 
 /** One runbook section. */
@@ -101,6 +88,18 @@ export interface AlarmsProps {
    */
   readonly rotationEnabled?: boolean;
   /**
+   * With `rotationEnabled`: the ARNs of the secrets this app rotates. The Secrets Manager rule forwards only their
+   * RotationFailed events, not those of every other secret in the account and region.
+   * @default - none (required with rotationEnabled)
+   */
+  readonly rotatedSecretArns?: readonly string[];
+  /**
+   * The service name of the secret replication check (SecretReplicationCheck), when the secrets have replicas: alarm
+   * on `SecretReplicasNotInSync`.
+   * @default - no replication alarm
+   */
+  readonly replicationCheckServiceName?: string;
+  /**
    * Alarms built by other constructs (e.g. a rotation or failover construct's own): they notify this topic too, on
    * ALARM and OK, and show on the dashboard.
    * @default - none
@@ -111,7 +110,7 @@ export interface AlarmsProps {
    * @default - none
    */
   readonly healthChecks?: readonly RegionHealthCheck[];
-  /** Applies to the topic's key. @default RemovalPolicy.RETAIN */
+  /** Applies to the topic's key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -129,9 +128,6 @@ const FIVE_MINUTES = Duration.minutes(5);
 const NO_DATA_IS_QUIET =
   'the metric is only published when something happens (requests, invocations, failures), so no data means none';
 const NO_DATA_IS_EMPTY_QUEUE = 'SQS stops publishing for a queue idle for hours; an idle queue holds nothing';
-const NO_DATA_IS_BLIND =
-  'Route 53 publishes every minute while the health check exists: no data means the failover has lost its eyes';
-
 /** The CloudWatch alarms of one region, their SNS topic, and its key. */
 export class Alarms extends Construct {
   /** Where every alarm notifies (`<appName>-alarms`). */
@@ -150,66 +146,13 @@ export class Alarms extends Construct {
     this.props = props;
     const { appName, ingress, processor, eventQueue } = props;
     const t = props.config.thresholds;
-    const stack = Stack.of(this);
 
-    this.key = customerManagedKey(this, 'Key', {
-      alias: `${appName}/alarms`,
-      description: `Encrypts the ${appName} alarm topic`,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    // CloudWatch (alarm actions) and EventBridge (rule targets) encrypt what they publish to the topic with this key.
-    // No conditions: the key encrypts this topic only, and the services' requests carry no source ARN to KMS.
-    this.key.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'AlarmPublishers',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com'), new ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-      }),
-    );
-
-    this.topic = new Topic(this, 'Topic', {
+    ({ topic: this.topic, key: this.key } = createAlarmTopic(this, {
       topicName: `${appName}-alarms`,
-      displayName: `${appName} alarms`,
-      masterKey: this.key,
-      enforceSSL: true,
-    });
-    // The topic has a resource policy (enforceSSL), which replaces SNS's default one: allow CloudWatch explicitly,
-    // for this account's alarms only.
-    this.topic.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'CloudWatchAlarms',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: {
-          ArnLike: {
-            // arn:aws:cloudwatch:<region>:<account>:alarm:<name> (a colon, not formatArn's default slash).
-            'aws:SourceArn': stack.formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: '*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-          StringEquals: { 'aws:SourceAccount': stack.account },
-        },
-      }),
-    );
-    if (props.config.email) {
-      const subscription = new EmailSubscription(props.config.email);
-      this.topic.addSubscription(subscription);
-      const created = this.topic.node.tryFindChild(props.config.email);
-      if (created) {
-        Validations.of(created).acknowledge({
-          id: 'Serverless-SNSRedrivePolicy',
-          reason:
-            'An e-mail notification that SNS cannot deliver after its retries would sit unread in a dead-letter ' +
-            'queue; the alarm itself stays in ALARM in CloudWatch (and on the dashboard). Subscribe a paging tool ' +
-            '(HTTPS or SQS, with its own redrive policy) to the topic for guaranteed delivery.',
-        });
-      }
-    }
+      keyAlias: `${appName}/alarms`,
+      ...(props.config.email ? { email: props.config.email } : {}),
+      ...(props.removalPolicy ? { removalPolicy: props.removalPolicy } : {}),
+    }));
 
     // --- The queue -------------------------------------------------------------------------------------------
     this.add('dlq-not-empty', {
@@ -255,6 +198,17 @@ export class Alarms extends Construct {
       missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
     });
     this.addFunctionAlarms('ingress', ingress.function);
+    if (ingress.webAcl) {
+      this.add('waf-body-rule-matched', {
+        name: 'waf-body-rule-matched',
+        what:
+          'WAF body rules in count mode (XSS, LFI, RFI, SSRF, Log4j) matched webhook requests: a probe (its ' +
+          'signature fails in the Lambda) or a genuine Stripe event carrying such text, which blocking would lose',
+        metric: ingress.webAcl.metricBodyRuleMatches(),
+        threshold: t.wafBodyRuleMatchesPer5Minutes,
+        missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+      });
+    }
 
     // --- The processor ---------------------------------------------------------------------------------------
     this.addFunctionAlarms('processor', processor.function);
@@ -309,12 +263,23 @@ export class Alarms extends Construct {
         });
       }
       // Secrets Manager publishes no rotation metric; a failed managed rotation is a CloudTrail event.
+      const rotatedSecretArns = props.rotatedSecretArns ?? [];
+      if (rotatedSecretArns.length === 0) {
+        throw new Error(
+          "Alarms: rotationEnabled needs rotatedSecretArns (the rule must match only this app's secrets)",
+        );
+      }
       this.secretsManagerRotationRule = new Rule(this, 'SecretsManagerRotationFailed', {
         description: `Secrets Manager rotation failures, to ${appName}-alarms. Runbook: ${this.runbookUrl('secrets-manager-rotation-failed')}`,
         eventPattern: {
           source: ['aws.secretsmanager'],
           detailType: ['AWS Service Event via CloudTrail'],
-          detail: { eventSource: ['secretsmanager.amazonaws.com'], eventName: ['RotationFailed'] },
+          detail: {
+            eventSource: ['secretsmanager.amazonaws.com'],
+            eventName: ['RotationFailed'],
+            // The secret's full ARN, as the CloudTrail service event carries it.
+            additionalEventData: { SecretId: [...rotatedSecretArns] },
+          },
         },
         targets: [new SnsTopic(this.topic)],
       });
@@ -323,6 +288,22 @@ export class Alarms extends Construct {
         reason:
           'The target only notifies the alarm topic; EventBridge retries a failed delivery for 24 hours, and the ' +
           'RotationFailed event itself stays in CloudTrail event history for 90 days, where the runbook looks it up.',
+      });
+    }
+    if (props.replicationCheckServiceName) {
+      this.add('secret-replica-out-of-sync', {
+        name: 'secret-replica-out-of-sync',
+        what:
+          'A replica of a Stripe secret is not InSync (a rotation could not encrypt for that region): after a ' +
+          'failover the standby would verify webhooks with an old signing secret, or fetch with an old API key',
+        metric: this.custom('SecretReplicasNotInSync', props.replicationCheckServiceName),
+        threshold: 1,
+        // Two checks in a row: a replica is briefly InProgress right after every write.
+        evaluationPeriods: 2,
+        missingData: {
+          treatment: TreatMissingData.NOT_BREACHING,
+          why: 'the check publishes every 5 minutes; a check that could not describe a secret counts it out of sync',
+        },
       });
     }
     this.addHealthCheckAlarms(props.healthChecks ?? []);
@@ -404,51 +385,15 @@ export class Alarms extends Construct {
       );
       return;
     }
-    for (const check of healthChecks) {
-      this.add('health-check-failing', {
-        name: `health-check-failing-${check.region}`,
-        what: `Route 53 sees the ${check.region} ingress as unhealthy (GET /health failing): failover may be under way`,
-        metric: new Metric({
-          namespace: 'AWS/Route53',
-          metricName: 'HealthCheckStatus',
-          dimensionsMap: { HealthCheckId: check.healthCheckId },
-          statistic: 'Minimum',
-          period: Duration.minutes(1),
-        }),
-        threshold: 1,
-        comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 2,
-        missingData: { treatment: TreatMissingData.BREACHING, why: NO_DATA_IS_BLIND },
-      });
-    }
+    for (const check of healthChecks) this.add('health-check-failing', healthCheckAlarmSpec(check));
   }
 
-  private add(
-    anchor: RunbookAnchor,
-    spec: {
-      /** Alarm name suffix: the alarm is `<appName>-<name>`. */
-      name: string;
-      what: string;
-      metric: IMetric;
-      threshold: number;
-      comparison?: ComparisonOperator;
-      evaluationPeriods?: number;
-      missingData: AlarmEntry['missingData'];
-    },
-  ): void {
-    const alarm = new Alarm(this, `Alarm-${spec.name}`, {
-      alarmName: `${this.props.appName}-${spec.name}`,
-      alarmDescription: `${spec.what}. Missing data: ${spec.missingData.treatment} (${spec.missingData.why}). Runbook: ${this.runbookUrl(anchor)}`,
-      metric: spec.metric,
-      threshold: spec.threshold,
-      comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: spec.evaluationPeriods ?? 1,
-      datapointsToAlarm: spec.evaluationPeriods ?? 1,
-      treatMissingData: spec.missingData.treatment,
-    });
-    const action = new SnsAction(this.topic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
+  private add(anchor: RunbookAnchor, spec: RunbookAlarmSpec & { missingData: AlarmEntry['missingData'] }): void {
+    const alarm = runbookAlarm(
+      this,
+      { appName: this.props.appName, runbookUrl: this.runbookUrl(anchor), topic: this.topic },
+      spec,
+    );
     this.entries.push({ anchor, alarm, missingData: spec.missingData });
   }
 }

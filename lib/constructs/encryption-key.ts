@@ -8,7 +8,7 @@ export interface CustomerManagedKeyProps {
   /** Alias without the `alias/` prefix, e.g. `stripe-webhooks/queue`. */
   readonly alias: string;
   readonly description: string;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -21,7 +21,7 @@ export function customerManagedKey(scope: Construct, id: string, props: Customer
     alias: `alias/${props.alias}`,
     description: props.description,
     enableKeyRotation: true,
-    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     // The longest waiting period: a key scheduled for deletion by mistake can be recovered for 30 days.
     pendingWindow: Duration.days(30),
   });

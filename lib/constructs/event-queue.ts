@@ -40,7 +40,7 @@ export interface EventQueueProps {
    * @default 262144
    */
   readonly maxMessageSizeBytes?: number;
-  /** Applies to both queues and the key. @default RemovalPolicy.RETAIN */
+  /** Applies to both queues and the key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -65,7 +65,7 @@ export class EventQueue extends Construct {
         `EventQueue maxReceiveCount must be >= 5 (AWS's advice for Lambda event sources), got ${maxReceiveCount}`,
       );
     }
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.maxMessageSizeBytes = props.maxMessageSizeBytes ?? 262_144;
     this.visibilityTimeout = visibilityTimeoutFor(props.processorTimeout);
 

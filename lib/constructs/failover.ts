@@ -15,7 +15,10 @@
  *   while the primary is unhealthy and the secondary healthy; if both are unhealthy it answers with the primary
  *   rather than a standby known to be broken. The secondary's check also shows on-call, before a failover, whether
  *   the standby could take the traffic (its HealthCheckStatus metric).
- * - Without a secondary region (`role: 'standalone'`) the domain gets a plain alias record and no health check.
+ * - A single region is the PRIMARY of a failover pair from the start (same set identifier, same health check), not a
+ *   plain alias: Route 53 refuses a failover record next to a plain record of the same name and type, so adding a
+ *   standby region later only adds its SECONDARY record and changes nothing here. A lone PRIMARY is answered even
+ *   when unhealthy (there is nothing to fail over to), and its health check still alarms.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
@@ -37,14 +40,13 @@ import {
   type IHostedZone,
   RecordTarget,
 } from 'aws-cdk-lib/aws-route53';
-import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 
 /** What the health check must find in the body of `GET /health` (the ingress answers `{"status":"ok"}`). */
 export const HEALTHY_BODY_MATCH = '"status":"ok"';
 
-/** This region's record: the primary, the standby, or the only region (no failover). */
-export type FailoverRole = 'primary' | 'secondary' | 'standalone';
+/** This region's record: the primary (also when it is the only region) or the standby. */
+export type FailoverRole = 'primary' | 'secondary';
 
 /**
  * An alias to the regional API Gateway domain that also evaluates the target's health. Hand-written because
@@ -91,8 +93,8 @@ export class RegionalFailover extends Construct {
   readonly zone: IHostedZone;
   readonly certificate: ICertificate;
   readonly domain: DomainName;
-  /** The health check of this region (undefined for a standalone region). */
-  readonly healthCheck?: HealthCheck;
+  /** The health check of this region's own endpoint. */
+  readonly healthCheck: HealthCheck;
   readonly record: ARecord;
   /** `https://<domainName>`. */
   readonly publicUrl: string;
@@ -124,36 +126,26 @@ export class RegionalFailover extends Construct {
     });
     new ApiMapping(this, 'Mapping', { api: props.api, domainName: this.domain, stage: props.stage });
 
-    if (props.role !== 'standalone') {
-      this.healthCheck = new HealthCheck(this, 'HealthCheck', {
-        type: HealthCheckType.HTTPS_STR_MATCH,
-        // The region's own endpoint, not the public name (which follows the failover record).
-        fqdn: `${props.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`,
-        port: 443,
-        enableSNI: true,
-        resourcePath: props.healthPath ?? '/health',
-        searchString: HEALTHY_BODY_MATCH,
-        requestInterval: interval,
-        failureThreshold: props.failureThreshold ?? 3,
-      });
-    }
+    this.healthCheck = new HealthCheck(this, 'HealthCheck', {
+      type: HealthCheckType.HTTPS_STR_MATCH,
+      // The region's own endpoint, not the public name (which follows the failover record).
+      fqdn: `${props.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`,
+      port: 443,
+      enableSNI: true,
+      resourcePath: props.healthPath ?? '/health',
+      searchString: HEALTHY_BODY_MATCH,
+      requestInterval: interval,
+      failureThreshold: props.failureThreshold ?? 3,
+    });
 
     this.record = new ARecord(this, 'Record', {
       zone: this.zone,
       recordName: props.domainName,
-      target: RecordTarget.fromAlias(
-        props.role === 'standalone'
-          ? new ApiGatewayv2DomainProperties(this.domain.regionalDomainName, this.domain.regionalHostedZoneId)
-          : evaluatingTargetHealth(this.domain),
-      ),
+      target: RecordTarget.fromAlias(evaluatingTargetHealth(this.domain)),
       comment: `Stripe webhooks: ${props.role} region ${stack.region}`,
-      ...(props.role === 'standalone'
-        ? {}
-        : {
-            setIdentifier: props.setIdentifier ?? stack.region,
-            failover: props.role === 'primary' ? Failover.PRIMARY : Failover.SECONDARY,
-            ...(this.healthCheck ? { healthCheck: this.healthCheck } : {}),
-          }),
+      setIdentifier: props.setIdentifier ?? stack.region,
+      failover: props.role === 'primary' ? Failover.PRIMARY : Failover.SECONDARY,
+      healthCheck: this.healthCheck,
     });
 
     this.publicUrl = `https://${props.domainName}`;

@@ -36,7 +36,7 @@ export interface IdempotencyTableProps {
   readonly namePrefix: string;
   /**
    * Applies to the table and its key. RETAIN also turns on deletion protection.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -52,6 +52,12 @@ export interface IdempotencyTableProps {
    * @default 'owner'
    */
   readonly placement?: 'owner' | 'replica';
+  /**
+   * Replica regions whose replica loses deletion protection (step 1 of removing a region; only with
+   * `placement: 'owner'` and a retained table).
+   * @default [] (every replica as protected as the table)
+   */
+  readonly unprotectedReplicaRegions?: readonly string[];
 }
 
 /** The DynamoDB idempotency table (or this region's replica of it) and its customer-managed key in this region. */
@@ -65,7 +71,7 @@ export class IdempotencyTable extends Construct {
 
   constructor(scope: Construct, id: string, props: IdempotencyTableProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.placement = props.placement ?? 'owner';
     const replicaRegions = props.replicaRegions ?? [];
     if (this.placement === 'replica' && replicaRegions.length > 0) {
@@ -96,9 +102,16 @@ export class IdempotencyTable extends Construct {
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.customerManagedKey(this.key, replicaKeyArns),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      // DynamoDB's own guard against a DeleteTable by hand. It also stops CloudFormation: the rollback of a failed first
+      // create cannot delete the table (docs/deploy.md says how to clear it), and a replica must lose it before its
+      // region is removed (docs/multi-region.md).
+      deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy,
-      replicas: replicaRegions.map((region) => ({ region })),
+      replicas: replicaRegions.map((region) => ({
+        region,
+        // Removing a protected replica is refused: a region on its way out first loses the protection.
+        ...(props.unprotectedReplicaRegions?.includes(region) ? { deletionProtection: false } : {}),
+      })),
     });
   }
 

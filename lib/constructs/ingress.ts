@@ -130,7 +130,7 @@ export interface IngressProps {
   readonly signatureTolerance?: Duration;
   /** Retention of the function's logs and the access logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/ingress/handler.ts */
   readonly entry?: string;
@@ -140,6 +140,12 @@ export interface IngressProps {
   readonly waf?: boolean;
   /** With `waf`: requests one source IP may send per 5 minutes. @default 12000 */
   readonly wafRateLimitPer5Minutes?: number;
+  /**
+   * REST only: set the account-wide API Gateway CloudWatch Logs role (kept on stack deletion), which access logging
+   * needs; false when the account already has one.
+   * @default true
+   */
+  readonly apiGatewayAccountRole?: boolean;
   /**
    * IPs or CIDR blocks allowed to post webhooks (passed to the Lambda as ALLOWED_SOURCE_IPS); others get 403.
    * @default - no IP check
@@ -177,7 +183,7 @@ export class Ingress extends Construct {
       );
     }
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.apiType = props.apiType ?? 'http';
     if (props.waf && this.apiType !== 'rest') {
       throw new Error("Ingress waf needs apiType 'rest': AWS WAF cannot be associated with an HTTP API");
@@ -307,9 +313,11 @@ export class Ingress extends Construct {
       restApiName: `${props.appName}-rest-api`,
       description: 'Receives Stripe webhooks',
       endpointTypes: [EndpointType.REGIONAL],
-      // The account-wide API Gateway logging role would be shared with every other API of the account; access logs
-      // (below) need no role.
-      cloudWatchRole: false,
+      // API Gateway refuses a stage's access log settings until the account (per region) has a CloudWatch Logs role
+      // set. The role and the setting are account-wide, shared with every REST API there: kept (plain Retain, its
+      // name is generated) when the stack goes, even after a failed first create, so no other API loses its logs.
+      cloudWatchRole: props.apiGatewayAccountRole ?? true,
+      ...((props.apiGatewayAccountRole ?? true) ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       deployOptions: {
         stageName: REST_STAGE_NAME,
         tracingEnabled: true,
@@ -356,20 +364,32 @@ export class Ingress extends Construct {
       Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: authReason });
     }
 
+    const logsRole = api.node.tryFindChild('CloudWatchRole');
+    if (logsRole) {
+      Validations.of(logsRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-wide logging role: AWS's managed policy is the documented one for it, and API Gateway " +
+          '(the only principal that may assume the role) writes every REST API access and execution log through it.',
+      });
+    }
     const stage = api.deploymentStage;
     Validations.of(stage).acknowledge({
       id: 'AwsSolutions-APIG6',
       reason:
-        'Execution logging needs the account-wide API Gateway CloudWatch role (shared by every API in the account) ' +
-        'and, with data tracing, would log request bodies; JSON access logs on this stage and the Lambda logs record ' +
-        'every request instead.',
+        'Execution logs add nothing for two routes into one Lambda and, with data tracing, would log request bodies ' +
+        '(customer data); JSON access logs on this stage and the Lambda logs record every request instead.',
     });
+    for (const [id, reason] of Object.entries(REST_STAGE_PCI_REASONS))
+      Validations.of(stage).acknowledge({ id, reason });
     if (!props.waf) {
       Validations.of(stage).acknowledge({
+        id: 'PCI.DSS.321-APIGWAssociatedWithWAF',
+        reason: WITHOUT_WAF_REASON,
+      });
+      Validations.of(stage).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason:
-          'WAF is optional (ingress.waf): every request is authenticated by its Stripe-Signature HMAC in the Lambda, ' +
-          'the stage is throttled, and the ingress can be limited to Stripe webhook IPs (ingress.stripeIpAllowlist).',
+        reason: WITHOUT_WAF_REASON,
       });
     }
 
@@ -395,6 +415,23 @@ export class Ingress extends Construct {
     };
   }
 }
+
+/** PCI DSS 3.2.1 findings of the REST stage, and why they do not apply to a webhook receiver. */
+const REST_STAGE_PCI_REASONS: Readonly<Record<string, string>> = {
+  'PCI.DSS.321-APIGWCacheEnabledAndEncrypted':
+    'Nothing is cached: every webhook is a POST that must reach the Lambda (a cached answer would acknowledge an ' +
+    'event that was never enqueued), and /health must report the live state.',
+  'PCI.DSS.321-APIGWExecutionLoggingEnabled':
+    'Execution logs add nothing for two routes into one Lambda and, with data tracing, would log request bodies; ' +
+    'JSON access logs on this stage and the Lambda logs record every request.',
+  'PCI.DSS.321-APIGWSSLEnabled':
+    'The backend is a Lambda proxy integration, invoked through the Lambda API over TLS; a client certificate only ' +
+    'authenticates API Gateway to HTTP backends.',
+};
+
+const WITHOUT_WAF_REASON =
+  'WAF is optional (ingress.waf): every request is authenticated by its Stripe-Signature HMAC in the Lambda, ' +
+  'the stage is throttled, and the ingress can be limited to Stripe webhook IPs (ingress.stripeIpAllowlist).';
 
 const WEBHOOK_NO_AUTH_REASON =
   'Stripe cannot present IAM, JWT or Cognito credentials; every delivery is authenticated by its Stripe-Signature ' +

@@ -52,7 +52,7 @@ export interface PartnerEventIngressProps {
    * @default true
    */
   readonly enabled?: boolean;
-  /** Applies to the DLQ and its key. @default RemovalPolicy.RETAIN */
+  /** Applies to the DLQ and its key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -75,7 +75,7 @@ export class PartnerEventIngress extends Construct {
         `PartnerEventIngress: ${props.partnerEventSourceName} is not a Stripe partner event source (${STRIPE_PARTNER_SOURCE_PREFIX}...)`,
       );
     }
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const stack = Stack.of(this);
     const ruleName = `${props.appName}-stripe-partner-events`;
     this.ruleName = ruleName;

@@ -49,7 +49,7 @@ export interface ProcessorProps {
   readonly stripeApiVersion?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/processor/handler.ts */
   readonly entry?: string;
@@ -106,7 +106,7 @@ export class Processor extends Construct {
       timeout,
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.function = fn.function;
     this.serviceName = fn.serviceName;

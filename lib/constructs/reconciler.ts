@@ -57,7 +57,7 @@ export interface ReconcilerProps {
   readonly stripeApiVersion?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/reconciler/handler.ts */
   readonly entry?: string;
@@ -113,7 +113,7 @@ export class Reconciler extends Construct {
       timeout,
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.function = fn.function;
 

@@ -28,7 +28,6 @@ import { Construct } from 'constructs';
 import type { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
 import type { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
 import type { EnvInput } from '../../lambdas/shared/env';
-import { grantKeyViaService } from './encryption-key';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
@@ -81,7 +80,7 @@ export interface StripeSecretRotationProps {
   readonly stripeApiVersion?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
+  /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
@@ -103,7 +102,7 @@ export class StripeSecretRotation extends Construct {
     const apiKeyDays = (props.apiKeyRotation ?? Duration.days(0)).toDays();
     const overlapHours = (props.webhookOverlap ?? Duration.hours(24)).toHours();
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 
     const webhookEnvironment: EnvInput<typeof webhookSecretRotationEnv> = {
       WEBHOOK_SECRET_ID: secrets.webhookSecretName,
@@ -142,6 +141,8 @@ export class StripeSecretRotation extends Construct {
 
     const apiKeyEnvironment: EnvInput<typeof apiKeyRotationEnv> = {
       ...(props.stripeApiVersion ? { STRIPE_API_VERSION: props.stripeApiVersion } : {}),
+      // The staged key must be able to read the objects of these events before it is promoted.
+      EVENT_TYPES: props.eventTypes.join(','),
     };
     const apiKeyFn = new NodeFunction(this, 'ApiKeyFunction', {
       entry: lambdaEntry('lambdas/rotation/api-key/handler.ts'),
@@ -167,11 +168,9 @@ export class StripeSecretRotation extends Construct {
         'runs on demand after an operator stages a key, which it validates against Stripe before promoting.',
     });
     secrets.grantReadApiKey(this.webhookSecretFunction);
-    grantKeyViaService(secrets.key, this.webhookSecretFunction, 'secretsmanager', [
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
-    ]);
-    grantKeyViaService(secrets.key, this.apiKeyFunction, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    // Their PutSecretValue re-encrypts the new version for every replica region too.
+    secrets.grantPutValue(this.webhookSecretFunction);
+    secrets.grantPutValue(this.apiKeyFunction);
 
     this.cleanupRule = new Rule(this, 'CleanupSchedule', {
       ruleName: `${props.appName}-webhook-endpoint-cleanup`,

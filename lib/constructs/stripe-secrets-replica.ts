@@ -19,7 +19,7 @@ export interface StripeSecretsReplicaProps {
   readonly appName: string;
   /** The region that owns the secrets (where values are put), for descriptions. */
   readonly primaryRegion: string;
-  /** Applies to the key. @default RemovalPolicy.RETAIN */
+  /** Applies to the key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -41,7 +41,7 @@ export class StripeSecretsReplica extends Construct implements StripeSecretReade
     this.key = customerManagedKey(this, 'Key', {
       alias: stripeSecretsKeyAlias(props.appName),
       description: `Encrypts this region's replicas of the ${props.appName} Stripe secrets (owned by ${props.primaryRegion})`,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // By name: a replica keeps the primary's name (and its random ARN suffix, which fromSecretNameV2 matches with ??????).
     this.apiKey = Secret.fromSecretNameV2(this, 'ApiKey', this.apiKeySecretName);

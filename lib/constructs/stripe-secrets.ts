@@ -18,12 +18,12 @@
  * webhook secret is written by the endpoint custom resource instead, and both secrets rotate through
  * StripeSecretRotation (docs/rotation.md).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
-import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Grant, type IGrantable, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { type ReplicaRegion, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { customerManagedKey } from './encryption-key';
+import { customerManagedKey, grantKeyViaService } from './encryption-key';
 
 /** The placeholder's JSON key holding the generated random string (never a usable secret). */
 export const PLACEHOLDER_KEY = 'placeholder';
@@ -32,7 +32,7 @@ export const PLACEHOLDER_KEY = 'placeholder';
 export interface StripeSecretsProps {
   /** Prefix of the secret names: `<appName>/stripe-api-key` and `<appName>/stripe-webhook-secret`. */
   readonly appName: string;
-  /** Applies to both secrets and the key. @default RemovalPolicy.RETAIN */
+  /** Applies to both secrets and the key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly removalPolicy?: RemovalPolicy;
   /**
    * Regions that get a read-only replica of both secrets (same name), each encrypted with a key in its region (see
@@ -59,15 +59,21 @@ export class StripeSecrets extends Construct {
   readonly apiKeySecretName: string;
   /** `<appName>/stripe-webhook-secret`. */
   readonly webhookSecretName: string;
+  /** The regions holding a replica of both secrets. */
+  readonly replicaRegions: readonly string[];
+
+  private readonly keyAlias: string;
 
   constructor(scope: Construct, id: string, props: StripeSecretsProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.keyAlias = stripeSecretsKeyAlias(props.appName);
+    this.replicaRegions = (props.replicaRegions ?? []).map((r) => r.region);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     this.apiKeySecretName = `${props.appName}/stripe-api-key`;
     this.webhookSecretName = `${props.appName}/stripe-webhook-secret`;
 
     this.key = customerManagedKey(this, 'Key', {
-      alias: stripeSecretsKeyAlias(props.appName),
+      alias: this.keyAlias,
       description: `Encrypts the ${props.appName} Stripe API key and webhook signing secrets`,
       removalPolicy,
     });
@@ -105,6 +111,48 @@ export class StripeSecrets extends Construct {
     });
 
     // Rotation (and its cdk-nag AwsSolutions-SMG4 finding) is StripeSecretRotation's: lib/constructs/secret-rotation.ts.
+  }
+
+  /**
+   * Lets `grantee` use the keys a PutSecretValue of either secret needs (the secret actions themselves are granted
+   * per secret by the caller): this region's key, and the key of every replica region, because Secrets Manager
+   * encrypts the new version for each replica with the caller's own permissions. Without the replica keys the write
+   * succeeds here and the replica stays behind (ReplicationStatus Failed): after a failover every webhook would fail
+   * its signature check. Each replica key is named by its alias (`kms:ResourceAliases`: its id is unknown here, the
+   * secondary stack creates it) and usable only through Secrets Manager in its region (`kms:ViaService`).
+   */
+  grantPutValue(grantee: IGrantable): Grant {
+    const local = grantKeyViaService(this.key, grantee, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    if (this.replicaRegions.length === 0) return local;
+    const stack = Stack.of(this);
+    const grant = Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+      resourceArns: this.replicaRegions.map((region) =>
+        stack.formatArn({
+          service: 'kms',
+          region,
+          resource: 'key',
+          resourceName: '*',
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ),
+      conditions: {
+        'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${this.keyAlias}` },
+        StringEquals: { 'kms:ViaService': this.replicaRegions.map((r) => `secretsmanager.${r}.amazonaws.com`) },
+      },
+    });
+    const policy = (grantee.grantPrincipal as Partial<IRole>).node?.tryFindChild('DefaultPolicy');
+    for (const region of policy ? this.replicaRegions : []) {
+      Validations.of(policy!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${region}:<AWS::AccountId>:key/*]`,
+        reason:
+          `The replica key in ${region} is created by that region's stack, so its id is unknown here: the statement ` +
+          `allows only the key aliased alias/${this.keyAlias} (kms:ResourceAliases), only through Secrets Manager ` +
+          `in ${region} (kms:ViaService), and only Encrypt/GenerateDataKey, which replicating a new version needs.`,
+      });
+    }
+    return grant;
   }
 
   /** Lets `grantee` read one of the two secrets (and decrypt it through Secrets Manager). */

@@ -8,13 +8,21 @@
  * 2. `RateLimitPerIp`: one source address sending more than the limit per 5 minutes is blocked for a while. Stripe
  *    spreads deliveries over a dozen addresses, so the default (12000, 40 requests/s per address) sits far above the
  *    stage throttle's share per Stripe address.
- * 3. AWS managed rule groups: Amazon IP reputation list, core rule set, known bad inputs. The core rule set's
- *    `SizeRestrictions_BODY` (blocks bodies over 8 KB) is switched to count: Stripe events are routinely larger
- *    (invoices with lines, subscriptions), and rule 1 enforces the real limit.
+ * 3. AWS managed rule groups: Amazon IP reputation list, core rule set, known bad inputs. Every rule of theirs that
+ *    inspects the BODY only counts (`BODY_RULES`): a Stripe event carries customer-entered text (names, addresses,
+ *    descriptions, metadata) that Stripe copies verbatim, so a customer typing `<script>`, `../../` or `${jndi:` into
+ *    a checkout form would have every delivery of that event blocked until Stripe gives up after 3 days. The body is
+ *    authenticated anyway: the Lambda verifies Stripe's HMAC over it before anything is enqueued, so a forged body
+ *    gets nowhere. `SizeRestrictions_BODY` (8 KB) counts too: Stripe events are routinely larger, and rule 1
+ *    enforces the real limit.
+ * 4. `BodyRuleMatched`: counts the requests the counted injection rules matched (their labels), so they show in one
+ *    metric (`metricBodyRuleMatches`) with an alarm (`waf-body-rule-matched`), without blocking anything.
  *
- * Every rule publishes CloudWatch metrics (`AWS/WAFV2`, `Rule=<name>`) and sampled requests, which the runbook's
- * "ingress 5xx/4xx" sections use to tell a WAF block from an application refusal.
+ * Every rule publishes CloudWatch metrics (`AWS/WAFV2`, `Rule=<metric name>`) and sampled requests, which the
+ * runbook's "ingress 5xx/4xx" sections use to tell a WAF block from an application refusal.
  */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 
@@ -36,6 +44,30 @@ export const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesCommonRuleSet',
   'AWSManagedRulesKnownBadInputsRuleSet',
 ] as const;
+
+/**
+ * The managed rules that inspect the request body, by rule group, with the label each adds to a request it matches
+ * (AWS WAF developer guide, "Baseline rule groups"). All of them only count here (see the module comment).
+ */
+export const BODY_RULES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  AWSManagedRulesCommonRuleSet: {
+    SizeRestrictions_BODY: 'awswaf:managed:aws:core-rule-set:SizeRestrictions_Body',
+    EC2MetaDataSSRF_BODY: 'awswaf:managed:aws:core-rule-set:EC2MetaDataSSRF_Body',
+    GenericLFI_BODY: 'awswaf:managed:aws:core-rule-set:GenericLFI_Body',
+    GenericRFI_BODY: 'awswaf:managed:aws:core-rule-set:GenericRFI_Body',
+    CrossSiteScripting_BODY: 'awswaf:managed:aws:core-rule-set:CrossSiteScripting_Body',
+  },
+  AWSManagedRulesKnownBadInputsRuleSet: {
+    JavaDeserializationRCE_BODY: 'awswaf:managed:aws:known-bad-inputs:JavaDeserializationRCE_Body',
+    Log4JRCE_BODY: 'awswaf:managed:aws:known-bad-inputs:Log4JRCE_Body',
+  },
+};
+
+/** Body rules left out of `BodyRuleMatched`: large bodies are normal, and `BodyTooLarge` enforces the limit. */
+const NOT_ALARMED_BODY_RULES: ReadonlySet<string> = new Set(['SizeRestrictions_BODY']);
+
+/** The name (and metric name suffix) of the rule counting the requests the counted body rules matched. */
+export const BODY_RULE_MATCHED = 'BodyRuleMatched';
 
 /**
  * A regular expression matching the decimal integers greater than `n` (leading zeros allowed), for comparing a
@@ -67,6 +99,8 @@ function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
 export class WebhookWebAcl extends Construct {
   readonly webAcl: CfnWebACL;
   readonly association: CfnWebACLAssociation;
+  /** The web ACL's name, also its metric name (the `WebACL` dimension). */
+  readonly name: string;
 
   constructor(scope: Construct, id: string, props: WebhookWebAclProps) {
     super(scope, id);
@@ -81,8 +115,13 @@ export class WebhookWebAcl extends Construct {
           managedRuleGroupStatement: {
             vendorName: 'AWS',
             name,
-            ...(name === 'AWSManagedRulesCommonRuleSet'
-              ? { ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }] }
+            ...(BODY_RULES[name]
+              ? {
+                  ruleActionOverrides: Object.keys(BODY_RULES[name]).map((rule) => ({
+                    name: rule,
+                    actionToUse: { count: {} },
+                  })),
+                }
               : {}),
           },
         },
@@ -118,12 +157,53 @@ export class WebhookWebAcl extends Construct {
           visibilityConfig: visibility(`${props.name}-RateLimitPerIp`),
         },
         ...managed,
+        {
+          name: BODY_RULE_MATCHED,
+          priority: 10 + MANAGED_RULE_GROUPS.length,
+          action: { count: {} },
+          statement: {
+            orStatement: {
+              statements: Object.values(BODY_RULES).flatMap((rules) =>
+                Object.entries(rules)
+                  .filter(([rule]) => !NOT_ALARMED_BODY_RULES.has(rule))
+                  .map(([, key]) => ({ labelMatchStatement: { scope: 'LABEL', key } })),
+              ),
+            },
+          },
+          visibilityConfig: visibility(`${props.name}-${BODY_RULE_MATCHED}`),
+        },
       ],
     });
+    this.name = props.name;
 
+    Validations.of(this.webAcl).acknowledge({
+      id: 'PCI.DSS.321-WAFv2LoggingEnabled',
+      reason:
+        'Every rule publishes CloudWatch metrics and sampled requests (the runbooks use them); full WAF logs would ' +
+        "store every request's headers, Stripe-Signature included, next to the metadata the API access logs keep.",
+    });
     this.association = new CfnWebACLAssociation(this, 'Association', {
       resourceArn: props.resourceArn,
       webAclArn: this.webAcl.attrArn,
+    });
+  }
+
+  /**
+   * Requests a counted body rule (an injection pattern in the body) matched, summed per period: AWS WAF's
+   * `CountedRequests` of the `BodyRuleMatched` rule.
+   */
+  metricBodyRuleMatches(props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: 'AWS/WAFV2',
+      metricName: 'CountedRequests',
+      dimensionsMap: {
+        WebACL: this.name,
+        Region: Stack.of(this).region,
+        Rule: `${this.name}-${BODY_RULE_MATCHED}`,
+      },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
     });
   }
 }

@@ -6,28 +6,32 @@
  * table and the Stripe secrets, replicated to each secondary; a secondary creates its replica keys and refers to its
  * replicas by name. With `failover.domainName`, each region also owns its Route 53 failover record and health check.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { partnerEventSourceFor, type StripeWebhooksConfig } from '../config';
-import { Alarms, type RegionHealthCheck } from '../constructs/alarms';
+import { Alarms } from '../constructs/alarms';
+import { AppWideAcknowledgements } from '../constructs/app-wide-acknowledgements';
 import { StripeWebhooksDashboard } from '../constructs/dashboard';
 import { keyAliasArn } from '../constructs/encryption-key';
 import { EventQueue } from '../constructs/event-queue';
 import { EventSink } from '../constructs/event-sink';
 import { type FailoverRole, RegionalFailover } from '../constructs/failover';
+import { type RegionHealthCheck, ROUTE53_METRICS_REGION } from '../constructs/health-check-alarms';
 import { IdempotencyTable } from '../constructs/idempotency-table';
 import { Ingress, WEBHOOK_PATH } from '../constructs/ingress';
 import { PartnerEventIngress } from '../constructs/partner-events';
 import { Processor } from '../constructs/processor';
 import { Reconciler } from '../constructs/reconciler';
+import { SecretReplicationCheck } from '../constructs/secret-replication-check';
 import { StripeSecretRotation } from '../constructs/secret-rotation';
 import { StripeSecrets, stripeSecretsKeyAlias } from '../constructs/stripe-secrets';
 import { StripeSecretsReplica } from '../constructs/stripe-secrets-replica';
 import { StripeWebhookEndpoint } from '../constructs/webhook-endpoint';
 import { ingressAllowlist } from '../stripe-ips';
+import { finishCrossRegionReferences } from './cross-region-references';
 
 /** Whether a region receives and processes events (primary) or stands by for failover (secondary). */
 export type RegionRole = 'primary' | 'secondary';
@@ -43,11 +47,17 @@ export interface RegionalStackProps extends StackProps {
    */
   readonly regionRole?: RegionRole;
   /**
-   * Route 53 health checks to alarm on. Their metrics exist only in us-east-1, so only a us-east-1 stack creates
-   * these alarms: give it every region's health check (see lib/constructs/alarms.ts).
+   * Other regions' Route 53 health checks to alarm on, with `healthCheckAlarmHost`. Their metrics exist only in
+   * us-east-1, so only a us-east-1 stack creates these alarms (see lib/constructs/health-check-alarms.ts).
    * @default - none
    */
   readonly healthChecks?: readonly RegionHealthCheck[];
+  /**
+   * This (us-east-1) stack alarms on the app's health checks: its own and `healthChecks`. createRegionalStacks sets
+   * it on a us-east-1 primary; otherwise the app's monitoring stack holds them (lib/app.ts).
+   * @default false
+   */
+  readonly healthCheckAlarmHost?: boolean;
 }
 
 /** One region's Stripe webhook pipeline: secrets, queue, table, bus, ingress and processor. */
@@ -65,7 +75,9 @@ export class RegionalStack extends Stack {
   readonly reconciler: Reconciler | undefined;
   /** Rotation of both secrets (primary region only). */
   readonly secretRotation?: StripeSecretRotation;
-  /** The Stripe endpoint as code (primary region, `stripeEndpoint.manage` only). */
+  /** The check that the secrets' replicas are in sync (primary region, with secondary regions). */
+  readonly replicationCheck?: SecretReplicationCheck;
+  /** The Stripe endpoint as code (primary region; it changes Stripe only with `stripeEndpoint.manage`). */
   readonly webhookEndpoint?: StripeWebhookEndpoint;
   /** The custom domain, health check and failover record, when `failover.domainName` is configured. */
   readonly failover?: RegionalFailover;
@@ -82,16 +94,20 @@ export class RegionalStack extends Stack {
   readonly dashboard: StripeWebhooksDashboard;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
-    const { config, regionRole, healthChecks, ...stackProps } = props;
+    const { config, regionRole, healthChecks, healthCheckAlarmHost, ...stackProps } = props;
     const retain = config.removalPolicy === 'retain';
     super(scope, id, {
       description: `Stripe webhooks (${config.appName}): verified ingress, FIFO queue, idempotent processor, EventBridge sink`,
-      // Deleting the stack by mistake must not be one command away when it holds payments data.
-      terminationProtection: retain,
+      // Deleting the stack by mistake must not be one command away when it holds payments data; a region on its way
+      // out (removingRegions) drops it, so that its stack can be deleted (docs/multi-region.md).
+      terminationProtection: retain && !config.removingRegions.includes(stackProps.env?.region ?? ''),
+      // Health check ids travel to the us-east-1 stack that alarms on them (lib/stacks/cross-region-references.ts).
+      crossRegionReferences: config.failover.domainName !== undefined,
       ...stackProps,
     });
     this.regionRole = regionRole ?? 'primary';
-    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    Aspects.of(this).add(new AppWideAcknowledgements());
+    const removalPolicy = retain ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
     const processorTimeout = Duration.seconds(config.processor.timeoutSeconds);
 
@@ -132,7 +148,9 @@ export class RegionalStack extends Stack {
       namePrefix: config.appName,
       removalPolicy,
       // One global table: event ids claimed in any region are seen in every region (about a second later).
-      ...(isPrimary ? { replicaRegions: config.secondaryRegions } : { placement: 'replica' as const }),
+      ...(isPrimary
+        ? { replicaRegions: config.secondaryRegions, unprotectedReplicaRegions: config.removingRegions }
+        : { placement: 'replica' as const }),
     });
 
     this.eventSink = new EventSink(this, 'EventSink', {
@@ -154,6 +172,7 @@ export class RegionalStack extends Stack {
       apiType: config.ingress.apiType,
       waf: config.ingress.waf,
       wafRateLimitPer5Minutes: config.ingress.wafRateLimitPer5Minutes,
+      apiGatewayAccountRole: config.ingress.apiGatewayAccountRole,
       allowedSourceIps: ingressAllowlist(config.ingress),
       logRetention,
       logRemovalPolicy: removalPolicy,
@@ -202,8 +221,8 @@ export class RegionalStack extends Stack {
     const { domainName, hostedZoneId, hostedZoneName } = config.failover;
     if (domainName !== undefined && hostedZoneId !== undefined && hostedZoneName !== undefined) {
       const certificateArn = config.failover.certificateArns[this.region];
-      const role: FailoverRole =
-        config.secondaryRegions.length === 0 ? 'standalone' : isPrimary ? 'primary' : 'secondary';
+      // A single region is a PRIMARY failover record too, so that a standby can be added later (lib/constructs/failover.ts).
+      const role: FailoverRole = isPrimary ? 'primary' : 'secondary';
       const { api, stage } = this.ingress;
       // The config refuses failover with the REST variant (its custom domain is not built); this keeps the types honest.
       if (!(api instanceof HttpApi) || !(stage instanceof HttpStage)) {
@@ -225,12 +244,10 @@ export class RegionalStack extends Stack {
         description: 'Register this URL as the Stripe webhook endpoint (Route 53 sends it to the healthy region)',
         value: `${this.failover.publicUrl}${WEBHOOK_PATH}`,
       });
-      if (this.failover.healthCheck) {
-        new CfnOutput(this, 'HealthCheckId', {
-          description: `Route 53 health check of this region (aws route53 get-health-check-status --health-check-id ...)`,
-          value: this.failover.healthCheck.healthCheckId,
-        });
-      }
+      new CfnOutput(this, 'HealthCheckId', {
+        description: `Route 53 health check of this region (aws route53 get-health-check-status --health-check-id ...)`,
+        value: this.failover.healthCheck.healthCheckId,
+      });
     }
 
     this.stripeWebhookUrl = this.failover ? `${this.failover.publicUrl}${WEBHOOK_PATH}` : this.ingress.webhookUrl;
@@ -273,19 +290,25 @@ export class RegionalStack extends Stack {
         logRetention,
         logRemovalPolicy: removalPolicy,
       });
+      // Also when not managed: turning management off must hand the endpoint over (an Update), not delete it.
+      this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
+        appName: config.appName,
+        secrets: this.secrets,
+        manage: config.stripeEndpoint.manage,
+        // The public (failover) URL when there is one: the endpoint must survive a failover.
+        webhookUrl: this.stripeWebhookUrl,
+        eventTypes: config.eventTypes,
+        ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
+        description: endpointDescription,
+        overlap: Duration.hours(config.rotation.webhookOverlapHours),
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+      // Secrets Manager runs the rotation function's testSecret when the schedule is created or changed, while the
+      // endpoint resource may be writing the secret: its AWSPENDING test version would make the endpoint refuse to
+      // write (a rotation "in progress"). The endpoint goes first.
+      this.secretRotation.webhookSecretSchedule.node.addDependency(this.webhookEndpoint.resource);
       if (config.stripeEndpoint.manage) {
-        this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
-          appName: config.appName,
-          secrets: this.secrets,
-          // The public (failover) URL when there is one: the endpoint must survive a failover.
-          webhookUrl: this.stripeWebhookUrl,
-          eventTypes: config.eventTypes,
-          ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
-          description: endpointDescription,
-          overlap: Duration.hours(config.rotation.webhookOverlapHours),
-          logRetention,
-          logRemovalPolicy: removalPolicy,
-        });
         new CfnOutput(this, 'WebhookEndpointId', {
           description: 'The Stripe webhook endpoint this stack manages',
           value: this.webhookEndpoint.endpointId,
@@ -293,10 +316,25 @@ export class RegionalStack extends Stack {
       }
     }
 
+    // The secrets' replicas: a write that could not reach one is an alarm (lib/constructs/secret-replication-check.ts).
+    this.replicationCheck =
+      this.secrets instanceof StripeSecrets && this.secrets.replicaRegions.length > 0
+        ? new SecretReplicationCheck(this, 'SecretReplicationCheck', {
+            appName: config.appName,
+            secrets: this.secrets,
+            logRetention,
+            logRemovalPolicy: removalPolicy,
+          })
+        : undefined;
+
     // What runs here decides which optional alarms exist: the reconciler only where its schedule is enabled, the
-    // rotation only in the region that owns the secrets.
+    // rotation only in the region that owns the secrets, the health checks in the app's us-east-1 alarm host.
     const reconcilerEnabled = this.reconciler !== undefined && isPrimary;
     const rotationEnabled = this.secretRotation !== undefined;
+    const ownCheck = regionalHealthChecks(this);
+    const alarmedChecks = healthCheckAlarmHost ? [...ownCheck, ...(healthChecks ?? [])] : (healthChecks ?? []);
+    // Every dashboard graphs its own region's check (dashboards may read us-east-1 metrics), the host all of them.
+    const graphedChecks = healthCheckAlarmHost ? alarmedChecks : [...ownCheck, ...(healthChecks ?? [])];
     this.alarms = new Alarms(this, 'Alarms', {
       appName: config.appName,
       ingress: this.ingress,
@@ -304,9 +342,13 @@ export class RegionalStack extends Stack {
       eventQueue: this.eventQueue,
       config: config.alarms,
       removalPolicy,
-      ...(healthChecks ? { healthChecks } : {}),
+      healthChecks: alarmedChecks,
       reconcilerEnabled,
       rotationEnabled,
+      ...(this.replicationCheck ? { replicationCheckServiceName: this.replicationCheck.serviceName } : {}),
+      ...(this.secrets instanceof StripeSecrets
+        ? { rotatedSecretArns: [this.secrets.apiKey.secretArn, this.secrets.webhookSecret.secretArn] }
+        : {}),
     });
     this.dashboard = new StripeWebhooksDashboard(this, 'Dashboard', {
       appName: config.appName,
@@ -314,7 +356,7 @@ export class RegionalStack extends Stack {
       processor: this.processor,
       eventQueue: this.eventQueue,
       alarms: this.alarms,
-      ...(healthChecks ? { healthChecks } : {}),
+      healthChecks: graphedChecks,
       reconcilerEnabled,
       rotationEnabled,
     });
@@ -359,6 +401,7 @@ export class RegionalStack extends Stack {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${config.appName}-${this.region}`,
     });
     new CfnOutput(this, 'IdempotencyTableName', { value: this.idempotencyTable.table.tableName });
+    if (this.failover) finishCrossRegionReferences(this);
     new CfnOutput(this, 'EventBusName', {
       description: 'Processed events are published here',
       value: this.eventSink.bus.eventBusName,
@@ -368,31 +411,41 @@ export class RegionalStack extends Stack {
 
 /**
  * One RegionalStack per configured region, named `<appName>-<region>`: the primary region first, then each
- * secondary region. No global stack: everything global (Route 53 failover records and health checks) belongs to the
- * region it points at, so each regional stack creates its own record.
+ * secondary region. Everything global (Route 53 failover records and health checks) belongs to the region it points
+ * at, so each regional stack creates its own record.
  *
  * The primary depends on every secondary: its global-table replicas and secret replicas are encrypted with keys the
- * secondary stacks create, so `cdk deploy --all` deploys the secondaries first (and destroys them last).
+ * secondary stacks create, so `cdk deploy --all` deploys the secondaries first (and destroys them last). With a
+ * domain and a us-east-1 primary, the primary also alarms on every region's health check (their metrics live in
+ * us-east-1); any other primary leaves that to the app's monitoring stack (buildApp, lib/app.ts).
  */
 export function createRegionalStacks(scope: Construct, config: StripeWebhooksConfig): RegionalStack[] {
-  const regions: { region: string; regionRole: RegionRole }[] = [
-    { region: config.primaryRegion, regionRole: 'primary' },
-    ...config.secondaryRegions.map((region) => ({ region, regionRole: 'secondary' as const })),
-  ];
-  const stacks = regions.map(
-    ({ region, regionRole }) =>
-      new RegionalStack(scope, `${config.appName}-${region}`, {
-        env: { account: config.account, region },
-        config,
-        regionRole,
-      }),
+  const stackFor = (region: string, regionRole: RegionRole, extra: Partial<RegionalStackProps> = {}) =>
+    new RegionalStack(scope, `${config.appName}-${region}`, {
+      env: { account: config.account, region },
+      config,
+      regionRole,
+      ...extra,
+    });
+  // The secondaries first: a us-east-1 primary alarms on their health checks.
+  const secondaries = config.secondaryRegions.map((region) => stackFor(region, 'secondary'));
+  const primaryHostsAlarms =
+    config.failover.domainName !== undefined && config.primaryRegion === ROUTE53_METRICS_REGION;
+  const primary = stackFor(
+    config.primaryRegion,
+    'primary',
+    primaryHostsAlarms ? { healthCheckAlarmHost: true, healthChecks: secondaries.flatMap(regionalHealthChecks) } : {},
   );
-  const [primary, ...secondaries] = stacks;
   for (const secondary of secondaries) {
-    primary?.addStackDependency(
+    primary.addStackDependency(
       secondary,
       'the primary replicates its table and secrets with keys the secondary creates',
     );
   }
-  return stacks;
+  return [primary, ...secondaries];
+}
+
+/** The health check of a stack's failover record, if it has one. */
+export function regionalHealthChecks(stack: RegionalStack): RegionHealthCheck[] {
+  return stack.failover ? [{ region: stack.region, healthCheckId: stack.failover.healthCheck.healthCheckId }] : [];
 }

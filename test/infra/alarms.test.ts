@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { parseConfig } from '../../lib/config';
 import { ALARM_RUNBOOK_ANCHORS, Alarms } from '../../lib/constructs/alarms';
+import type { StripeSecrets } from '../../lib/constructs/stripe-secrets';
 import { RegionalStack } from '../../lib/stacks/regional-stack';
 import { logicalId, NO_BUNDLING, onlyResource, synthRegionalStack } from './helpers';
 
@@ -324,7 +325,17 @@ describe('optional alarms', () => {
       EventPattern: {
         source: ['aws.secretsmanager'],
         'detail-type': ['AWS Service Event via CloudTrail'],
-        detail: { eventSource: ['secretsmanager.amazonaws.com'], eventName: ['RotationFailed'] },
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['RotationFailed'],
+          // Only this app's two secrets, not every secret of the account.
+          additionalEventData: {
+            SecretId: [
+              { Ref: logicalId((s.secrets as StripeSecrets).apiKey) },
+              { Ref: logicalId((s.secrets as StripeSecrets).webhookSecret) },
+            ],
+          },
+        },
       },
       Targets: [Match.objectLike({ Arn: { Ref: logicalId(s.alarms.topic) } })],
     });

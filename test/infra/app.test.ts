@@ -1,5 +1,7 @@
 import { App, Token } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { APPLICATION_TAG, buildApp } from '../../lib/app';
 import { DEFAULT_RUNBOOK_BASE_URL, parseConfig } from '../../lib/config';
 import { createRegionalStacks } from '../../lib/stacks/regional-stack';
 import { NO_BUNDLING } from './helpers';
@@ -52,5 +54,19 @@ describe('createRegionalStacks', () => {
     }
     // The runbook links point at this repository (stripe-webhooks-aws), which is not a resource name.
     expect(template.replaceAll(DEFAULT_RUNBOOK_BASE_URL, '')).not.toContain('stripe-webhooks-');
+  });
+});
+
+describe('buildApp', () => {
+  it('tags every taggable resource with application=<appName>, but no CloudWatch dashboard (cfn-lint E3002)', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const { stacks } = buildApp(app, parseConfig({ appName: 'acme-pay' }));
+    const template = Template.fromStack(stacks[0]!);
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+    expect(Object.keys(dashboards)).toHaveLength(1);
+    for (const dashboard of Object.values(dashboards)) expect(dashboard.Properties).not.toHaveProperty('Tags');
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      Tags: Match.arrayWith([{ Key: APPLICATION_TAG, Value: 'acme-pay' }]),
+    });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The real build: esbuild bundles every Lambda handler (the ingress, the processor, the reconciler, both secret
- * rotations and the webhook endpoint custom resource), and `cdk synth` runs offline through the CLI.
+ * rotations, the webhook endpoint custom resource, the secret replication check), and `cdk synth` runs offline
+ * through the CLI.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { ingressEnv } from '../../lambdas/ingress/env';
 import { processorEnv } from '../../lambdas/processor/env';
 import { reconcilerEnv } from '../../lambdas/reconciler/env';
 import { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
+import { replicationCheckEnv } from '../../lambdas/rotation/replication/env';
 import { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
 import { placeholderEnv } from '../../lambdas/shared/env';
 import { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
@@ -54,6 +56,7 @@ const FUNCTIONS = {
   'rotate-webhook-secret': webhookSecretRotationEnv,
   'rotate-api-key': apiKeyRotationEnv,
   'webhook-endpoint': webhookEndpointEnv,
+  'secret-replication-check': replicationCheckEnv,
 } as const;
 type FunctionSuffix = keyof typeof FUNCTIONS;
 
@@ -62,14 +65,19 @@ const bundles = new Map<FunctionSuffix, string>();
 beforeAll(() => {
   // Bundling on: no 'aws:cdk:bundling-stacks' override.
   const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT } });
-  // The endpoint managed by the stack, so its custom resource handler is bundled too.
-  const [stack] = createRegionalStacks(app, parseConfig({ stripeEndpoint: { manage: true } }));
+  // The endpoint managed by the stack and a replica region, so every handler of the primary is bundled.
+  const [stack] = createRegionalStacks(
+    app,
+    parseConfig({ stripeEndpoint: { manage: true }, secondaryRegions: ['us-west-2'] }),
+  );
   const assembly = app.synth();
   const template = assembly.getStackByName(stack!.stackName).template as {
     Resources: Record<string, { Type: string; Properties: { FunctionName?: string; Code?: { S3Key?: string } } }>;
   };
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
+    // aws-cdk-lib's own Provider framework function (prebuilt by CDK, not bundled from this repository).
+    if (r.Properties.FunctionName?.endsWith('-webhook-endpoint-provider')) continue;
     const hash = r.Properties.Code?.S3Key?.replace(/\.zip$/, '');
     const which = (Object.keys(FUNCTIONS) as FunctionSuffix[]).find((k) =>
       r.Properties.FunctionName?.endsWith(`-${k}`),

@@ -39,6 +39,7 @@ describe('defaults', () => {
       appName: 'stripe-webhooks',
       primaryRegion: 'us-east-1',
       secondaryRegions: [],
+      removingRegions: [],
       eventTypes: DEFAULT_EVENT_TYPES,
       processor: { maxConcurrency: 5, batchSize: 10, timeoutSeconds: 30, memoryMb: 512 },
       ingress: {
@@ -51,6 +52,7 @@ describe('defaults', () => {
         apiType: 'http',
         waf: false,
         wafRateLimitPer5Minutes: 12_000,
+        apiGatewayAccountRole: true,
         stripeIpAllowlist: false,
         allowedSourceIps: [],
       },
@@ -81,6 +83,7 @@ describe('defaults', () => {
           leaseLostPer5Minutes: 1,
           reconcileMissedEvents: 1,
           rotationFailures: 1,
+          wafBodyRuleMatchesPer5Minutes: 5,
         },
       },
       logRetentionDays: 30,

@@ -87,10 +87,10 @@ describe('EventQueue in the regional stack', () => {
 
   it('keeps the queues and key when the stack is deleted, unless the config says destroy', () => {
     template.hasResource('AWS::SQS::Queue', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: { QueueName: 'stripe-webhooks-events-dlq.fifo' },
     });
-    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'RetainExceptOnCreate' });
     const dev = synthRegionalStack({ removalPolicy: 'destroy' }).template;
     dev.hasResource('AWS::SQS::Queue', {
       DeletionPolicy: 'Delete',

@@ -140,14 +140,32 @@ describe('with a domain and a hosted zone', () => {
     expect(plain.stripeWebhookUrl).toBe(plain.ingress.webhookUrl);
   });
 
-  it('gives a single region a plain alias record, without failover or health check', () => {
-    const single = synthApp({ failover: { ...failover, certificateArns: {} } }).templates['us-east-1']!;
-    single.resourceCountIs('AWS::Route53::HealthCheck', 0);
-    const record = recordOf(single);
-    expect(record.Failover).toBeUndefined();
-    expect(record.SetIdentifier).toBeUndefined();
-    expect(record).toMatchObject({ Name: 'webhooks.example.com.', Type: 'A' });
-    single.hasOutput('PublicWebhookUrl', { Value: 'https://webhooks.example.com/stripe/webhook' });
+  it('gives a single region the PRIMARY failover record with its health check, so a standby can join later', () => {
+    const single = synthApp({ failover: { ...failover, certificateArns: {} } });
+    const template = single.templates['us-east-1']!;
+    const record = recordOf(template);
+    expect(record).toMatchObject({
+      Name: 'webhooks.example.com.',
+      Type: 'A',
+      Failover: 'PRIMARY',
+      SetIdentifier: 'stripe-webhooks-us-east-1',
+      HealthCheckId: { Ref: onlyResource(template, 'AWS::Route53::HealthCheck').id },
+    });
+    template.hasOutput('PublicWebhookUrl', { Value: 'https://webhooks.example.com/stripe/webhook' });
+    // Adding a standby (the next deploy) adds only its SECONDARY record: the primary's record and health check are
+    // exactly as they were, so CloudFormation changes nothing Route 53 could refuse (a failover record next to a
+    // plain record of the same name and type).
+    const pair = synthApp({ secondaryRegions: ['eu-west-1'], failover: { ...failover, certificateArns: {} } });
+    const before = template.toJSON().Resources as Record<string, { Type: string }>;
+    const after = pair.templates['us-east-1']!.toJSON().Resources as Record<string, { Type: string }>;
+    for (const type of ['AWS::Route53::RecordSet', 'AWS::Route53::HealthCheck']) {
+      const ofType = (r: Record<string, { Type: string }>) => Object.entries(r).filter(([, v]) => v.Type === type);
+      expect(ofType(after), type).toEqual(ofType(before));
+    }
+    expect(recordOf(pair.templates['eu-west-1']!)).toMatchObject({
+      Name: 'webhooks.example.com.',
+      Failover: 'SECONDARY',
+    });
   });
 });
 

@@ -43,6 +43,19 @@ function identityStatements(stack: Stack): { where: string; statement: Statement
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
 
+/** KMS actions on `key/*`, only for a key with a given alias and only through a given service. */
+function isAliasScopedKeyGrant(
+  statement: Statement & { Condition?: Record<string, Record<string, unknown>> },
+): boolean {
+  const c = statement.Condition ?? {};
+  return (
+    asList(statement.Action).every((a) => String(a).startsWith('kms:')) &&
+    asList(statement.Resource).every((r) => /:key\/\*"/.test(JSON.stringify(r))) &&
+    typeof c['ForAnyValue:StringEquals']?.['kms:ResourceAliases'] === 'string' &&
+    c.StringEquals?.['kms:ViaService'] !== undefined
+  );
+}
+
 function variants(): Stack[] {
   const stacks: Stack[] = [];
   for (const config of [
@@ -87,6 +100,9 @@ describe('IAM policies, in every variant of the app', () => {
       expect(statement.NotResource, where).toBeUndefined();
       for (const resource of asList(statement.Resource)) {
         if (resource === '*') continue;
+        // The one exception: another region's KMS key, whose id is unknown here, named by its alias and usable only
+        // through Secrets Manager there (the replica keys a secret write needs, StripeSecrets.grantPutValue).
+        if (isAliasScopedKeyGrant(statement)) continue;
         expect(JSON.stringify(resource), where).not.toMatch(/:\*"|\/\*"/);
       }
     }

@@ -39,7 +39,10 @@ describe('IdempotencyTable', () => {
   });
 
   it('is retained with the stack by default and removable in a dev config', () => {
-    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
     const dev = synthRegionalStack({ removalPolicy: 'destroy' }).template;
     dev.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
     dev.hasResourceProperties('AWS::DynamoDB::GlobalTable', {

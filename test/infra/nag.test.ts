@@ -1,6 +1,6 @@
 /**
  * cdk-nag (v3: a CDK validation plugin) over the whole app: zero unacknowledged errors and warnings from the AWS
- * Solutions and Serverless packs, and every acknowledgement scoped to one resource with a reason a reviewer can
+ * Solutions, Serverless and PCI DSS 3.2.1 packs, and every acknowledgement scoped to one resource with a reason a reviewer can
  * check.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app';
 import { parseConfig } from '../../lib/config';
 import { createRegionalStacks, RegionalStack } from '../../lib/stacks/regional-stack';
 import { NO_BUNDLING } from './helpers';
@@ -44,9 +45,9 @@ interface ValidationReport {
   }[];
 }
 
-/** Synthesizes `app` with both nag packs and returns every violation they report, as `rule at path (severity)`. */
+/** Synthesizes `app` with the three nag packs and returns every violation they report, as `rule at path (severity)`. */
 function nagViolations(app: App): string[] {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app), new PCIDSS321Checks(app));
   let assemblyDir: string;
   try {
     assemblyDir = app.synth().directory;
@@ -141,6 +142,22 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none for an EU pair with a managed endpoint and the us-east-1 monitoring stack', () => {
+    const app = newApp();
+    const { monitoring } = buildApp(
+      app,
+      parseConfig({
+        primaryRegion: 'eu-west-1',
+        secondaryRegions: ['eu-central-1'],
+        failover: FULL_MULTI_REGION.failover,
+        stripeEndpoint: { manage: true },
+        rotation: { apiKeyDays: 30 },
+      }),
+    );
+    expect(monitoring).toBeDefined();
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('reports none with every optional alarm on: reconciler, rotation (with its EventBridge rule), health checks', () => {
     const app = newApp();
     new RegionalStack(app, 'AllAlarms', {
@@ -168,7 +185,12 @@ describe('cdk-nag', () => {
 
   describe.each([
     ['the default config', {}, []],
-    ['two regions with failover and EventBridge sources', FULL_MULTI_REGION, ['AwsSolutions-SQS3']],
+    [
+      'two regions with failover and EventBridge sources',
+      FULL_MULTI_REGION,
+      // The partner-events DLQ; the replica region's secrets key, named by alias (StripeSecrets.grantPutValue).
+      ['AwsSolutions-SQS3', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:eu-west-1:<AWS::AccountId>:key/*]'],
+    ],
   ])('acknowledgements for %s', (_name, input, extra) => {
     const app = new App({ context: NO_BUNDLING });
     createRegionalStacks(app, parseConfig(input));
@@ -182,7 +204,10 @@ describe('cdk-nag', () => {
           'AwsSolutions-SMG4',
           'Serverless-EventBusDLQ',
           'Serverless-LambdaDLQ',
+          // The Provider framework of the Stripe endpoint custom resource (lib/constructs/webhook-endpoint.ts).
+          'Serverless-LambdaDefaultMemorySize',
           'Serverless-LambdaEventSourceMappingDestination',
+          'Serverless-LambdaTracing',
           'Serverless-SQSRedrivePolicy',
           ...extra,
         ].sort(),
@@ -222,16 +247,27 @@ describe('cdk-nag', () => {
       createRegionalStacks(restApp, parseConfig({ ingress: { apiType: 'rest' } }));
       const ids = new Set(acknowledgements(restApp).map((a) => a.id));
       const added = [...ids].filter((id) => !acks.some((a) => a.id === id)).sort();
-      expect(added).toEqual(['AwsSolutions-APIG2', 'AwsSolutions-APIG3', 'AwsSolutions-APIG6', 'AwsSolutions-COG4']);
+      expect(added).toEqual([
+        'AwsSolutions-APIG2',
+        'AwsSolutions-APIG3',
+        'AwsSolutions-APIG6',
+        'AwsSolutions-COG4',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'PCI.DSS.321-APIGWAssociatedWithWAF',
+        'PCI.DSS.321-APIGWCacheEnabledAndEncrypted',
+        'PCI.DSS.321-APIGWExecutionLoggingEnabled',
+        'PCI.DSS.321-APIGWSSLEnabled',
+      ]);
       const withWaf = new App({ context: NO_BUNDLING });
       createRegionalStacks(withWaf, parseConfig({ ingress: { apiType: 'rest', waf: true } }));
-      // With a web ACL on the stage there is nothing to excuse for APIG3.
+      // With a web ACL on the stage there is nothing to excuse for APIG3 (nor its PCI twin).
       expect(acknowledgements(withWaf).map((a) => a.id)).not.toContain('AwsSolutions-APIG3');
+      expect(acknowledgements(withWaf).map((a) => a.id)).not.toContain('PCI.DSS.321-APIGWAssociatedWithWAF');
     });
 
     it('acknowledge IAM wildcards only for a specific finding (appliesTo), not the whole rule', () => {
       for (const { id } of acks.filter((a) => a.id.startsWith('AwsSolutions-IAM'))) {
-        expect(id).toMatch(/^AwsSolutions-IAM5\[.+\]$/);
+        expect(id).toMatch(/^AwsSolutions-IAM[45]\[.+\]$/);
       }
     });
   });

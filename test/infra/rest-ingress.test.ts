@@ -8,7 +8,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REST_ACCESS_LOG_FIELDS, REST_STAGE_NAME } from '../../lib/constructs/ingress';
-import { greaterThanPattern, MANAGED_RULE_GROUPS } from '../../lib/constructs/web-acl';
+import { BODY_RULE_MATCHED, BODY_RULES, greaterThanPattern, MANAGED_RULE_GROUPS } from '../../lib/constructs/web-acl';
 import { loadStripeWebhookIps } from '../../lib/stripe-ips';
 import { environmentOf, logicalId, onlyResource, synthRegionalStack } from './helpers';
 
@@ -93,8 +93,30 @@ describe('REST API ingress', () => {
     });
   });
 
-  it('creates no account-wide API Gateway CloudWatch role', () => {
-    rest.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  it("sets the account's API Gateway CloudWatch Logs role before the access-logged stage, and keeps it", () => {
+    // Without it API Gateway refuses the stage: "CloudWatch Logs role ARN must be set in account settings".
+    const account = onlyResource(rest.template, 'AWS::ApiGateway::Account');
+    const roleId = (account.props.CloudWatchRoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const resources = rest.template.toJSON().Resources as Record<string, Record<string, unknown>>;
+    expect(resources[roleId]).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      // Account-wide: other REST APIs of the account log through it, so it stays even after a failed first create.
+      DeletionPolicy: 'Retain',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [expect.objectContaining({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        },
+      },
+    });
+    expect(resources[account.id]).toMatchObject({ DeletionPolicy: 'Retain' });
+    const stageId = logicalId(rest.stack.ingress.stage);
+    expect(resources[stageId]?.DependsOn).toContain(account.id);
+  });
+
+  it('leaves the account setting alone with ingress.apiGatewayAccountRole false', () => {
+    const own = synthRegionalStack({ ingress: { apiType: 'rest', apiGatewayAccountRole: false } });
+    own.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    own.template.resourceCountIs('AWS::ApiGateway::Stage', 1);
   });
 
   it('outputs the webhook URL with the stage in its path', () => {
@@ -128,7 +150,7 @@ describe('REST API ingress with WAF', () => {
     });
   });
 
-  it("runs AWS's IP reputation, core and known-bad-inputs groups, with the core 8 KB body rule only counting", () => {
+  it("runs AWS's IP reputation, core and known-bad-inputs groups, with every body rule only counting", () => {
     const rules = onlyResource(template, 'AWS::WAFv2::WebACL').props.Rules as {
       Name: string;
       Statement: { ManagedRuleGroupStatement?: { Name: string; RuleActionOverrides?: unknown[] } };
@@ -138,15 +160,68 @@ describe('REST API ingress with WAF', () => {
       r.Statement.ManagedRuleGroupStatement ? [r.Statement.ManagedRuleGroupStatement] : [],
     );
     expect(managed.map((m) => m.Name)).toEqual([...MANAGED_RULE_GROUPS]);
-    expect(managed.find((m) => m.Name === 'AWSManagedRulesCommonRuleSet')?.RuleActionOverrides).toEqual([
-      { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
+    // Customer-entered text (names, descriptions, metadata) rides in Stripe's events: an XSS or Log4j pattern in it
+    // must not block the delivery of a genuine, HMAC-signed event.
+    const counted = (group: string) =>
+      ((managed.find((m) => m.Name === group)?.RuleActionOverrides ?? []) as { Name: string; ActionToUse: unknown }[])
+        .filter((o) => JSON.stringify(o.ActionToUse) === '{"Count":{}}')
+        .map((o) => o.Name)
+        .sort();
+    expect(counted('AWSManagedRulesCommonRuleSet')).toEqual([
+      'CrossSiteScripting_BODY',
+      'EC2MetaDataSSRF_BODY',
+      'GenericLFI_BODY',
+      'GenericRFI_BODY',
+      'SizeRestrictions_BODY',
     ]);
+    expect(counted('AWSManagedRulesKnownBadInputsRuleSet')).toEqual(['JavaDeserializationRCE_BODY', 'Log4JRCE_BODY']);
     for (const rule of rules) {
       expect(rule.VisibilityConfig, rule.Name).toMatchObject({
         CloudWatchMetricsEnabled: true,
         SampledRequestsEnabled: true,
       });
     }
+  });
+
+  it('counts the requests the counted injection rules matched in one rule, with a metric and an alarm', () => {
+    const rules = onlyResource(template, 'AWS::WAFv2::WebACL').props.Rules as {
+      Name: string;
+      Priority: number;
+      Action?: unknown;
+      Statement: { OrStatement?: { Statements: { LabelMatchStatement: { Scope: string; Key: string } }[] } };
+      VisibilityConfig: { MetricName: string };
+    }[];
+    const matched = rules.find((r) => r.Name === BODY_RULE_MATCHED);
+    expect(matched?.Action).toEqual({ Count: {} });
+    // After the managed groups, whose labels it reads.
+    expect(matched!.Priority).toBeGreaterThan(Math.max(...rules.filter((r) => r !== matched).map((r) => r.Priority)));
+    const keys = matched!.Statement.OrStatement!.Statements.map((st) => st.LabelMatchStatement.Key).sort();
+    expect(keys).toEqual(
+      Object.values(BODY_RULES)
+        .flatMap((r) => Object.values(r))
+        .filter((k) => !k.endsWith('SizeRestrictions_Body'))
+        .sort(),
+    );
+    const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { AlarmName: 'stripe-webhooks-waf-body-rule-matched' },
+    });
+    expect(Object.values(alarms)).toHaveLength(1);
+    const alarm = Object.values(alarms)[0] as { Properties: Record<string, unknown> };
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/WAFV2',
+      MetricName: 'CountedRequests',
+      Threshold: 5,
+      Dimensions: expect.arrayContaining([
+        { Name: 'WebACL', Value: 'stripe-webhooks-ingress' },
+        { Name: 'Region', Value: 'us-east-1' },
+        { Name: 'Rule', Value: matched!.VisibilityConfig.MetricName },
+      ]),
+    });
+    expect(
+      rest.template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: Match.stringLikeRegexp('waf') },
+      }),
+    ).toEqual({});
   });
 
   it('blocks one IP over the configured rate, and bodies declared larger than the ingress limit with 413', () => {

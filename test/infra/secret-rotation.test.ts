@@ -181,9 +181,9 @@ describe('alarms (owned by the Alarms construct, notifying the alarm topic)', ()
 });
 
 describe('the webhook endpoint custom resource', () => {
-  it('does not exist unless stripeEndpoint.manage is set', () => {
-    template.resourceCountIs('Custom::StripeWebhookEndpoint', 0);
-    expect(() => functionProps(template, ENDPOINT_FN)).toThrow(/found 0/);
+  it('exists without stripeEndpoint.manage too, told not to manage (so turning it off later is an Update)', () => {
+    template.hasResourceProperties('Custom::StripeWebhookEndpoint', { Manage: 'false' });
+    expect(Object.keys(template.toJSON().Outputs)).not.toContain('WebhookEndpointId');
   });
 
   const managed = synthRegionalStack({
@@ -196,8 +196,18 @@ describe('the webhook endpoint custom resource', () => {
     const [resource] = Object.values(resources) as { Properties: Record<string, unknown>; DeletionPolicy: string }[];
     expect(Object.keys(resources)).toHaveLength(1);
     expect(resource?.DeletionPolicy).toBe('Delete');
+    // Through the Provider framework, which invokes the handler's published version.
+    const frameworkId = (resource!.Properties.ServiceToken as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const framework = managed.template.toJSON().Resources[frameworkId] as { Properties: Record<string, unknown> };
+    const versionId = (
+      framework.Properties.Environment as { Variables: { USER_ON_EVENT_FUNCTION_ARN: { Ref: string } } }
+    ).Variables.USER_ON_EVENT_FUNCTION_ARN.Ref;
+    expect(managed.template.toJSON().Resources[versionId]).toMatchObject({
+      Type: 'AWS::Lambda::Version',
+      Properties: { FunctionName: { Ref: functionId(managed.template, ENDPOINT_FN) } },
+    });
     expect(resource?.Properties).toMatchObject({
-      ServiceToken: { 'Fn::GetAtt': [functionId(managed.template, ENDPOINT_FN), 'Arn'] },
+      Manage: 'true',
       EnabledEvents: ['invoice.paid', 'charge.refunded'],
       ApiVersion: '2025-09-30.clover',
       Description: 'payments',

@@ -68,7 +68,7 @@ describe('StripeSecrets', () => {
   it('keeps the secrets when the stack is deleted', () => {
     template.resourcePropertiesCountIs('AWS::SecretsManager::Secret', {}, 2);
     expect(
-      Object.values(template.findResources('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' })),
+      Object.values(template.findResources('AWS::SecretsManager::Secret', { DeletionPolicy: 'RetainExceptOnCreate' })),
     ).toHaveLength(2);
   });
 

@@ -116,7 +116,11 @@ describe('webhook secret rotation, end to end', () => {
     expect(await deliver(newEndpoint.id, 'evt_after_new')).toBe(200);
 
     // The old endpoint is deleted: Stripe stops delivering through it.
-    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [oldEndpoint!.id], withoutEndpointId: 0 });
+    expect(await rotation.handle({ action: 'cleanup' })).toEqual({
+      deleted: [oldEndpoint!.id],
+      withoutEndpointId: 0,
+      orphans: [],
+    });
     expect(server.webhookEndpoint(oldEndpoint!.id)).toBeUndefined();
     expect(server.webhookEndpoints().map((e) => e.id)).toEqual([newEndpoint.id]);
 

@@ -48,7 +48,20 @@ interface StoredSecret {
   arn: string;
   name: string;
   versions: Map<string, Version>;
+  replicas: Map<string, Replica>;
 }
+
+/** A replica region of a secret, with the key it is encrypted with there. */
+interface Replica {
+  /** The replica key's ARN and its aliases (what KMS authorizes the caller's request against). */
+  keyArn: string;
+  keyAliases: string[];
+  status: 'InSync' | 'Failed';
+  message?: string;
+}
+
+/** Whether the caller may make a KMS request: action, key ARN, and the request context KMS evaluates. */
+export type KmsAuthorizer = (action: string, keyArn: string, context: Record<string, string | string[]>) => boolean;
 
 /** The outcome of `rotate`: the rotation's token, and where and why it stopped if it failed. */
 export interface RotationRun {
@@ -94,8 +107,37 @@ export class FakeSecretsManager {
     const versions = new Map<string, Version>([
       [randomUUID(), { value, stages: new Set([CURRENT]), created: this.clock++ }],
     ]);
-    this.secrets.set(name, { arn, name, versions });
+    this.secrets.set(name, { arn, name, versions, replicas: new Map() });
     return arn;
+  }
+
+  /**
+   * Who calls (for replication): Secrets Manager encrypts each new version for every replica region with the
+   * caller's own permissions (kms:GenerateDataKey and kms:Encrypt on the replica's key, through Secrets Manager in
+   * that region). Default: the caller may do anything.
+   */
+  kmsAuthorizer: KmsAuthorizer = () => true;
+
+  /** Replicates `name` to `region`, encrypted there with `keyArn` (aliased `keyAliases`). */
+  addReplica(name: string, region: string, keyArn: string, keyAliases: string[]): void {
+    this.secret(name).replicas.set(region, { keyArn, keyAliases, status: 'InSync' });
+  }
+
+  /** Re-encrypts a new version for every replica as the caller; a replica the caller cannot encrypt for fails. */
+  private replicate(secret: StoredSecret): void {
+    for (const [region, replica] of secret.replicas) {
+      const context = {
+        'kms:ViaService': `secretsmanager.${region}.amazonaws.com`,
+        'kms:ResourceAliases': replica.keyAliases,
+      };
+      const denied = ['kms:GenerateDataKey', 'kms:Encrypt'].filter(
+        (action) => !this.kmsAuthorizer(action, replica.keyArn, context),
+      );
+      replica.status = denied.length === 0 ? 'InSync' : 'Failed';
+      if (denied.length > 0)
+        replica.message = `Access to KMS is not allowed (${denied.join(', ')} on ${replica.keyArn})`;
+      else delete replica.message;
+    }
   }
 
   /** Makes the next call of `command` (e.g. 'PutSecretValue') throw `error`. */
@@ -146,6 +188,34 @@ export class FakeSecretsManager {
         return { token, failedStep: step, error };
       }
     }
+    return { token };
+  }
+
+  /**
+   * Plays what Secrets Manager does when a rotation is configured without rotating (`RotateImmediately: false`, as
+   * CloudFormation's rotation schedule asks): a new version labelled AWSPENDING (holding a copy of the current value,
+   * or nothing with `empty`), the testSecret step only, then the label removed. A failing test leaves the label on,
+   * as an unfinished rotation does.
+   */
+  async testRotationConfiguration(
+    secretId: string,
+    invoke: (event: { SecretId: string; ClientRequestToken: string; Step: string }) => Promise<unknown>,
+    opts: { empty?: boolean } = {},
+  ): Promise<RotationRun> {
+    const secret = this.secret(secretId);
+    if (this.unfinishedRotation(secret)) {
+      throw new InvalidRequestException({ ...META, message: "A previous rotation isn't complete." });
+    }
+    const token = randomUUID();
+    const current = [...secret.versions.values()].find((v) => v.stages.has(CURRENT))?.value;
+    secret.versions.set(token, { value: opts.empty ? undefined : current, stages: new Set(), created: this.clock++ });
+    this.attach(secret, PENDING, token);
+    try {
+      await invoke({ SecretId: secret.arn, ClientRequestToken: token, Step: 'testSecret' });
+    } catch (error) {
+      return { token, failedStep: 'testSecret', error };
+    }
+    secret.versions.get(token)!.stages.delete(PENDING);
     return { token };
   }
 
@@ -223,6 +293,7 @@ export class FakeSecretsManager {
     }
     if (!existing) secret.versions.set(token, { value: input.SecretString, stages: new Set(), created: this.clock++ });
     else existing.value = input.SecretString;
+    this.replicate(secret);
     for (const stage of input.VersionStages ?? [CURRENT]) this.attach(secret, stage, token);
     return {
       ...META,
@@ -273,6 +344,16 @@ export class FakeSecretsManager {
       Name: secret.name,
       RotationEnabled: true,
       VersionIdsToStages: this.stages(secret.name),
+      ...(secret.replicas.size > 0
+        ? {
+            ReplicationStatus: [...secret.replicas].map(([Region, r]) => ({
+              Region,
+              KmsKeyId: r.keyArn,
+              Status: r.status,
+              ...(r.message ? { StatusMessage: r.message } : {}),
+            })),
+          }
+        : {}),
     };
   }
 

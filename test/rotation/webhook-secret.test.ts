@@ -246,17 +246,21 @@ describe('after the overlap', () => {
     const newId = currentDoc().secrets[0]!.endpointId!;
 
     clock = T0 + 23 * HOUR_MS;
-    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [], withoutEndpointId: 0 });
+    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [], withoutEndpointId: 0, orphans: [] });
     expect(server.webhookEndpoint(original.id)).toBeDefined();
 
     clock = T0 + 25 * HOUR_MS;
-    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [original.id], withoutEndpointId: 0 });
+    expect(await rotation.handle({ action: 'cleanup' })).toEqual({
+      deleted: [original.id],
+      withoutEndpointId: 0,
+      orphans: [],
+    });
     expect(server.webhookEndpoint(original.id)).toBeUndefined();
     expect(server.webhookEndpoint(newId)?.status).toBe('enabled');
     expect(fake.valueAt(WEBHOOK_ID)).toBe(value);
 
     server.resetCalls();
-    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [], withoutEndpointId: 0 });
+    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [], withoutEndpointId: 0, orphans: [] });
     expect(server.calls.filter((c) => c.method === 'DELETE')).toEqual([]);
   });
 
@@ -264,7 +268,7 @@ describe('after the overlap', () => {
     fake.createSecret(WEBHOOK_ID, 'whsec_handmade_dashboard_secret');
     await fake.rotate(WEBHOOK_ID, (e) => rotation.handle(e));
     clock = T0 + 25 * HOUR_MS;
-    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [], withoutEndpointId: 1 });
+    expect(await rotation.handle({ action: 'cleanup' })).toEqual({ deleted: [], withoutEndpointId: 1, orphans: [] });
     expect(output.logs('WARN').map((l) => l.message)).toContain(
       'expired webhook secret entries without an endpointId: delete their endpoints in the Stripe Dashboard',
     );

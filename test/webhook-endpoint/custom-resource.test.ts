@@ -1,21 +1,18 @@
 /**
  * The webhook endpoint custom resource against the local Stripe server and the Secrets Manager fake: Create, Update
- * (no-op, in place, new URL), Delete, and running Create again, with the answer CloudFormation receives on its
- * pre-signed URL (a local HTTP server here).
+ * (no-op, in place, new URL), Delete, and running Create again, each request sent through aws-cdk-lib's Provider
+ * framework (its real runtime), with the answer CloudFormation receives.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
 import { createWebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
 import { activeWebhookSecrets, parseWebhookSecretDocument } from '../../lambdas/shared/secrets';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { managedMetadata } from '../../lambdas/shared/webhook-endpoints';
 import { serializeWebhookSecretDocument } from '../../lambdas/shared/webhook-secret-document';
-import { type CfnResponse, runCustomResource } from '../../lambdas/webhook-endpoint/cfn-response';
 import {
   createWebhookEndpointResource,
   RESOURCE_TYPE,
@@ -24,6 +21,12 @@ import {
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { FakeSecretsManager } from '../rotation/fake-secrets-manager';
 import { API_KEY, APP, EVENTS, HOUR_MS, T0, testLogger, WEBHOOK_URL } from '../rotation/helpers';
+import {
+  type CfnAnswer,
+  CREATE_FAILED_MARKER,
+  loadProviderFramework,
+  type ProviderFramework,
+} from './provider-framework';
 
 const API_KEY_ID = `${APP}/stripe-api-key`;
 const WEBHOOK_ID = `${APP}/stripe-webhook-secret`;
@@ -31,36 +34,14 @@ const WEBHOOK_ID = `${APP}/stripe-webhook-secret`;
 const PLACEHOLDER = JSON.stringify({ secrets: [], placeholder: 'Zm9vYmFy' });
 const PROPS = { Url: WEBHOOK_URL, EnabledEvents: EVENTS, ApiVersion: '2025-09-30.clover', Description: 'demo' };
 
-/** Stands in for the pre-signed S3 URL: keeps every response body PUT to it. */
-let responses: { body: string; contentType: string | undefined }[];
-let responseServer: Server;
-let responseUrl: string;
-
 let server: StripeServer;
 let stripe: Stripe;
 let fake: FakeSecretsManager;
 let clock: number;
 let resource: WebhookEndpointResource;
-
-beforeAll(async () => {
-  responseServer = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      responses.push({ body: Buffer.concat(chunks).toString('utf8'), contentType: req.headers['content-type'] });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => responseServer.listen(0, '127.0.0.1', resolve));
-  responseUrl = `http://127.0.0.1:${(responseServer.address() as AddressInfo).port}/cfn-response?X-Amz-Signature=x`;
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve) => responseServer.close(() => resolve()));
-});
+let framework: ProviderFramework;
 
 beforeEach(async () => {
-  responses = [];
   server = await startStripeServer();
   stripe = createStripeClient(API_KEY, { apiBase: server.url });
   fake = new FakeSecretsManager();
@@ -76,6 +57,9 @@ beforeEach(async () => {
     logger: testLogger(true),
     now: () => clock,
   });
+  framework = loadProviderFramework((payload) =>
+    resource.handle(payload as unknown as CloudFormationCustomResourceEvent),
+  );
 });
 
 afterEach(async () => {
@@ -89,7 +73,7 @@ function cfnEvent(
 ): CloudFormationCustomResourceEvent {
   const base = {
     ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:x',
-    ResponseURL: responseUrl,
+    ResponseURL: 'https://cloudformation-custom-resource-response.s3.amazonaws.com/x?X-Amz-Signature=x',
     StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/s/1',
     RequestId: randomUUID(),
     LogicalResourceId: 'WebhookEndpoint',
@@ -102,15 +86,9 @@ function cfnEvent(
   return { ...base, ...physical, RequestType, OldResourceProperties: { ServiceToken: base.ServiceToken, ...oldProps } };
 }
 
-/** Runs a request the way the Lambda handler does and returns what CloudFormation received. */
-async function run(event: CloudFormationCustomResourceEvent): Promise<CfnResponse> {
-  await runCustomResource(event, () => resource.handle(event), {
-    remainingMs: () => 60_000,
-    fallbackPhysicalId: resource.physicalResourceId,
-  });
-  const last = responses.at(-1);
-  if (!last) throw new Error('no response was sent');
-  return JSON.parse(last.body) as CfnResponse;
+/** Runs a request through the Provider framework and returns what CloudFormation received. */
+function run(event: CloudFormationCustomResourceEvent): Promise<CfnAnswer> {
+  return framework.send(event);
 }
 
 const doc = () => parseWebhookSecretDocument(fake.valueAt(WEBHOOK_ID) ?? '');
@@ -128,13 +106,11 @@ describe('Create', () => {
       description: 'demo',
       metadata: managedMetadata(APP),
     });
-    expect(response.Data).toEqual({ EndpointId: endpoint!.id, Url: WEBHOOK_URL });
+    expect(response.Data).toEqual({ EndpointId: endpoint!.id, Url: WEBHOOK_URL, Managed: 'true' });
     expect(doc().secrets).toEqual([{ secret: endpoint!.secret, endpointId: endpoint!.id }]);
     expect(activeWebhookSecrets(doc())).toEqual([endpoint!.secret]);
     // Nothing CloudFormation receives (and shows in the console) holds the secret.
-    expect(responses.map((r) => r.body).join()).not.toContain('whsec_');
-    // S3 pre-signed URLs sign the Content-Type: it must go empty.
-    expect(responses[0]?.contentType).toBe('');
+    expect(JSON.stringify(framework.answers)).not.toContain('whsec_');
   });
 
   it('run again (a new request) finds the endpoint it made: no second endpoint, no secret write', async () => {
@@ -151,7 +127,9 @@ describe('Create', () => {
   it('a retried request whose secret write failed gets the same endpoint back (Stripe idempotency)', async () => {
     const event = cfnEvent('Create');
     fake.failNext('PutSecretValue', new Error('throttled'));
-    expect(await run(event)).toMatchObject({ Status: 'FAILED', Reason: 'Error: throttled' });
+    const failed = await run(event);
+    expect(failed.Status).toBe('FAILED');
+    expect(failed.Reason).toMatch(/throttled/);
     const made = server.webhookEndpoints();
     expect(made).toHaveLength(1);
 
@@ -206,7 +184,8 @@ describe('Create', () => {
 
   it('fails on bad properties, naming the property', async () => {
     const response = await run(cfnEvent('Create', { Url: WEBHOOK_URL, EnabledEvents: [] }));
-    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: `${APP}-stripe-webhook-endpoint` });
+    // A failed Create: the framework's marker id, whose Delete (CloudFormation's rollback) it answers by itself.
+    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
     expect(response.Reason).toMatch(/EnabledEvents must be a non-empty list/);
   });
 });
@@ -259,7 +238,7 @@ describe('Update', () => {
       logger: testLogger(true),
       now: () => T0 + 25 * HOUR_MS,
     });
-    expect(await cleanup.cleanup()).toEqual({ deleted: [oldId], withoutEndpointId: 0 });
+    expect(await cleanup.cleanup()).toEqual({ deleted: [oldId], withoutEndpointId: 0, orphans: [] });
     expect(server.webhookEndpoints().map((e) => e.id)).toEqual([newId]);
   });
 

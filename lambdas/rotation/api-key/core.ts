@@ -7,7 +7,10 @@
  * - createSecret: take the staged key; no staged key (or a malformed one, or the key in use) fails the rotation
  *   with a message saying what to do, and changes nothing. Otherwise put AWSPENDING = `{ "apiKey": <staged> }`.
  * - setSecret: nothing to set (Stripe created the key).
- * - testSecret: a real Stripe call with the pending key (`GET /v1/balance`) must succeed; the key must be of the same
+ * - testSecret: nothing to test when the pending version is empty or holds the current value (Secrets Manager
+ *   testing the function as a rotation schedule is created, placeholder included). Otherwise a real Stripe call with
+ *   the pending key (`GET /v1/balance`) must succeed, and so must a read of every object type the configured event
+ *   types touch (./permissions.ts: a restricted key lacking one would fail every fetch of those events); the key must be of the same
  *   mode (live/test) as the key in use, and, when both keys may read `GET /v1/account`, of the same account. Any
  *   failure fails the rotation: the key is NEVER promoted, `RotationFailed` (Secret=api-key) is emitted and an error
  *   logged (runRotationStep does both).
@@ -21,6 +24,7 @@ import { describeError } from '../../shared/errors';
 import { runRotationStep } from '../run-step';
 import {
   isRotationEvent,
+  pendingValueToTest,
   promotePending,
   putPending,
   RotationError,
@@ -28,6 +32,7 @@ import {
   readPending,
 } from '../secrets-manager';
 import { isApiKeyFormat, keyMode, parseApiKeyDocument, serializeApiKeyDocument } from './document';
+import { isKeyRefused, readChecksFor } from './permissions';
 
 /** What the API key rotation needs. */
 export interface ApiKeyRotationDeps {
@@ -36,6 +41,11 @@ export interface ApiKeyRotationDeps {
   stripeFor: (apiKey: string) => Stripe;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * The event types the pipeline processes (config `eventTypes`): the staged key must be able to read the object of
+   * each (./permissions.ts). @default ['*'] (every type the processor knows)
+   */
+  eventTypes?: readonly string[];
 }
 
 /** The API key rotation: the four steps, and `handle` for the Secrets Manager event. */
@@ -86,8 +96,12 @@ export function createApiKeyRotation(deps: ApiKeyRotationDeps): ApiKeyRotation {
   }
 
   async function testSecret(secretId: string, token: string): Promise<void> {
-    const pendingValue = await readPending(sm, secretId, token);
-    if (pendingValue === undefined) throw new RotationError(`no pending value for version ${token}`);
+    const pendingValue = await pendingValueToTest(sm, secretId, token);
+    if (pendingValue === undefined) {
+      // Secrets Manager testing the function without a rotation (a rotation schedule being created): pass.
+      logger.info('testSecret: the pending version holds no new value; nothing to test', { versionId: token });
+      return;
+    }
     const pendingKey = parseApiKeyDocument(pendingValue).apiKey;
     const currentKey = parseApiKeyDocument((await readCurrent(sm, secretId)).value).apiKey;
 
@@ -106,6 +120,8 @@ export function createApiKeyRotation(deps: ApiKeyRotationDeps): ApiKeyRotation {
         cause: err,
       });
     }
+
+    await checkReads(pendingStripe);
 
     // Same account: a key of another Stripe account would make every fetch of the processor a 404. Restricted keys
     // may lack the permission to read the account; then this check is skipped (and logged).
@@ -126,6 +142,33 @@ export function createApiKeyRotation(deps: ApiKeyRotationDeps): ApiKeyRotation {
       }
     }
     logger.info('testSecret: Stripe accepted the staged key', { versionId: token });
+  }
+
+  /**
+   * Reads every object type the pipeline fetches with the staged key; fails naming every type the key may not read.
+   * Other refusals (a product the account does not use answers 400/404) say nothing about the key and are logged.
+   */
+  async function checkReads(stripe: Stripe): Promise<void> {
+    const refused: string[] = [];
+    for (const check of readChecksFor(deps.eventTypes ?? ['*'])) {
+      try {
+        // rawRequest takes GET parameters in the path only.
+        await stripe.rawRequest('GET', check.list ? `${check.path}?limit=1` : check.path);
+      } catch (err) {
+        if (isKeyRefused(err)) refused.push(`${check.objectType} (GET ${check.path})`);
+        else
+          logger.warn('testSecret: a read failed for another reason than the key', {
+            path: check.path,
+            error: describeError(err),
+          });
+      }
+    }
+    if (refused.length > 0) {
+      throw new RotationError(
+        `the staged key may not read what the processor fetches: ${refused.join(', ')}; give the restricted key ` +
+          'Read on these resources, stage it again and rotate (nothing was changed)',
+      );
+    }
   }
 
   async function finishSecret(secretId: string, token: string): Promise<void> {

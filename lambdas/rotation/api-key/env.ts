@@ -8,4 +8,9 @@ export const apiKeyRotationEnv = defineEnv({
     doc: 'service name in logs and metrics',
   },
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'API version of the test calls (default: the account’s)' },
+  EVENT_TYPES: {
+    kind: 'string',
+    default: '*',
+    doc: 'comma-separated event types the pipeline processes: the staged key must read their objects',
+  },
 });

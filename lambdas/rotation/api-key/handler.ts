@@ -23,6 +23,7 @@ const rotation = createApiKeyRotation({
     createStripeClient(apiKey, env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {}),
   logger,
   metrics,
+  eventTypes: env.EVENT_TYPES.split(',').filter((t) => t !== ''),
 });
 
 /** Secrets Manager rotation steps. The event holds ids only; it is not logged anyway. */

@@ -5,20 +5,23 @@
  * rotating the secret means rotating the endpoint:
  *
  * - createSecret: create a NEW endpoint with the same URL, events, API version and description as the current one
- *   (the first active entry's endpoint; the configured defaults when it has no endpoint id), and put AWSPENDING =
- *   the new secret first, then every still-active older entry with `expiresAt` = now + overlap (an earlier date is
- *   kept). Entries that have already expired are dropped and their endpoints deleted. Repeating the step is safe:
+ *   (the endpoint of the active entry that does not expire; the configured defaults when there is none), and put
+ *   AWSPENDING = the new secret first, then every still-active older entry with `expiresAt` = now + overlap (an
+ *   earlier date is kept). Entries that have already expired are dropped and their endpoints deleted. Repeating the step is safe:
  *   a pending value already put is kept; the create call carries an idempotency key derived from the token, so
  *   Stripe replays the same endpoint and secret for 24 hours; and an endpoint an earlier attempt of this rotation
  *   created but could not record (its metadata holds the token) is deleted.
  * - setSecret: nothing to set in Stripe (the endpoint exists and Stripe signs with its secret).
- * - testSecret: the pending endpoint exists and is enabled; a payload signed with the new secret verifies with the
+ * - testSecret: nothing to test when the pending version is empty or holds the current value (Secrets Manager
+ *   testing the function as a rotation schedule is created, placeholder included). Otherwise: the pending endpoint
+ *   exists and is enabled; a payload signed with the new secret verifies with the
  *   ingress's own verifier under the pending value; every secret active now is still active in the pending value.
  * - finishSecret: move AWSCURRENT to the pending version. The ingress reads the new value within its cache TTL, or
  *   at once on the first signature it cannot verify (it refreshes once on a bad signature).
  *
  * The old endpoint is deleted after the overlap by the hourly `cleanup` (an EventBridge schedule invokes this
- * function with `{ "action": "cleanup" }`): it deletes the endpoint of every expired entry. It only deletes in
+ * function with `{ "action": "cleanup" }`): it deletes the endpoint of every expired entry, and every endpoint of
+ * this app that no entry refers to any more (a failed or cancelled rotation's, ./orphans.ts). It only deletes in
  * Stripe and never rewrites the secret (so it cannot race a rotation or a deploy writing the secret); expired
  * entries are dropped by the next write (a rotation, or the endpoint custom resource).
  *
@@ -57,12 +60,14 @@ import {
 import { recordRotationFailure, runRotationStep } from '../run-step';
 import {
   isRotationEvent,
+  pendingValueToTest,
   promotePending,
   putPending,
   RotationError,
   readCurrent,
   readPending,
 } from '../secrets-manager';
+import { orphanEndpoints, referencedEndpointIds } from './orphans';
 
 /** The scheduled invocation that deletes the endpoints of expired entries. */
 export interface CleanupEvent {
@@ -75,6 +80,8 @@ export interface CleanupResult {
   readonly deleted: readonly string[];
   /** Expired entries without an endpoint id: their endpoint (if any) must be deleted by hand. */
   readonly withoutEndpointId: number;
+  /** Endpoints of this app no entry refers to (a failed or cancelled rotation's), deleted now: ./orphans.ts. */
+  readonly orphans: readonly string[];
 }
 
 /** What the webhook secret rotation needs; every client is passed in. */
@@ -114,9 +121,13 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
   const { sm, logger } = deps;
   const now = () => new Date((deps.now ?? Date.now)());
 
-  /** The settings to give the new endpoint: the current endpoint's own, else the configured defaults. */
+  /**
+   * The settings to give the new endpoint: the current endpoint's own (the entry that does not expire, whatever its
+   * place in the list), else the configured defaults.
+   */
   async function currentSettings(stripe: Stripe, active: readonly WebhookSecretEntry[]): Promise<EndpointSettings> {
-    const currentId = active.find((e) => e.endpointId !== undefined)?.endpointId;
+    const withId = active.filter((e) => e.endpointId !== undefined);
+    const currentId = (withId.find((e) => e.expiresAt === undefined) ?? withId[0])?.endpointId;
     if (currentId) {
       const endpoint = await retrieveEndpoint(stripe, currentId);
       if (endpoint) return settingsOf(endpoint);
@@ -185,8 +196,12 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
   }
 
   async function testSecret(secretId: string, token: string): Promise<void> {
-    const pendingValue = await readPending(sm, secretId, token);
-    if (pendingValue === undefined) throw new RotationError(`no pending value for version ${token}`);
+    const pendingValue = await pendingValueToTest(sm, secretId, token);
+    if (pendingValue === undefined) {
+      // Secrets Manager testing the function without a rotation (a rotation schedule being created): pass.
+      logger.info('testSecret: the pending version holds no new value; nothing to test', { versionId: token });
+      return;
+    }
     const pending = parseWebhookSecretDocument(pendingValue);
     const newest = pending.secrets[0];
     if (!newest?.endpointId) throw new RotationError('the pending value does not start with a new endpoint');
@@ -226,9 +241,10 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
   }
 
   async function cleanup(): Promise<CleanupResult> {
+    const at = now();
     const { expired } = partitionByExpiry(
       parseWebhookSecretDocument((await readCurrent(sm, deps.webhookSecretId)).value),
-      now(),
+      at,
     );
     const withoutEndpointId = expired.filter((e) => e.endpointId === undefined).length;
     if (withoutEndpointId > 0) {
@@ -238,18 +254,28 @@ export function createWebhookSecretRotation(deps: WebhookSecretRotationDeps): We
       );
     }
     const expiredIds = new Set(expired.flatMap((e) => (e.endpointId ? [e.endpointId] : [])));
-    if (expiredIds.size === 0) return { deleted: [], withoutEndpointId };
+    // Read before listing: an endpoint created after this read is younger than the grace period anyway.
+    const referenced = await referencedEndpointIds(sm, deps.webhookSecretId);
 
-    // One list call, then deletes only for endpoints that still exist: the entries stay in the secret until the next
-    // write, and this runs every hour.
+    // One list call, then deletes only for endpoints that still exist: expired entries stay in the secret until the
+    // next write, and this runs every hour.
     const stripe = await deps.stripe();
+    const endpoints = await listEndpoints(stripe);
     const deleted: string[] = [];
-    for (const endpoint of await listEndpoints(stripe)) {
+    for (const endpoint of endpoints) {
       if (!expiredIds.has(endpoint.id)) continue;
       if ((await deleteEndpoint(stripe, endpoint.id)) === 'deleted') deleted.push(endpoint.id);
     }
     if (deleted.length > 0) logger.info('deleted the endpoints of expired webhook secrets', { endpointIds: deleted });
-    return { deleted, withoutEndpointId };
+
+    const orphans: string[] = [];
+    for (const endpoint of orphanEndpoints(endpoints, referenced, deps.appName, at.getTime())) {
+      if ((await deleteEndpoint(stripe, endpoint.id)) === 'deleted') orphans.push(endpoint.id);
+    }
+    if (orphans.length > 0) {
+      logger.warn('deleted endpoints of this app that no secret entry refers to', { endpointIds: orphans });
+    }
+    return { deleted, withoutEndpointId, orphans };
   }
 
   const steps = { createSecret, setSecret, testSecret, finishSecret };
