@@ -22,13 +22,7 @@ import { type IdempotencyStore, LeaseLostError } from '../shared/idempotency-sto
 import { decodeMessage, messageGroupId, type QueueMessage } from '../shared/queue-message';
 import type { EventSink, ProcessedEvent } from '../shared/sink';
 import type { HandlerRegistry } from './registry';
-import {
-  createStripeFetcher,
-  type FetchCache,
-  freshAfterMs,
-  RecentFetches,
-  type StripeCallStats,
-} from './stripe-fetch';
+import { createStripeFetcher, type FetchCache, type StripeCallStats } from './stripe-fetch';
 
 export interface ProcessorDeps {
   readonly store: IdempotencyStore;
@@ -50,11 +44,6 @@ export interface ProcessorDeps {
   readonly timeMarginMs?: number;
   /** Jitter source for backoffs. @default Math.random */
   readonly random?: () => number;
-  /**
-   * How long a fetched object may serve later events of the same object, across invocations (see RecentFetches for
-   * when that is safe); 0 turns it off. @default 60000
-   */
-  readonly reuseFetchesForMs?: number;
   /**
    * Runs a unit of work in a trace span (an X-Ray subsegment in the Lambda, through Powertools Tracer), with
    * low-cardinality annotations. Used around the Stripe fetch, the step whose latency Stripe decides.
@@ -106,8 +95,6 @@ interface Invocation {
 
 export function createProcessor(deps: ProcessorDeps): Processor {
   const now = deps.now ?? Date.now;
-  // Lives as long as the processor: in a Lambda, the container (module scope), across invocations.
-  const recent = new RecentFetches({ maxAgeMs: deps.reuseFetchesForMs ?? 60_000, now });
   const margin = deps.timeMarginMs ?? 5_000;
   const { logger, metrics } = deps;
   const trace = deps.trace ?? untraced;
@@ -124,7 +111,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   return {
     async handle(event, context) {
-      const stats: StripeCallStats = { calls: 0, rateLimited: 0, reused: 0 };
+      const stats: StripeCallStats = { calls: 0, rateLimited: 0 };
       const counts: InvocationCounts = {
         processed: 0,
         duplicates: 0,
@@ -159,7 +146,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         ...counts,
         stripeCalls: stats.calls,
         stripe429: stats.rateLimited,
-        stripeFetchesReused: stats.reused,
       });
       return {
         batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
@@ -255,9 +241,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         logger: log,
         receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
         cache,
-        recent,
-        freshAfterMs: freshAfterMs(msg.created, Number(record.attributes.SentTimestamp)),
-        now,
         ...(deps.random ? { random: deps.random } : {}),
       });
       const current = await trace(
@@ -279,7 +262,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         refetchNext: () => {
           const id = msg.object?.id;
           if (!id) return;
-          recent.forget(id);
           for (const key of cache.keys()) if (key.includes(id)) cache.delete(key);
         },
       });

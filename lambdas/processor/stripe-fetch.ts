@@ -164,8 +164,6 @@ export function retrieveRoute(type: string, id: string | undefined, payload?: Re
 export interface StripeCallStats {
   calls: number;
   rateLimited: number;
-  /** Fetches answered by RecentFetches instead of a call to Stripe. */
-  reused: number;
 }
 
 export interface CurrentObject {
@@ -175,87 +173,18 @@ export interface CurrentObject {
 
 /**
  * Fetches that one group run shares: the same account + path answered once serves every later record of the
- * group in this batch. Safe because every record of the batch was enqueued before the batch was received, so a
- * fetch made after that is at least as new as any of their events.
+ * group in this batch. Safe because FIFO hands a group's messages out in order and only once the previous ones are
+ * deleted: this fetch is made after every earlier event of the object was handled (their fetches were sent before),
+ * so it is at least as new as anything handed to them, and at least as new as each record's own event (enqueued
+ * before the batch was received).
+ *
+ * Nothing is kept across invocations: a Lambda container only sees the batches that land on it, and another
+ * container may meanwhile have handed a later event of the object a newer state (issue 10, F1). Every invocation
+ * therefore fetches anew, which makes the guarantee hold across containers and regions without coordination: a
+ * fetch sent later never returns an older state. The price is one Stripe call per object per batch; a backlog on one
+ * object still costs less than one call per event, since SQS hands out up to 10 messages of a group per batch.
  */
 export type FetchCache = Map<string, Promise<Record<string, unknown>>>;
-
-/**
- * Answers kept across batches and invocations of one Lambda container, so a backlog of events about one object (Stripe
- * retrying after an outage, a burst of updates) costs one Stripe call instead of one per event.
- *
- * An answer fetched at F may serve event E only when F is certainly after E's change, which is what fetch-before-
- * process promises (the handler sees a state at least as new as the event):
- * - F >= (E.created + 1 s) + STRIPE_CLOCK_MARGIN_MS: Stripe stamps an event in whole seconds after the change; or
- * - F >= the time SQS accepted E's message + SQS_CLOCK_MARGIN_MS: the event existed before it was enqueued.
- * Both clocks are NTP-disciplined (Stripe's, AWS's); the margins absorb their skew. The time kept is when the
- * request was SENT, the conservative end. Reusing one answer for consecutive events of an object never hands a
- * handler an older state than the previous one got, because FIFO groups run an object's events in order.
- *
- * Limit: if a business handler itself changes the object through the API, a later event of that object may still be
- * handed the state from before that write (within `maxAgeMs`); such handlers should call `forget` through
- * HandlerContext.refetchNext (or set maxAgeMs to 0).
- */
-export class RecentFetches {
-  private readonly entries = new Map<string, { body: Record<string, unknown>; fetchedAtMs: number }>();
-  private readonly maxEntries: number;
-  private readonly maxAgeMs: number;
-  private readonly now: () => number;
-
-  constructor(opts: { maxEntries?: number; maxAgeMs?: number; now?: () => number } = {}) {
-    this.maxEntries = opts.maxEntries ?? 1000;
-    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
-    this.now = opts.now ?? Date.now;
-  }
-
-  /** The answer for `key` if one fetched at or after `notBeforeMs` (and not too old) is kept. */
-  lookup(key: string, notBeforeMs: number): Record<string, unknown> | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (this.now() - entry.fetchedAtMs > this.maxAgeMs) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    if (entry.fetchedAtMs < notBeforeMs) return undefined;
-    // Refresh its place in the LRU order.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry.body;
-  }
-
-  remember(key: string, body: Record<string, unknown>, fetchedAtMs: number): void {
-    if (this.maxAgeMs <= 0) return;
-    const existing = this.entries.get(key);
-    // Never replace a newer answer with an older one (two concurrent fetches finishing out of order).
-    if (existing && existing.fetchedAtMs > fetchedAtMs) return;
-    this.entries.delete(key);
-    this.entries.set(key, { body, fetchedAtMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
-  }
-
-  forget(keyPart: string): void {
-    for (const key of this.entries.keys()) if (key.includes(keyPart)) this.entries.delete(key);
-  }
-}
-
-/** Skew allowed between Stripe's clock and ours, on top of `created`'s whole-second rounding. */
-export const STRIPE_CLOCK_MARGIN_MS = 2_000;
-/** Skew allowed between SQS's clock (SentTimestamp) and ours. */
-export const SQS_CLOCK_MARGIN_MS = 1_000;
-
-/** The earliest fetch time that certainly reflects an event's change (see RecentFetches). */
-export function freshAfterMs(eventCreatedSeconds: number, sentTimestampMs: number | undefined): number {
-  const byStripe = (eventCreatedSeconds + 1) * 1000 + STRIPE_CLOCK_MARGIN_MS;
-  const bySqs =
-    sentTimestampMs !== undefined && Number.isFinite(sentTimestampMs)
-      ? sentTimestampMs + SQS_CLOCK_MARGIN_MS
-      : Number.POSITIVE_INFINITY;
-  return Math.min(byStripe, bySqs);
-}
 
 export interface FetcherOptions {
   readonly stripe: Stripe;
@@ -264,12 +193,6 @@ export interface FetcherOptions {
   /** `ApproximateReceiveCount` of the message: the exponent of the backoff after a 429 without Retry-After. */
   readonly receiveCount: number;
   readonly cache?: FetchCache;
-  /** Answers kept across invocations; used only for answers fetched at or after `freshAfterMs`. */
-  readonly recent?: RecentFetches;
-  /** See freshAfterMs(): required for `recent` to be consulted. */
-  readonly freshAfterMs?: number;
-  /** Clock for `recent`. @default Date.now */
-  readonly now?: () => number;
   /** @default Math.random */
   readonly random?: () => number;
 }
@@ -376,21 +299,12 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
   const { stripe, stats, logger } = opts;
   const random = opts.random ?? Math.random;
 
-  const now = opts.now ?? Date.now;
-
-  async function rawGet(
-    key: string,
-    path: string,
-    account: string | undefined,
-    thin: boolean,
-  ): Promise<Record<string, unknown>> {
+  async function rawGet(path: string, account: string | undefined, thin: boolean): Promise<Record<string, unknown>> {
     stats.calls++;
-    const sentAt = now();
     try {
       const options = account ? (thin ? { stripeContext: account } : { stripeAccount: account }) : undefined;
       const body: unknown = await stripe.rawRequest('GET', path, undefined, options);
       if (!isRecord(body)) throw new RetryableError(`Stripe answered ${path} with a non-object`, 'stripe_bad_answer');
-      opts.recent?.remember(key, body, sentAt);
       return body;
     } catch (err) {
       if ((err as StripeErrorLike | undefined)?.statusCode === 429) stats.rateLimited++;
@@ -401,15 +315,8 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
   async function get(path: string, account: string | undefined, thin: boolean, what: string): Promise<GetResult> {
     const key = `${account ?? ''} ${thin ? 'ctx' : 'acct'} ${path}`;
     let pending = opts.cache?.get(key);
-    if (!pending && opts.recent && opts.freshAfterMs !== undefined) {
-      const kept = opts.recent.lookup(key, opts.freshAfterMs);
-      if (kept) {
-        stats.reused++;
-        return { ok: true, body: kept };
-      }
-    }
     if (!pending) {
-      pending = rawGet(key, path, account, thin);
+      pending = rawGet(path, account, thin);
       opts.cache?.set(key, pending);
       // A failed fetch is not shared with later records: they try again (or stop, being in the same group).
       pending.catch(() => opts.cache?.delete(key));
