@@ -132,15 +132,19 @@ export interface LocalQueues {
   readonly dlqArn: string;
 }
 
-/** The event queue and its DLQ as the EventQueue construct defines them (FIFO, redrive after maxReceiveCount). */
+/**
+ * The event queue and its DLQ as the EventQueue construct defines them (FIFO, redrive after maxReceiveCount, the
+ * construct's default maximum message size, which SQS applies to the body and the attributes together).
+ */
 export async function createEventQueues(
   client: SQSClient,
-  opts: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount: number },
+  opts: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount: number; maxMessageSizeBytes?: number },
 ): Promise<LocalQueues> {
+  const MaximumMessageSize = String(opts.maxMessageSizeBytes ?? 262_144);
   const dlq = await client.send(
     new CreateQueueCommand({
       QueueName: `${opts.name}-dlq.fifo`,
-      Attributes: { FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600) },
+      Attributes: { FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600), MaximumMessageSize },
     }),
   );
   const dlqUrl = dlq.QueueUrl!;
@@ -152,6 +156,7 @@ export async function createEventQueues(
         FifoQueue: 'true',
         DeduplicationScope: 'messageGroup',
         FifoThroughputLimit: 'perMessageGroupId',
+        MaximumMessageSize,
         VisibilityTimeout: String(opts.visibilityTimeoutSeconds),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }),
       },

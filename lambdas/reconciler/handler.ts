@@ -48,6 +48,7 @@ const reconciler = createReconciler(
     stripe,
     sqs,
     queueUrl: env.QUEUE_URL,
+    dlqUrl: env.DLQ_URL,
     logger,
     metrics,
   },

@@ -10,10 +10,16 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
-import { enqueueMessage } from './enqueue';
+import { enqueueMessage, parkMessage } from './enqueue';
 import { describeError, RetryableError } from './errors';
 import type { IdempotencyStatus, IdempotencyStore } from './idempotency-store';
-import { type MessageSource, toQueueMessage } from './queue-message';
+import {
+  InvalidEventError,
+  MESSAGE_VERSION,
+  type MessageSource,
+  type QueueMessage,
+  toQueueMessage,
+} from './queue-message';
 
 /** Stripe's `types[]` filter on List Events accepts at most 20 types. */
 export const MAX_EVENT_TYPES = 20;
@@ -174,7 +180,14 @@ export type ResendOutcome =
   /** DONE: nothing to do. */
   | 'skipped'
   /** DONE, but forced: the record was cleared and the event enqueued with a fresh deduplication id. */
-  | 'forced';
+  | 'forced'
+  /**
+   * FAILED permanently: the processor moved it to the DLQ with its reason already. Not enqueued (it would only end
+   * in the DLQ a second time); an operator redrives the DLQ, or forces a replay, once the cause is fixed.
+   */
+  | 'dead_lettered'
+  /** Could never be enqueued (malformed, or refused by SQS for what it is): parked on the DLQ with the reason. */
+  | 'parked';
 
 export interface ResendResult {
   readonly eventId: string;
@@ -182,16 +195,26 @@ export interface ResendResult {
   readonly outcome: ResendOutcome;
   /** The table's status before, if there was a record. */
   readonly previousStatus?: IdempotencyStatus;
-  /** The SQS message id when enqueued. */
+  /** The SQS message id when enqueued (or parked). */
   readonly messageId?: string;
+  /** Why it was parked, for `parked`. */
+  readonly parked?: { readonly code: string; readonly reason: string };
 }
 
 export interface ResendDeps {
   readonly store: IdempotencyStore;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
-  /** Larger events are enqueued as a `reference` the processor resolves from Stripe. @default 262144 */
+  /**
+   * The event queue's maximum message size; events too large for it (with the attribute headroom) are enqueued as a
+   * `reference` the processor resolves from Stripe. @default 262144
+   */
   readonly maxMessageBytes?: number;
+  /**
+   * Where an event that can never be enqueued is parked with its reason (see ResendOutcome `parked`).
+   * @default - such an event throws (the caller's run fails)
+   */
+  readonly deadLetterQueueUrl?: string;
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -208,7 +231,17 @@ export async function resendEvent(
   opts: { force?: boolean } = {},
 ): Promise<ResendResult> {
   const now = deps.now ?? (() => new Date());
-  const msg = toQueueMessage(event, source, now());
+  let msg: QueueMessage;
+  try {
+    msg = toQueueMessage(event, source, now());
+  } catch (err) {
+    // Stripe listed something the pipeline cannot read as an event: retrying cannot change that.
+    if (!(err instanceof InvalidEventError) || !deps.deadLetterQueueUrl) throw err;
+    const ref = unreadableEventReference(event, source, now());
+    const failure = { code: `bad_event_${err.code}`, reason: `Stripe listed an unreadable event: ${err.message}` };
+    const parked = await parkMessage(deps.sqs, deps.deadLetterQueueUrl, ref, failure, { now });
+    return { eventId: ref.eventId, type: ref.type, outcome: 'parked', parked: failure, ...messageIdOf(parked) };
+  }
   const record = await deps.store.get(msg.eventId);
   const base = {
     eventId: msg.eventId,
@@ -223,12 +256,39 @@ export async function resendEvent(
     // Unique per send and within SQS's 128 characters (event ids may have up to 124).
     deduplicationIdOverride = `${msg.eventId.slice(0, 91)}:${randomUUID()}`;
     outcome = 'forced';
+  } else if (record?.status === 'FAILED' && record.lastError?.permanent === true && !opts.force) {
+    return { ...base, outcome: 'dead_lettered' };
   } else {
     outcome = record ? 'pending' : 'missed';
   }
   const sent = await enqueueMessage(deps.sqs, deps.queueUrl, msg, {
     maxMessageBytes: deps.maxMessageBytes ?? 262_144,
     ...(deduplicationIdOverride ? { deduplicationIdOverride } : {}),
+    ...(deps.deadLetterQueueUrl ? { deadLetterQueueUrl: deps.deadLetterQueueUrl } : {}),
+    now,
   });
-  return { ...base, outcome, ...(sent.messageId ? { messageId: sent.messageId } : {}) };
+  if (sent.parked) return { ...base, outcome: 'parked', parked: sent.parked, ...messageIdOf(sent) };
+  return { ...base, outcome, ...messageIdOf(sent) };
+}
+
+function messageIdOf(sent: { messageId?: string | undefined }): { messageId?: string } {
+  return sent.messageId ? { messageId: sent.messageId } : {};
+}
+
+/** What can be read of an event toQueueMessage refused, as a `reference` message (the DLQ's readers decode it). */
+function unreadableEventReference(event: unknown, source: MessageSource, receivedAt: Date): QueueMessage {
+  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  const created = typeof e.created === 'number' ? e.created : Math.floor(Date.parse(String(e.created)) / 1000);
+  return {
+    v: MESSAGE_VERSION,
+    source,
+    kind: 'reference',
+    // Kept within SQS's 128-character deduplication id.
+    eventId: (typeof e.id === 'string' && e.id !== '' ? e.id : 'unknown').slice(0, 120),
+    type: (typeof e.type === 'string' && e.type !== '' ? e.type : 'unknown').slice(0, 200),
+    livemode: e.livemode === true,
+    created: Number.isFinite(created) ? created : 0,
+    object: null,
+    receivedAt: receivedAt.toISOString(),
+  };
 }
