@@ -14,7 +14,7 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { EVENT_SOURCE, toDetail } from '../lambdas/processor/eventbridge-sink';
+import { entrySize, toEntry } from '../lambdas/processor/eventbridge-sink';
 import type { EventSink, ProcessedEvent } from '../lambdas/shared/sink';
 import { type BatchFunction, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from '../local/pipeline';
 import type { StripeServer } from '../local/stripe-server';
@@ -89,9 +89,9 @@ export function sqsPayloadBytes(record: SQSRecord): number {
   return bytes;
 }
 
-/** Bytes EventBridge counts for the entry the EventBridge sink would put for `event`. */
+/** Bytes EventBridge counts for the entry the EventBridge sink would put for `event` (Time's 14 included). */
 export function eventBridgeEntryBytes(event: ProcessedEvent): number {
-  return Buffer.byteLength(EVENT_SOURCE) + Buffer.byteLength(event.type) + Buffer.byteLength(toDetail(event));
+  return entrySize(toEntry(event, 'bus'));
 }
 
 /**
