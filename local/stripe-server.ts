@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RETRIEVE_PATHS, retrieveRoute, SINGLETON_PATHS } from '../lambdas/processor/stripe-fetch';
+import { RETRIEVE_PATHS, retrieveRoute, SINGLETON_PATHS } from '../lambdas/processor/retrieve-routes';
 
 /** A Stripe object as stored: at least `id` and `object`. */
 export interface StripeObject {

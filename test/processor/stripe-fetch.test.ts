@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../lambdas/processor/registry';
-import { backoffSeconds, retrieveRoute } from '../../lambdas/processor/stripe-fetch';
+import { retrieveRoute } from '../../lambdas/processor/retrieve-routes';
+import { backoffSeconds } from '../../lambdas/processor/stripe-fetch';
 
 describe('retrieveRoute', () => {
   it.each([
