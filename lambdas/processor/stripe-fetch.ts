@@ -7,10 +7,13 @@
  * - thin events: GET `related_object.url` with `Stripe-Context` when the event has a context; no object if none;
  * - `reference` messages: GET the event first (`/v1/events/{id}`, or `/v2/core/events/{id}` for thin events);
  * - `*.deleted` events and `deleted: true` answers: origin `deleted` (the payload, marked deleted);
+ * - a 404 on the object (deleted since the event; most types answer 404 once deleted): origin `deleted` too, after
+ *   one more look for an event younger than OBJECT_GONE_RECHECK_MS;
  * - objects that cannot be retrieved: the payload, origin `payload`, with a warning.
  *
- * Stripe failures become PermanentError (404 on an object that should exist) or RetryableError (429 with the
- * delay to respect, 5xx, connection errors, timeouts), which decide what the processor does with the message.
+ * Stripe failures become PermanentError (a 400, an event Stripe no longer keeps, an unknown v2 URL) or
+ * RetryableError (429 with the delay to respect, 5xx, connection errors, timeouts), which decide what the processor
+ * does with the message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type Stripe from 'stripe';
@@ -28,7 +31,17 @@ export interface StripeCallStats {
 export interface CurrentObject {
   readonly object: Record<string, unknown> | null;
   readonly origin: ObjectOrigin;
+  /** Stripe answered 404 for the object: it was deleted after the event (handed over as deleted). */
+  readonly gone?: true;
 }
+
+/**
+ * An object Stripe answers 404 for is taken as deleted after the event (most types answer 404 once deleted;
+ * customers answer `deleted: true`), except for an event younger than this on its first delivery: then the object
+ * may not be readable yet (replication, a lagging connected account), and the message is looked at again once the
+ * event is this old. A wrongly "deleted" live object would mislead a handler far more than a short wait costs.
+ */
+export const OBJECT_GONE_RECHECK_MS = 30_000;
 
 /**
  * Fetches that one group run shares: the same account + path answered once serves every later record of the
@@ -52,6 +65,8 @@ export interface FetcherOptions {
   /** `ApproximateReceiveCount` of the message: the exponent of the backoff after a 429 without Retry-After. */
   readonly receiveCount: number;
   readonly cache?: FetchCache;
+  /** Clock, Unix milliseconds (see OBJECT_GONE_RECHECK_MS). @default Date.now */
+  readonly now?: () => number;
   /** @default Math.random */
   readonly random?: () => number;
 }
@@ -256,8 +271,20 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
       switch (res.failure.kind) {
         case 'error':
           throw res.failure.error;
-        case 'not_found':
-          throw new PermanentError(`Stripe has no ${what}`, 'stripe_object_not_found');
+        case 'not_found': {
+          // Every event about an object was created while it existed (a delete event is handled above): the object
+          // was deleted since. Unless the event is too young to be sure the object is readable at all.
+          const ageMs = (opts.now ?? Date.now)() - msg.created * 1000;
+          if (opts.receiveCount <= 1 && ageMs < OBJECT_GONE_RECHECK_MS) {
+            throw new RetryableError(
+              `Stripe has no ${what} yet: looking again once the event is ${OBJECT_GONE_RECHECK_MS / 1000} s old`,
+              'stripe_object_not_found_yet',
+              Math.max(1, Math.ceil((OBJECT_GONE_RECHECK_MS - ageMs) / 1000)),
+            );
+          }
+          logger.warn('Stripe no longer has the object: handing it over as deleted', { object: what });
+          return { ...deletedFrom(payload, { type, id: id ?? '' }), gone: true };
+        }
         case 'unrecognized_url':
           // Real Stripe answers a path it has no route for with a 404 without `resource_missing`: our path table
           // (or the naming rule, when `guessed`) does not know this type. The payload is the best left.
