@@ -12,30 +12,19 @@
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../lib/constructs/node-function';
 import { startStripeServer } from '../local/stripe-server';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';
 import { runIngressBench } from './ingress';
+import { machine } from './lib/machine';
 import { buildReport, formatTable } from './report';
 import { runThroughputBench } from './throughput';
 
 const STRIPE_LATENCY_MS = 20;
 const RESULTS_FILE = join(PROJECT_ROOT, 'bench/results.json');
-
-function machine() {
-  const cpu = cpus();
-  return {
-    cpuModel: cpu[0]?.model ?? 'unknown',
-    cores: cpu.length,
-    memoryGB: Math.round(totalmem() / 1024 ** 3),
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
-  };
-}
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

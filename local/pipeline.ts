@@ -116,6 +116,8 @@ export interface LocalPipelineOptions {
   readonly fifoBatchesLikeSqs?: boolean;
   /** Run dynalite on a worker thread, off the pipeline's event loop (see startDynamo). @default false */
   readonly dynamoInWorker?: boolean;
+  /** Run fauxqs on a worker thread, off the pipeline's event loop (see startSqs). @default false */
+  readonly sqsInWorker?: boolean;
 }
 
 /** One processor invocation, given the dependencies its container built for the processor. */
@@ -185,7 +187,10 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     }
     await createIdempotencyTable(dynamo.client, tableName);
 
-    const sqs = await startSqs(0, { fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false });
+    const sqs = await startSqs(0, {
+      fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false,
+      inWorker: opts.sqsInWorker ?? false,
+    });
     closers.push(() => sqs.close());
     const queues = await createEventQueues(sqs.client, {
       name: LOCAL_QUEUE_NAME,
