@@ -9,8 +9,8 @@
  *   than Stripe keeps events), the span between the checkpoint and the edge is lost for good: it is reported
  *   (`unrecoverable`, metric ReconcileUnrecoverableSeconds, an alarm) and the checkpoint moves on, else every later
  *   run would restart at the edge and never get further.
- * - Slices of `sliceSeconds` of `created` time, oldest first; each slice is listed in full (newest first, as Stripe
- *   pages) and every event not DONE is enqueued; the checkpoint moves to the slice's end only after that, so a crash
+ * - Slices of `sliceSeconds` of `created` time, oldest first; each slice is listed in full from every source (the
+ *   platform's events, each connected account's, thin events: sources.ts) and every event not DONE is enqueued; the checkpoint moves to the slice's end only after that, so a crash
  *   re-does at most one slice (FIFO deduplication and the table make the re-sends harmless).
  * - One run at a time: a lock item with an owner token and an expiry, renewed before every slice. A second run
  *   finds it held and returns `locked` without doing anything.
@@ -31,14 +31,13 @@ import { describeError } from '../shared/errors';
 import type { IdempotencyStore } from '../shared/idempotency-store';
 import {
   createPacer,
-  listEventPages,
-  MAX_EVENT_TYPES,
   type PacedCallOptions,
   realSleep,
   resendEvent,
   type Sleep,
   type StripeCallCounters,
 } from '../shared/stripe-events';
+import { eventSources, type SourceSettings } from './sources';
 import type { ReconcilerState } from './state';
 
 /** Stripe keeps events this long. */
@@ -52,7 +51,7 @@ const MIN_SLICE_SECONDS = 60;
 /** How many missed event ids the result carries (the count is always exact). */
 const MAX_LISTED_IDS = 50;
 
-export interface ReconcilerSettings {
+export interface ReconcilerSettings extends SourceSettings {
   /** @default 5 */
   readonly maxRequestsPerSecond?: number;
   /** @default 300 */
@@ -63,11 +62,6 @@ export interface ReconcilerSettings {
   readonly initialLookbackHours?: number;
   /** @default 3600 */
   readonly sliceSeconds?: number;
-  /**
-   * Only these event types (exact names; `*` = all). Up to 20 are filtered by Stripe, more are filtered here.
-   * @default every type
-   */
-  readonly eventTypes?: readonly string[];
   /** The event queue's maximum message size (see enqueueMessage). @default 262144 */
   readonly maxMessageBytes?: number;
   /** How long the lock lasts without renewal. @default 900000 */
@@ -133,6 +127,8 @@ export interface ReconcileResult {
   readonly checkpointBefore?: number;
   readonly checkpointAfter?: number;
   readonly slices: number;
+  /** Connected accounts whose events were listed too (see sources.ts). */
+  readonly connectedAccounts: number;
   readonly listed: number;
   /** Not in the table at all: deliveries that never reached the processor. */
   readonly missed: number;
@@ -172,9 +168,6 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
   const lockMs = settings.lockMs ?? 900_000;
   const margin = settings.timeMarginMs ?? 30_000;
   // `*` (or nothing) = every type. Stripe filters on up to 20 types; beyond that, list everything and filter here.
-  const wanted = settings.eventTypes && !settings.eventTypes.includes('*') ? settings.eventTypes : [];
-  const serverTypes = wanted.length > 0 && wanted.length <= MAX_EVENT_TYPES ? wanted : undefined;
-  const localFilter = wanted.length > MAX_EVENT_TYPES ? new Set(wanted) : undefined;
   if (sliceSeconds < 1) throw new Error('sliceSeconds must be at least 1');
   const { logger, metrics } = deps;
 
@@ -241,6 +234,7 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
     let status: RunStatus = from >= to ? 'up_to_date' : 'completed';
     let reconciledUpTo: number | undefined;
     let checkpointAfter = checkpointBefore;
+    let connectedAccounts = 0;
 
     const call: PacedCallOptions = {
       pacer: createPacer({ requestsPerSecond: settings.maxRequestsPerSecond ?? 5, now, sleep }),
@@ -250,8 +244,65 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       onRateLimited: (info) => logger.warn('Stripe rate-limited the reconciler: waiting', info),
     };
 
+    /** Enqueues one listed event unless the table says it needs nothing, and counts what happened. */
+    const handle = async (event: Record<string, unknown>): Promise<void> => {
+      const sent = await resendEvent(
+        {
+          store: deps.store,
+          sqs: deps.sqs,
+          queueUrl: deps.queueUrl,
+          ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
+          ...(deps.dlqUrl ? { deadLetterQueueUrl: deps.dlqUrl } : {}),
+        },
+        event,
+        'reconcile',
+      );
+      if (sent.outcome === 'skipped') {
+        totals.alreadyDone++;
+        return;
+      }
+      if (sent.outcome === 'dead_lettered') {
+        totals.deadLettered++;
+        logger.info('event already dead-lettered as a permanent failure: not enqueued again', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+        });
+        return;
+      }
+      if (sent.outcome === 'parked') {
+        totals.parked++;
+        logger.error('event can never be enqueued: parked on the DLQ with its reason', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+          ...sent.parked,
+        });
+        return;
+      }
+      totals.enqueued++;
+      if (sent.outcome === 'missed') {
+        totals.missed++;
+        if (missedEventIds.length < MAX_LISTED_IDS) missedEventIds.push(sent.eventId);
+        logger.warn('missed event enqueued', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+          created: event.created,
+          messageId: sent.messageId,
+        });
+      } else {
+        totals.pending++;
+        logger.info('unfinished event enqueued again', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+          status: sent.previousStatus,
+          messageId: sent.messageId,
+        });
+      }
+      deps.afterEnqueue?.(sent.eventId);
+    };
     try {
       const stripe = from < to ? await deps.stripe() : undefined;
+      const sources = stripe ? await eventSources(stripe, call, settings) : [];
+      connectedAccounts = sources.filter((x) => x.name.startsWith('account ')).length;
       for (let sliceStart = from; stripe && sliceStart < to; sliceStart += slice) {
         const sliceEnd = Math.min(sliceStart + slice, to);
         if (timeLow()) {
@@ -270,77 +321,20 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
           break;
         }
 
-        const pages = listEventPages(
-          stripe,
-          { createdGte: sliceStart, createdLt: sliceEnd, ...(serverTypes ? { types: serverTypes } : {}) },
-          call,
-        );
-        const handle = async (event: Stripe.Event): Promise<void> => {
-          const sent = await resendEvent(
-            {
-              store: deps.store,
-              sqs: deps.sqs,
-              queueUrl: deps.queueUrl,
-              ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
-              ...(deps.dlqUrl ? { deadLetterQueueUrl: deps.dlqUrl } : {}),
-            },
-            event,
-            'reconcile',
-          );
-          if (sent.outcome === 'skipped') {
-            totals.alreadyDone++;
-            return;
+        for (const source of sources) {
+          for await (const page of source.pages({ createdGte: sliceStart, createdLt: sliceEnd })) {
+            if (timeLow()) {
+              interruptedSlice = true;
+              break;
+            }
+            totals.listed += page.length;
+            // A few events at a time: each is a table read and a queue send (the round trips, not Stripe, bound
+            // the pace here); the checkpoint waits for the whole slice, so the order within a page does not matter.
+            for (let i = 0; i < page.length; i += ENQUEUE_CONCURRENCY) {
+              await Promise.all(page.slice(i, i + ENQUEUE_CONCURRENCY).map(handle));
+            }
           }
-          if (sent.outcome === 'dead_lettered') {
-            totals.deadLettered++;
-            logger.info('event already dead-lettered as a permanent failure: not enqueued again', {
-              eventId: sent.eventId,
-              eventType: sent.type,
-            });
-            return;
-          }
-          if (sent.outcome === 'parked') {
-            totals.parked++;
-            logger.error('event can never be enqueued: parked on the DLQ with its reason', {
-              eventId: sent.eventId,
-              eventType: sent.type,
-              ...sent.parked,
-            });
-            return;
-          }
-          totals.enqueued++;
-          if (sent.outcome === 'missed') {
-            totals.missed++;
-            if (missedEventIds.length < MAX_LISTED_IDS) missedEventIds.push(sent.eventId);
-            logger.warn('missed event enqueued', {
-              eventId: sent.eventId,
-              eventType: sent.type,
-              created: iso(event.created),
-              messageId: sent.messageId,
-            });
-          } else {
-            totals.pending++;
-            logger.info('unfinished event enqueued again', {
-              eventId: sent.eventId,
-              eventType: sent.type,
-              status: sent.previousStatus,
-              messageId: sent.messageId,
-            });
-          }
-          deps.afterEnqueue?.(sent.eventId);
-        };
-        for await (const listedPage of pages) {
-          if (timeLow()) {
-            interruptedSlice = true;
-            break;
-          }
-          const page = localFilter ? listedPage.filter((e) => localFilter.has(e.type)) : listedPage;
-          totals.listed += page.length;
-          // A few events at a time: each is a table read and a queue send (the round trips, not Stripe, bound
-          // the pace here); the checkpoint waits for the whole slice, so the order within a page does not matter.
-          for (let i = 0; i < page.length; i += ENQUEUE_CONCURRENCY) {
-            await Promise.all(page.slice(i, i + ENQUEUE_CONCURRENCY).map(handle));
-          }
+          if (interruptedSlice) break;
         }
 
         if (interruptedSlice) {
@@ -383,6 +377,7 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       ...(checkpointBefore !== undefined ? { checkpointBefore } : {}),
       ...(checkpointAfter !== undefined ? { checkpointAfter } : {}),
       ...totals,
+      connectedAccounts,
       stripeCalls: counters.calls,
       stripe429: counters.rateLimited,
       missedEventIds,
@@ -408,6 +403,7 @@ function emptyResult(status: RunStatus): ReconcileResult {
   return {
     status,
     ...zeroTotals(),
+    connectedAccounts: 0,
     stripeCalls: 0,
     stripe429: 0,
     missedEventIds: [],

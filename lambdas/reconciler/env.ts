@@ -49,6 +49,12 @@ export const reconcilerEnv = defineEnv({
     optional: true,
     doc: 'comma-separated event types to reconcile (exact names, as on the webhook endpoint); all when unset or *',
   },
+  CONNECTED_ACCOUNTS: {
+    kind: 'bool',
+    default: true,
+    doc: "also list every connected account's events (Stripe-Account), for the accounts GET /v1/accounts lists",
+  },
+  THIN_EVENTS: { kind: 'bool', default: true, doc: 'also list thin events (GET /v2/core/events)' },
   MAX_MESSAGE_BYTES: {
     kind: 'int',
     default: 262_144,

@@ -59,6 +59,8 @@ const reconciler = createReconciler(
     initialLookbackHours: env.INITIAL_LOOKBACK_HOURS,
     sliceSeconds: env.SLICE_SECONDS,
     eventTypes: parseEventTypes(env.EVENT_TYPES),
+    connectedAccounts: env.CONNECTED_ACCOUNTS,
+    thinEvents: env.THIN_EVENTS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     lockMs: env.LOCK_SECONDS * 1000,
   },

@@ -140,6 +140,8 @@ export interface EventListQuery {
   readonly createdLt: number;
   /** At most MAX_EVENT_TYPES; none = every type. */
   readonly types?: readonly string[];
+  /** A connected account's events (`Stripe-Account`, or `Stripe-Context` for thin events). @default the platform's */
+  readonly account?: string;
 }
 
 /**
@@ -163,10 +165,57 @@ export async function* listEventPages(
       ...(types ? { types } : {}),
       ...(startingAfter ? { starting_after: startingAfter } : {}),
     };
-    const page = await pacedCall(call, 'GET /v1/events', () => stripe.events.list(params));
+    const page = await pacedCall(call, 'GET /v1/events', () =>
+      stripe.events.list(params, query.account ? { stripeAccount: query.account } : undefined),
+    );
     if (page.data.length > 0) yield page.data;
     const last = page.data.at(-1);
     if (!page.has_more || !last) return;
+    startingAfter = last.id;
+  }
+}
+
+/**
+ * The thin (v2) events of a range, page by page, newest first: `GET /v2/core/events` with the `created_gte` /
+ * `created_lt` filters (RFC 3339) the current SDKs send, following `next_page_url`. Through rawRequest rather than
+ * `stripe.v2.core.events.list`, whose parameter shapes changed between SDK versions, so every page goes through the
+ * pacer with a query written out here.
+ */
+export async function* listThinEventPages(
+  stripe: Stripe,
+  query: EventListQuery,
+  call: PacedCallOptions,
+): AsyncGenerator<Array<Record<string, unknown>>> {
+  const params = new URLSearchParams({
+    created_gte: new Date(query.createdGte * 1000).toISOString(),
+    created_lt: new Date(query.createdLt * 1000).toISOString(),
+    limit: String(EVENTS_PAGE_SIZE),
+  });
+  for (const t of query.types ?? []) params.append('types', t);
+  let path: string | null = `/v2/core/events?${params.toString()}`;
+  const options = query.account ? { stripeContext: query.account } : undefined;
+  while (path) {
+    const current: string = path;
+    const page = (await pacedCall(call, 'GET /v2/core/events', () =>
+      stripe.rawRequest('GET', current, undefined, options),
+    )) as { data?: unknown; next_page_url?: unknown };
+    const data = Array.isArray(page.data) ? (page.data as Array<Record<string, unknown>>) : [];
+    if (data.length > 0) yield data;
+    path = typeof page.next_page_url === 'string' && page.next_page_url.startsWith('/') ? page.next_page_url : null;
+  }
+}
+
+/** The ids of the platform's connected accounts (`GET /v1/accounts`, every page, paced). */
+export async function listConnectedAccounts(stripe: Stripe, call: PacedCallOptions): Promise<string[]> {
+  const ids: string[] = [];
+  let startingAfter: string | undefined;
+  for (;;) {
+    const page = await pacedCall(call, 'GET /v1/accounts', () =>
+      stripe.accounts.list({ limit: EVENTS_PAGE_SIZE, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
+    );
+    for (const account of page.data) ids.push(account.id);
+    const last = page.data.at(-1);
+    if (!page.has_more || !last) return ids;
     startingAfter = last.id;
   }
 }
