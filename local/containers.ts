@@ -10,9 +10,9 @@
  * - a container is retired after `maxInvocations` invocations (Lambda recycles environments now and then), and after
  *   an invocation that timed out or threw (Lambda resets an environment whose invocation timed out or crashed);
  * - a container retired after `maxInvocations` is closed once its last invocation has settled; one retired after a
- *   timeout or a crash is abandoned, never closed, as Lambda abandons it: locally its work may still be in flight
- *   (the runtime cannot kill a promise, see poller.ts), and cutting its connections would turn a write that reached
- *   the server into one its caller saw fail. Its idle connections end with the servers' keep-alive timeout.
+ *   timeout or a crash is abandoned as Lambda abandons it, and closed only `abandonedCloseMs` later: locally its work
+ *   may still be in flight (the runtime cannot kill a promise, see poller.ts), and cutting its connections at once
+ *   would turn a write that reached the server into one its caller saw fail. Memory stays bounded either way.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
@@ -50,6 +50,8 @@ export interface ContainerPoolOptions {
   readonly create: ContainerFactory;
   /** Invocations a container serves before it is retired. @default DEFAULT_MAX_INVOCATIONS */
   readonly maxInvocations?: number;
+  /** How long an abandoned container (timed out, crashed) is left before it is closed. @default 60000 */
+  readonly abandonedCloseMs?: number;
 }
 
 /** A container lent out for one invocation. */
@@ -101,6 +103,17 @@ export function createContainerPool(opts: ContainerPoolOptions): ContainerPool {
   /** Closes still owed: retired containers whose invocation had not settled yet. */
   const closing = new Set<Promise<void>>();
   const busy = new Set<Slot>();
+  /** Abandoned containers waiting for abandonedCloseMs before they are closed. */
+  const abandoned = new Map<NodeJS.Timeout, ContainerInstance>();
+
+  function abandon(container: ContainerInstance): void {
+    const timer = setTimeout(() => {
+      abandoned.delete(timer);
+      closeLater(container, Promise.resolve());
+    }, opts.abandonedCloseMs ?? 60_000);
+    timer.unref();
+    abandoned.set(timer, container);
+  }
 
   function closeLater(container: ContainerInstance, settled: Promise<unknown>): void {
     const done: Promise<void> = settled
@@ -140,12 +153,18 @@ export function createContainerPool(opts: ContainerPoolOptions): ContainerPool {
             slot.container = undefined;
             stats.retired += 1;
             if (healthy) closeLater(container, settled);
+            else abandon(container);
           }
           free.push(slot);
         },
       };
     },
     async close() {
+      for (const [timer, container] of abandoned) {
+        clearTimeout(timer);
+        closeLater(container, Promise.resolve());
+      }
+      abandoned.clear();
       for (const slot of [...free, ...busy]) {
         if (slot.container) closeLater(slot.container, Promise.resolve());
         slot.container = undefined;

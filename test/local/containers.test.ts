@@ -56,9 +56,10 @@ describe('container pool', () => {
     const pool = createContainerPool({
       slots: 1,
       maxInvocations: 1,
+      abandonedCloseMs: 100,
       create: (info) => ({ handle: async () => undefined, close: () => void closed.push(info.id) }),
     });
-    // Timed out or crashed: a fresh container next, and the old one's connections are left alone.
+    // Timed out or crashed: a fresh container next, and the old one's connections are left alone for a while.
     pool.acquire().release(false, Promise.resolve());
     const second = pool.acquire();
     expect(second).toMatchObject({ coldStart: true, info: { id: 'slot0/gen2' } });
@@ -73,8 +74,11 @@ describe('container pool', () => {
     finish();
     await new Promise((r) => setTimeout(r, 20));
     expect(closed).toEqual(['slot0/gen2']);
+    // The abandoned one is closed once abandonedCloseMs has passed, so memory stays bounded.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(closed).toEqual(['slot0/gen2', 'slot0/gen1']);
     await pool.close();
-    expect(closed).toEqual(['slot0/gen2', 'slot0/gen3']);
+    expect(closed).toEqual(['slot0/gen2', 'slot0/gen1', 'slot0/gen3']);
   });
 });
 
