@@ -9,7 +9,10 @@ import type { Scenario } from './scenario';
 export interface SoakChecks {
   /** Accepted events neither applied nor dead-lettered with their reason. */
   readonly lost: number;
-  /** Handler runs or publishes beyond 1 + deaths that explain them, and events dead-lettered more than once. */
+  /**
+   * Handler runs, publishes or DLQ copies beyond 1 + the deaths that explain them (an invocation that died after
+   * running the handler and before recording the outcome must run it again: at least once, into the DLQ too).
+   */
   readonly doubled: number;
   /** Per-object regressions: a state older than one already published, or older than the event itself. */
   readonly stale: number;
@@ -18,6 +21,7 @@ export interface SoakChecks {
     readonly lost: string[];
     readonly unexplainedRuns: string[];
     readonly unexplainedPublishes: string[];
+    /** DLQ copies of one event beyond 1 + deaths after its handler ran (SQS FIFO drops copies within 5 minutes). */
     readonly doubleDeadLetters: string[];
     readonly stale: string[];
     /** An object's events first applied out of queue order. */
@@ -66,7 +70,6 @@ export function checkSoak(r: SoakRecord): SoakChecks {
       all.unexpectedDeadLetters.push(`${d.eventId}: ${d.code} ${d.reason}`);
     }
   }
-  for (const [eventId, n] of dlqCount) if (n > 1) all.doubleDeadLetters.push(`${eventId}: ${n} copies in the DLQ`);
 
   // Lost: a good event the ledger never got, a poison event the DLQ never got.
   for (const e of good) if (!ledger.has(e.id)) all.lost.push(`${e.id} (${e.object.key}): never applied`);
@@ -83,6 +86,10 @@ export function checkSoak(r: SoakRecord): SoakChecks {
     for (const id of i.published) {
       if (!i.markedDone.has(id)) diedAfterPublish.set(id, (diedAfterPublish.get(id) ?? 0) + 1);
     }
+  }
+  for (const [eventId, n] of dlqCount) {
+    const deaths = diedAfterRun.get(eventId) ?? 0;
+    if (n > 1 + deaths) all.doubleDeadLetters.push(`${eventId}: ${n} copies in the DLQ, ${deaths} deaths after a run`);
   }
   const runs = new Map<string, number>();
   for (const x of chaos.executions) runs.set(x.eventId, (runs.get(x.eventId) ?? 0) + 1);
