@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../lib/constructs/node-function';
 import { startStripeServer } from '../local/stripe-server';
@@ -21,6 +21,7 @@ import { isMain, runMain } from '../scripts/cli';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';
 import { runIngressBench } from './ingress';
+import { machine } from './lib/machine';
 import { buildReport, formatTable } from './report';
 import { runThroughputBench } from './throughput';
 
@@ -31,18 +32,6 @@ const STRIPE_LATENCY_MS = 20;
  */
 export function resultsFileFor(quick: boolean): string {
   return join(PROJECT_ROOT, quick ? 'bench/out/results-quick.json' : 'bench/results.json');
-}
-
-function machine() {
-  const cpu = cpus();
-  return {
-    cpuModel: cpu[0]?.model ?? 'unknown',
-    cores: cpu.length,
-    memoryGB: Math.round(totalmem() / 1024 ** 3),
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
-  };
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -6,17 +6,15 @@
  *
  * Stripe calls per unique event are measured on three bursts:
  * - distinct objects (one event per object): every event needs its own fetch, so exactly 1.0;
- * - a backlog: several events per object created some seconds before they arrive (Stripe redelivering after an
- *   outage). The first event of an object fetches it; RecentFetches hands that answer to the object's later events,
- *   because it was fetched certainly after they were created (event `created` + 1 s + 2 s of clock margin);
- * - the same shape arriving live (created just now): a fetch can serve a later event only once it is certainly newer
- *   than that event (sent at least 1 s after SQS accepted it), so little or nothing is reused.
- * fauxqs hands out one message per FIFO group per receive, so per-batch coalescing (several events of one object in
- * one batch) never happens locally; in AWS a batch can hold several messages of a group, which only lowers calls.
+ * - a backlog: several events per object waiting on the queue together (Stripe redelivering after an outage). SQS
+ *   hands out several messages of one FIFO group per receive (the runs use fauxqs patched to do so), and the records of
+ *   one object in one batch share one fetch; nothing is reused across invocations (see FetchCache);
+ * - the same shape arriving live (created just now): events of one object meet in a batch only when they wait on
+ *   the queue, so more calls.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
-import { EVENT_SOURCE, toDetail } from '../lambdas/processor/eventbridge-sink';
+import { entrySize, toEntry } from '../lambdas/processor/eventbridge-sink';
 import type { EventSink, ProcessedEvent } from '../lambdas/shared/sink';
 import { type BatchFunction, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from '../local/pipeline';
 import type { StripeServer } from '../local/stripe-server';
@@ -91,9 +89,9 @@ export function sqsPayloadBytes(record: SQSRecord): number {
   return bytes;
 }
 
-/** Bytes EventBridge counts for the entry the EventBridge sink would put for `event`. */
+/** Bytes EventBridge counts for the entry the EventBridge sink would put for `event` (Time's 14 included). */
 export function eventBridgeEntryBytes(event: ProcessedEvent): number {
-  return Buffer.byteLength(EVENT_SOURCE) + Buffer.byteLength(event.type) + Buffer.byteLength(toDetail(event));
+  return entrySize(toEntry(event, 'bus'));
 }
 
 /**
@@ -216,6 +214,8 @@ async function runOnce(stripe: StripeServer, spec: RunSpec, progress: (s: string
       logLevel: 'INFO',
       emitMetrics: true,
       wrapProcessor: wrap,
+      // As SQS does: a batch can hold several messages of one group (fauxqs alone hands out one per group).
+      fifoBatchesLikeSqs: true,
     });
     try {
       stripe.resetCalls();

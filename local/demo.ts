@@ -4,7 +4,8 @@
  * It uses a running `npm start` when there is one (`--port`/`--url` pick one of several), otherwise it starts its own
  * pipeline on a free port and stops it afterwards. The burst: 8 payment intents with 3 events each, every event
  * delivered 1 to 3 times in shuffled order (Stripe delivers at least once and out of order), one poison event about
- * an object Stripe no longer has, one forged delivery and one stale one. It then waits until the sink holds every
+ * a payment intent Stripe no longer has (the processor hands it over as deleted, the example handler refuses it), one
+ * forged delivery and one stale one. It then waits until the sink holds every
  * good event and the DLQ holds the poison one.
  */
 import { randomBytes } from 'node:crypto';
@@ -141,10 +142,11 @@ export async function runDemo(info: RuntimeInfo, secret: string): Promise<DemoSu
     );
   }
   const poisonIntent = `pi_demo_${runId}_gone`;
+  // A minute old (a late retry): the processor takes a 404 on so old an event as "deleted since" at once.
   const poison = event(
     `evt_demo_${runId}_poison`,
     'payment_intent.succeeded',
-    now - 1,
+    now - 60,
     paymentIntent(poisonIntent, 'succeeded', 2500),
   );
   if (info.stripe.kind === 'offline') {

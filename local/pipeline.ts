@@ -3,7 +3,12 @@
  * embedded stand-ins, all on 127.0.0.1:
  *
  *   HTTP adapter (API Gateway) -> ingress core -> fauxqs FIFO queue (+ DLQ) -> poller (event source mapping)
- *     -> processor core -> dynalite idempotency table, a Stripe API, a JSON-lines sink file (EventBridge)
+ *     -> processor containers -> dynalite idempotency table, a Stripe API, a JSON-lines sink file (EventBridge)
+ *
+ * The processor runs in containers, as in Lambda (see containers.ts): every container builds what the handler's
+ * module scope builds (its own DynamoDB, SQS and Stripe clients, its own processor and whatever the processor keeps
+ * across invocations), so state one container keeps is never seen by another. The sink file and the business
+ * handler registry stand for things outside the function (the EventBridge bus, the team's code) and are shared.
  *
  * The Stripe API is, in order of preference: `stripeApiBase` (any Stripe-compatible server, such as stripe-mock);
  * the real API when `stripeSecretKey` is given; otherwise an embedded offline Stripe serving Stripe's example
@@ -12,6 +17,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
@@ -21,6 +27,7 @@ import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
+import type { ContainerInfo } from './containers';
 import { fileSink } from './file-sink';
 import { type HttpAdapter, type HttpHandler, startHttpAdapter } from './http-adapter';
 import { type InvocationContext, type InvocationOutcome, type Poller, startPoller } from './poller';
@@ -59,8 +66,10 @@ export interface LocalPipelineOptions {
   readonly sink?: EventSink;
   /** Business handlers. @default buildRegistry() from lambdas/processor/handlers.ts */
   readonly registry?: HandlerRegistry;
-  /** Processor invocations at once (the event source mapping's maximum concurrency). @default 4 */
+  /** Processor invocations at once (the event source mapping's maximum concurrency): one container each. @default 4 */
   readonly concurrency?: number;
+  /** Invocations a processor container serves before it is retired (a cold start follows). @default 25 */
+  readonly maxInvocationsPerContainer?: number;
   /** @default 10 */
   readonly batchSize?: number;
   /** The processor's timeout. @default 10 */
@@ -89,9 +98,10 @@ export interface LocalPipelineOptions {
    */
   readonly idempotencyTable?: { readonly endpoint: string; readonly tableName: string };
   /**
-   * Runs one processor invocation from the processor's dependencies, instead of the one processor built at start:
-   * a fault-injection test wraps them per invocation (a switch that kills the invocation, a call that stalls) and
-   * builds a processor over them with createProcessor. `wrapProcessor` still applies on top.
+   * Runs one processor invocation from the dependencies of the container it runs in, instead of that container's
+   * processor: a fault-injection test wraps them per invocation (a switch that kills the invocation, a call that
+   * stalls) and builds a processor over them with createProcessor (one per container: `deps` is the same object for
+   * every invocation of a container, and a new one after a cold start). `wrapProcessor` still applies on top.
    */
   readonly invokeProcessor?: InvokeProcessor;
   /**
@@ -106,9 +116,11 @@ export interface LocalPipelineOptions {
   readonly fifoBatchesLikeSqs?: boolean;
   /** Run dynalite on a worker thread, off the pipeline's event loop (see startDynamo). @default false */
   readonly dynamoInWorker?: boolean;
+  /** Run fauxqs on a worker thread, off the pipeline's event loop (see startSqs). @default false */
+  readonly sqsInWorker?: boolean;
 }
 
-/** One processor invocation, given the dependencies the pipeline built for the processor. */
+/** One processor invocation, given the dependencies its container built for the processor. */
 export type InvokeProcessor = (
   event: SQSEvent,
   context: InvocationContext,
@@ -175,7 +187,10 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     }
     await createIdempotencyTable(dynamo.client, tableName);
 
-    const sqs = await startSqs(0, { fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false });
+    const sqs = await startSqs(0, {
+      fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false,
+      inWorker: opts.sqsInWorker ?? false,
+    });
     closers.push(() => sqs.close());
     const queues = await createEventQueues(sqs.client, {
       name: LOCAL_QUEUE_NAME,
@@ -193,20 +208,14 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       closers.push(() => server.close());
       stripe = { kind: 'offline', apiBase: server.url, server };
     }
-    const stripeClient = createStripeClient(
-      opts.stripeSecretKey ?? LOCAL_STRIPE_KEY,
-      stripe.kind === 'live' ? {} : { apiBase: stripe.apiBase },
-    );
+    const stripeKey = opts.stripeSecretKey ?? LOCAL_STRIPE_KEY;
+    const stripeOptions = stripe.kind === 'live' ? {} : { apiBase: stripe.apiBase };
 
     const logLevel = opts.logLevel ?? 'INFO';
     const emit = opts.emitMetrics ?? false;
     const ingressLogger = new Logger({ serviceName: 'stripe-ingress', logLevel });
-    const processorLogger = new Logger({ serviceName: 'stripe-processor', logLevel });
     const ingressMetrics = emit
       ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' })
-      : undefined;
-    const processorMetrics = emit
-      ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' })
       : undefined;
 
     const ingress = createIngress({
@@ -221,29 +230,53 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     });
 
     const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? DEFAULT_SINK_FILE);
-    const processorDeps: ProcessorDeps = {
-      store: createIdempotencyStore({
-        client: dynamo.client,
-        tableName,
-        leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
-        doneTtlDays: 35,
-      }),
-      stripe: async () => stripeClient,
-      sink: opts.sink ?? fileSink(sinkFile!),
-      registry: opts.registry ?? buildRegistry(),
-      sqs: sqs.client,
-      queueUrl: queues.queueUrl,
-      dlqUrl: queues.dlqUrl,
-      logger: processorLogger,
-      ...(processorMetrics ? { metrics: processorMetrics } : {}),
-      ...(opts.timeMarginMs !== undefined ? { timeMarginMs: opts.timeMarginMs } : {}),
-    };
-    const processor = createProcessor(processorDeps);
+    const sink = opts.sink ?? fileSink(sinkFile!);
+    const registry = opts.registry ?? buildRegistry();
     const { invokeProcessor } = opts;
-    const invoke: BatchFunction = invokeProcessor
-      ? (event, ctx) => invokeProcessor(event, ctx, processorDeps)
-      : processor.handle;
-    const handle = opts.wrapProcessor ? opts.wrapProcessor(invoke) : invoke;
+
+    /** One processor container: what lambdas/processor/handler.ts builds at module scope, with its own clients. */
+    const createContainer = (_info: ContainerInfo) => {
+      const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+      const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
+      const sqsClient = new SQSClient({ ...clientConfig, endpoint: sqs.endpoint });
+      const stripeClient = createStripeClient(stripeKey, stripeOptions);
+      const metrics = emit ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' }) : undefined;
+      const deps: ProcessorDeps = {
+        store: createIdempotencyStore({
+          client: dynamoClient,
+          tableName,
+          leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
+          doneTtlDays: 35,
+        }),
+        stripe: async () => stripeClient,
+        sink,
+        registry,
+        sqs: sqsClient,
+        queueUrl: queues.queueUrl,
+        dlqUrl: queues.dlqUrl,
+        logger: new Logger({ serviceName: 'stripe-processor', logLevel }),
+        ...(metrics ? { metrics } : {}),
+        ...(opts.timeMarginMs !== undefined ? { timeMarginMs: opts.timeMarginMs } : {}),
+      };
+      const processor = createProcessor(deps);
+      const invoke: BatchFunction = invokeProcessor
+        ? (event, ctx) => invokeProcessor(event, ctx, deps)
+        : processor.handle;
+      const handle = opts.wrapProcessor ? opts.wrapProcessor(invoke) : invoke;
+      return {
+        handle: async (event: SQSEvent, ctx: InvocationContext) => {
+          try {
+            return await handle(event, ctx);
+          } finally {
+            metrics?.publishStoredMetrics();
+          }
+        },
+        close() {
+          dynamoClient.destroy();
+          sqsClient.destroy();
+        },
+      };
+    };
 
     const newPoller = () =>
       startPoller({
@@ -253,13 +286,10 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         concurrency: opts.concurrency ?? 4,
         batchSize: opts.batchSize ?? 10,
         timeoutMs: timeoutSeconds * 1000,
-        handler: async (event, ctx) => {
-          try {
-            return await handle(event, ctx);
-          } finally {
-            processorMetrics?.publishStoredMetrics();
-          }
-        },
+        createContainer,
+        ...(opts.maxInvocationsPerContainer !== undefined
+          ? { maxInvocationsPerContainer: opts.maxInvocationsPerContainer }
+          : {}),
         ...(opts.onInvocation ? { onInvocation: opts.onInvocation } : {}),
       });
     let poller = newPoller();

@@ -3,6 +3,9 @@
  * it is invoked in AWS:
  * - up to `concurrency` invocations at once (the mapping's maximum concurrency), each with a batch of up to
  *   `batchSize` messages received with their system attributes;
+ * - each invocation runs in a container (containers.ts): one per concurrent slot, each with its own module state
+ *   built by `createContainer`, batches going to the free slot idle longest, containers retired now and then (cold
+ *   starts) and after a timed-out or crashed invocation;
  * - ReportBatchItemFailures: records named in `batchItemFailures` stay on the queue (they reappear after the
  *   visibility timeout, or sooner if the processor changed their visibility); every other record is deleted;
  * - a handler that throws, times out, or names a record that was not in the batch fails the whole batch, as Lambda
@@ -18,21 +21,18 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { type ContainerFactory, createContainerPool, type InvocationContext } from './containers';
 
-/** The part of Lambda's `Context` the processor uses. */
-export interface InvocationContext {
-  readonly awsRequestId: string;
-  readonly functionName: string;
-  getRemainingTimeInMillis(): number;
-}
-
-export type BatchHandler = (event: SQSEvent, context: InvocationContext) => Promise<SQSBatchResponse | undefined>;
+export type { BatchHandler, ContainerFactory, InvocationContext } from './containers';
 
 export interface PollerOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
-  readonly handler: BatchHandler;
+  /** Builds one container (the function's module scope): called on every cold start. */
+  readonly createContainer: ContainerFactory;
+  /** Invocations a container serves before it is retired. @default DEFAULT_MAX_INVOCATIONS (containers.ts) */
+  readonly maxInvocationsPerContainer?: number;
   /** @default 10 (the FIFO maximum) */
   readonly batchSize?: number;
   /** Invocations running at once. @default 2 */
@@ -52,6 +52,9 @@ export interface InvocationOutcome {
   readonly received: number;
   readonly deleted: number;
   readonly failed: number;
+  /** The container that ran it (its log stream name) and whether it was built for this invocation. */
+  readonly container: string;
+  readonly coldStart: boolean;
   /** Why the whole batch failed, if it did. */
   readonly batchError?: string;
   readonly durationMs: number;
@@ -64,6 +67,8 @@ export interface PollerStats {
   failedRecords: number;
   failedBatches: number;
   timeouts: number;
+  /** Containers built (first invocations of a slot, and after every retirement). */
+  coldStarts: number;
 }
 
 export interface Poller {
@@ -90,7 +95,13 @@ export function startPoller(opts: PollerOptions): Poller {
     failedRecords: 0,
     failedBatches: 0,
     timeouts: 0,
+    coldStarts: 0,
   };
+  const pool = createContainerPool({
+    slots: concurrency,
+    create: opts.createContainer,
+    ...(opts.maxInvocationsPerContainer !== undefined ? { maxInvocations: opts.maxInvocationsPerContainer } : {}),
+  });
   let running = true;
   const abort = new AbortController();
 
@@ -100,9 +111,13 @@ export function startPoller(opts: PollerOptions): Poller {
     const records = messages.map((m) => toRecord(m, opts.queueArn, region));
     const event: SQSEvent = { Records: records };
     const deadline = started + timeoutMs;
+    // Every receive loop holds at most one slot, and there are as many slots as loops: one is always free.
+    const container = pool.acquire();
+    stats.coldStarts = pool.stats.coldStarts;
     const context: InvocationContext = {
       awsRequestId: requestId,
       functionName,
+      logStreamName: container.info.id,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     stats.invocations += 1;
@@ -111,23 +126,29 @@ export function startPoller(opts: PollerOptions): Poller {
     let failedIds: Set<string>;
     let batchError: string | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let work: Promise<unknown> = Promise.resolve();
+    let healthy = true;
     try {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new InvocationTimeout(`timed out after ${timeoutMs} ms`)), timeoutMs);
       });
       // A timed-out invocation is abandoned, as Lambda abandons it: its late result is ignored and none of its
       // messages are deleted (they come back after the visibility timeout). Unlike Lambda, its promise is not
-      // killed: work already under way may still finish in the background.
-      const response = await Promise.race([opts.handler(event, context), timeout]);
+      // killed: work already under way may still finish in the background, in its retired container.
+      const handled = Promise.resolve().then(() => container.handle(event, context));
+      work = handled;
+      const response = await Promise.race([handled, timeout]);
       const verdict = failuresOf(response, records);
       failedIds = verdict.failed;
       batchError = verdict.error;
     } catch (err) {
       if (err instanceof InvocationTimeout) stats.timeouts += 1;
+      healthy = false;
       batchError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       failedIds = new Set(records.map((r) => r.messageId));
     } finally {
       clearTimeout(timer);
+      container.release(healthy, work);
     }
     if (batchError !== undefined) stats.failedBatches += 1;
 
@@ -148,6 +169,8 @@ export function startPoller(opts: PollerOptions): Poller {
       received: records.length,
       deleted: toDelete.length,
       failed: failedIds.size,
+      container: container.info.id,
+      coldStart: container.coldStart,
       ...(batchError !== undefined ? { batchError } : {}),
       durationMs: Date.now() - started,
     });
@@ -186,6 +209,7 @@ export function startPoller(opts: PollerOptions): Poller {
       running = false;
       abort.abort();
       await Promise.allSettled(workers);
+      await pool.close();
     },
   };
 }

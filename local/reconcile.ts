@@ -58,6 +58,7 @@ export async function reconcileLocal(info: RuntimeInfo, opts: LocalReconcileOpti
         stripe: async () => stripe,
         sqs,
         queueUrl: info.queueUrl,
+        dlqUrl: info.dlqUrl,
         logger: logger ?? new Logger({ serviceName: 'stripe-reconciler', logLevel: 'WARN' }),
       },
       settings,
@@ -105,6 +106,11 @@ export function formatReconcileResult(r: ReconcileResult): string {
     `already done      ${r.alreadyDone}`,
     `missed            ${r.missed}${r.missedEventIds.length > 0 ? `  ${r.missedEventIds.slice(0, 10).join(', ')}${r.missed > 10 ? ', ...' : ''}` : ''}`,
     `pending           ${r.pending}  (in the table, not DONE)`,
+    `dead-lettered     ${r.deadLettered}  (permanent failures already in the DLQ: not enqueued again)`,
+    `parked            ${r.parked}  (could never be enqueued: in the DLQ with the reason)`,
+    ...(r.unrecoverable
+      ? [`UNRECOVERABLE     ${iso(r.unrecoverable.from)} .. ${iso(r.unrecoverable.to)} (beyond Stripe's 30 days)`]
+      : []),
     `enqueued          ${r.enqueued}`,
     `stripe calls      ${r.stripeCalls} (429: ${r.stripe429})`,
   ];

@@ -50,10 +50,39 @@ export async function startDynamo(port = 0, opts: DynamoOptions = {}): Promise<R
 
 async function startDynamoInWorker(port: number): Promise<RunningService<DynamoDBClient>> {
   const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { port } });
+  return withClient(await workerServer(worker), (endpoint) => new DynamoDBClient(localClientConfig(endpoint)));
+}
+
+/** A running stand-in server with a client of its own, closed together. */
+function withClient<C extends { destroy(): void }>(
+  server: { port: number; close(): Promise<void> },
+  client: (endpoint: string) => C,
+): RunningService<C> {
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const c = client(endpoint);
+  return {
+    endpoint,
+    client: c,
+    async close() {
+      c.destroy();
+      await server.close();
+    },
+  };
+}
+
+function localClientConfig(endpoint: string) {
+  return { endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+}
+
+/**
+ * The handshake of a stand-in running on a worker thread: it posts `{ port }` once listening (or `{ error }`), and
+ * `{ closed: true }` after the message 'close'.
+ */
+async function workerServer(worker: Worker): Promise<{ port: number; close(): Promise<void> }> {
   const reply = (key: 'port' | 'closed') =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const onMessage = (message: Record<string, unknown>) => {
-        if (message.error !== undefined) reject(new Error(`dynalite worker: ${String(message.error)}`));
+        if (message.error !== undefined) reject(new Error(`stand-in worker: ${String(message.error)}`));
         else if (message[key] === undefined) return;
         else resolve(message);
         worker.off('message', onMessage);
@@ -68,13 +97,9 @@ async function startDynamoInWorker(port: number): Promise<RunningService<DynamoD
     await worker.terminate();
     throw err;
   }
-  const endpoint = `http://127.0.0.1:${String(listening.port)}`;
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
-    endpoint,
-    client,
+    port: Number(listening.port),
     async close() {
-      client.destroy();
       const closed = reply('closed');
       worker.postMessage('close');
       await closed.catch(() => undefined);
@@ -106,23 +131,58 @@ export interface SqsOptions {
    * processor's per-group rules go untested). See {@link receiveFifoLikeSqs}. @default false
    */
   readonly fifoBatchesLikeSqs?: boolean;
+  /**
+   * Run fauxqs on a worker thread (local/sqs-worker.mjs), so the queue's own work (HTTP, JSON, MD5 of every body)
+   * does not share one event loop with the code under test: the 100k soak needs the CPU. @default false
+   */
+  readonly inWorker?: boolean;
 }
 
 /** fauxqs, bound to 127.0.0.1 only (its `startFauxqs` would bind every interface). */
 export async function startSqs(port = 0, opts: SqsOptions = {}): Promise<RunningService<SQSClient>> {
+  const server = opts.inWorker ? await listenSqsInWorker(port, opts) : await listenSqs(port, opts);
+  return withClient(server, (endpoint) => new SQSClient(localClientConfig(endpoint)));
+}
+
+/** Messages on a queue: visible, in flight and delayed (0 = nothing left to do). */
+export async function queueDepth(client: SQSClient, queueUrl: string): Promise<number> {
+  const out = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
+/** The fauxqs server alone, on this thread (the worker of listenSqsInWorker calls it too). */
+export async function listenSqs(
+  port: number,
+  opts: Pick<SqsOptions, 'fifoBatchesLikeSqs'>,
+): Promise<{ port: number; close(): Promise<void> }> {
   const stores = opts.fifoBatchesLikeSqs ? await sqsLikeFifoStores() : undefined;
   const app = buildApp({ logger: false, host: '127.0.0.1', ...(stores ? { stores } : {}) });
   await app.listen({ host: '127.0.0.1', port });
-  const endpoint = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  return {
-    endpoint,
-    client,
-    async close() {
-      client.destroy();
-      await app.close();
-    },
-  };
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+}
+
+async function listenSqsInWorker(
+  port: number,
+  opts: Pick<SqsOptions, 'fifoBatchesLikeSqs'>,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const worker = new Worker(new URL('./sqs-worker.mjs', import.meta.url), {
+    workerData: { port, fifoBatchesLikeSqs: opts.fifoBatchesLikeSqs ?? false },
+  });
+  return workerServer(worker);
 }
 
 export interface LocalQueues {
@@ -132,15 +192,19 @@ export interface LocalQueues {
   readonly dlqArn: string;
 }
 
-/** The event queue and its DLQ as the EventQueue construct defines them (FIFO, redrive after maxReceiveCount). */
+/**
+ * The event queue and its DLQ as the EventQueue construct defines them (FIFO, redrive after maxReceiveCount, the
+ * construct's default maximum message size, which SQS applies to the body and the attributes together).
+ */
 export async function createEventQueues(
   client: SQSClient,
-  opts: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount: number },
+  opts: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount: number; maxMessageSizeBytes?: number },
 ): Promise<LocalQueues> {
+  const MaximumMessageSize = String(opts.maxMessageSizeBytes ?? 262_144);
   const dlq = await client.send(
     new CreateQueueCommand({
       QueueName: `${opts.name}-dlq.fifo`,
-      Attributes: { FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600) },
+      Attributes: { FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600), MaximumMessageSize },
     }),
   );
   const dlqUrl = dlq.QueueUrl!;
@@ -152,6 +216,7 @@ export async function createEventQueues(
         FifoQueue: 'true',
         DeduplicationScope: 'messageGroup',
         FifoThroughputLimit: 'perMessageGroupId',
+        MaximumMessageSize,
         VisibilityTimeout: String(opts.visibilityTimeoutSeconds),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: opts.maxReceiveCount }),
       },

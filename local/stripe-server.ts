@@ -7,7 +7,9 @@
  *   `404` without a code ("Unrecognized request URL") for a path Stripe has no route for;
  * - deleted objects: `{ id, object, deleted: true }` for customers, `404 resource_missing` for the rest;
  * - `GET /v1/events` (`limit`, `starting_after`, `ending_before`, `created[gte|gt|lte|lt]`, `type` with a `*`
- *   wildcard, `types[]`), newest first; `GET /v1/events/:id`; `GET /v2/core/events/:id` for thin events;
+ *   wildcard, `types[]`), newest first, per account (`Stripe-Account`); `GET /v1/events/:id`; thin events:
+ *   `GET /v2/core/events` (`created_gte`..., `types`, `limit`, `page` through `next_page_url`) and `/:id`;
+ * - `GET /v1/accounts`: the connected accounts (objects of type `account` stored for the platform);
  * - every answer carries a `Request-Id`; errors are shaped like Stripe's (`{ error: { type, code, message, param } }`);
  * - faults on demand (queued with `inject`, or decided per request by `faultPolicy`): 429 (with `Retry-After` /
  *   `Stripe-Should-Retry`), 5xx, latency, connection reset;
@@ -31,7 +33,19 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RETRIEVE_PATHS, retrieveRoute, SINGLETON_PATHS } from '../lambdas/processor/stripe-fetch';
+import { RETRIEVE_PATHS, retrieveRoute, SINGLETON_PATHS } from '../lambdas/processor/retrieve-routes';
+import {
+  type Answer,
+  listAccounts,
+  listClassicEvents,
+  listThinEvents,
+  noSuch,
+  PLATFORM,
+  pageLimit,
+  type StoredEvent,
+  stripeError,
+  unrecognized,
+} from './stripe-lists';
 
 /** A Stripe object as stored: at least `id` and `object`. */
 export interface StripeObject {
@@ -156,22 +170,6 @@ const RETRIEVABLE_WHEN_DELETED: ReadonlySet<string> = new Set(['customer']);
 const NESTED_COLLECTION =
   /^\/v1\/(customers|accounts|application_fees|transfers)\/[^/]+\/(sources|external_accounts|persons|capabilities|refunds|reversals|balance_transactions|cash_balance_transactions)$/;
 
-const PLATFORM = '';
-
-interface StoredEvent {
-  readonly event: Record<string, unknown>;
-  readonly account: string;
-  readonly created: number;
-  readonly seq: number;
-  readonly thin: boolean;
-}
-
-interface Answer {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
 /** What a route may look at besides method and path. */
 interface RequestContext {
   readonly query: URLSearchParams;
@@ -179,26 +177,6 @@ interface RequestContext {
   readonly apiKey: string | undefined;
   /** The raw request body ('' for GET). */
   readonly body: string;
-}
-
-function stripeError(
-  status: number,
-  type: string,
-  message: string,
-  extra: { code?: string; param?: string } = {},
-): Answer {
-  return { status, body: { error: { type, message, ...extra } } };
-}
-
-function unrecognized(method: string, path: string): Answer {
-  return stripeError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
-}
-
-function noSuch(type: string, id: string): Answer {
-  return stripeError(404, 'invalid_request_error', `No such ${type}: '${id}'`, {
-    code: 'resource_missing',
-    param: 'id',
-  });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -311,6 +289,11 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     return undefined;
   }
 
+  /** Connected accounts: the platform's objects of type `account`, in the order they were first stored. */
+  function connectedAccounts(): Array<StripeObject> {
+    return [...store(undefined).values()].filter((o) => o.obj.object === 'account' && !o.deleted).map((o) => o.obj);
+  }
+
   function getObject(path: string, account: string | undefined): Answer {
     const singletonType = TYPE_BY_SINGLETON.get(path);
     if (singletonType) {
@@ -353,60 +336,6 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       return noSuch(collection.split('/').pop() ?? 'object', id);
     }
     return unrecognized('GET', path);
-  }
-
-  function listEvents(query: URLSearchParams, account: string | undefined): Answer {
-    const limitRaw = query.get('limit');
-    const limit = limitRaw === null ? 10 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      return stripeError(400, 'invalid_request_error', 'Invalid integer: limit must be between 1 and 100', {
-        param: 'limit',
-      });
-    }
-    const created = (op: string) => {
-      const v = query.get(`created[${op}]`);
-      return v === null ? undefined : Number(v);
-    };
-    const exact = query.get('created');
-    const gte = created('gte');
-    const gt = created('gt');
-    const lte = created('lte');
-    const lt = created('lt');
-    // `types[]=a` and stripe-node's indexed `types[0]=a` alike (Stripe accepts both).
-    const listed = [...query.entries()].filter(([k]) => /^types\[\d*\]$/.test(k)).map(([, v]) => v);
-    const typePatterns = [...listed, ...(query.get('type') ? [query.get('type') as string] : [])].map(
-      (t) => new RegExp(`^${t.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`),
-    );
-
-    const matching = events
-      .filter((e) => !e.thin && e.account === (account ?? PLATFORM))
-      .filter((e) => exact === null || e.created === Number(exact))
-      .filter((e) => (gte === undefined || e.created >= gte) && (gt === undefined || e.created > gt))
-      .filter((e) => (lte === undefined || e.created <= lte) && (lt === undefined || e.created < lt))
-      .filter((e) => typePatterns.length === 0 || typePatterns.some((p) => p.test(String(e.event.type))))
-      // Newest first, like Stripe; events created in the same second keep the order they were added in.
-      .sort((a, b) => b.created - a.created || b.seq - a.seq);
-
-    let start = 0;
-    let end = matching.length;
-    const after = query.get('starting_after');
-    const before = query.get('ending_before');
-    if (after) {
-      const i = matching.findIndex((e) => e.event.id === after);
-      if (i < 0) return noSuch('event', after);
-      start = i + 1;
-    } else if (before) {
-      const i = matching.findIndex((e) => e.event.id === before);
-      if (i < 0) return noSuch('event', before);
-      end = i;
-      start = Math.max(0, i - limit);
-    }
-    const page = matching.slice(start, Math.min(end, start + limit));
-    const hasMore = before ? start > 0 : start + limit < end;
-    return {
-      status: 200,
-      body: { object: 'list', data: page.map((e) => e.event), has_more: hasMore, url: '/v1/events' },
-    };
   }
 
   function getEvent(id: string, account: string | undefined, thin: boolean): Answer {
@@ -517,13 +446,8 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
   }
 
   function listEndpoints(query: URLSearchParams): Answer {
-    const limitRaw = query.get('limit');
-    const limit = limitRaw === null ? 10 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      return stripeError(400, 'invalid_request_error', 'Invalid integer: limit must be between 1 and 100', {
-        param: 'limit',
-      });
-    }
+    const limit = pageLimit(query, 10);
+    if (typeof limit !== 'number') return limit;
     // Newest first, like every Stripe list.
     const all = [...endpoints.values()].reverse();
     let start = 0;
@@ -585,7 +509,9 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       const id = (ctx.apiKey && accountsByKey.get(ctx.apiKey)) || 'acct_local';
       return { status: 200, body: { id, object: 'account' } };
     }
-    if (path === '/v1/events') return listEvents(query, account);
+    if (path === '/v1/events') return listClassicEvents(events, query, account);
+    if (path === '/v2/core/events') return listThinEvents(events, query, account);
+    if (path === '/v1/accounts') return listAccounts(connectedAccounts(), query);
     const v1Event = /^\/v1\/events\/([^/]+)$/.exec(path);
     if (v1Event) return getEvent(decodeURIComponent(v1Event[1]!), account, false);
     const v2Event = /^\/v2\/core\/events\/([^/]+)$/.exec(path);

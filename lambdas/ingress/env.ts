@@ -15,9 +15,9 @@ export const ingressEnv = defineEnv({
   MAX_MESSAGE_BYTES: {
     kind: 'int',
     default: 262_144,
-    min: 1024,
+    min: 8192,
     max: 1_048_576,
-    doc: 'larger events are enqueued as a reference the processor resolves from Stripe',
+    doc: "the event queue's maximum message size; larger events (with 4 KB for attributes) go as a reference",
   },
   SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
   ALLOWED_SOURCE_IPS: {

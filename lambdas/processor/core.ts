@@ -21,14 +21,9 @@ import { describeError, PermanentError, RetryableError } from '../shared/errors'
 import { type IdempotencyStore, LeaseLostError } from '../shared/idempotency-store';
 import { decodeMessage, messageGroupId, type QueueMessage } from '../shared/queue-message';
 import type { EventSink, ProcessedEvent } from '../shared/sink';
+import { stripeKeyMode } from '../shared/stripe-client';
 import type { HandlerRegistry } from './registry';
-import {
-  createStripeFetcher,
-  type FetchCache,
-  freshAfterMs,
-  RecentFetches,
-  type StripeCallStats,
-} from './stripe-fetch';
+import { createStripeFetcher, type FetchCache, type StripeCallStats } from './stripe-fetch';
 
 export interface ProcessorDeps {
   readonly store: IdempotencyStore;
@@ -50,11 +45,6 @@ export interface ProcessorDeps {
   readonly timeMarginMs?: number;
   /** Jitter source for backoffs. @default Math.random */
   readonly random?: () => number;
-  /**
-   * How long a fetched object may serve later events of the same object, across invocations (see RecentFetches for
-   * when that is safe); 0 turns it off. @default 60000
-   */
-  readonly reuseFetchesForMs?: number;
   /**
    * Runs a unit of work in a trace span (an X-Ray subsegment in the Lambda, through Powertools Tracer), with
    * low-cardinality annotations. Used around the Stripe fetch, the step whose latency Stripe decides.
@@ -87,6 +77,8 @@ const MAX_REASON_CHARS = 256;
 interface InvocationCounts {
   processed: number;
   duplicates: number;
+  /** Not processed on purpose (a livemode different from the API key's). */
+  skipped: number;
   retryable: number;
   permanent: number;
   notStarted: number;
@@ -106,8 +98,6 @@ interface Invocation {
 
 export function createProcessor(deps: ProcessorDeps): Processor {
   const now = deps.now ?? Date.now;
-  // Lives as long as the processor: in a Lambda, the container (module scope), across invocations.
-  const recent = new RecentFetches({ maxAgeMs: deps.reuseFetchesForMs ?? 60_000, now });
   const margin = deps.timeMarginMs ?? 5_000;
   const { logger, metrics } = deps;
   const trace = deps.trace ?? untraced;
@@ -124,10 +114,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   return {
     async handle(event, context) {
-      const stats: StripeCallStats = { calls: 0, rateLimited: 0, reused: 0 };
+      const stats: StripeCallStats = { calls: 0, rateLimited: 0 };
       const counts: InvocationCounts = {
         processed: 0,
         duplicates: 0,
+        skipped: 0,
         retryable: 0,
         permanent: 0,
         notStarted: 0,
@@ -159,7 +150,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         ...counts,
         stripeCalls: stats.calls,
         stripe429: stats.rateLimited,
-        stripeFetchesReused: stats.reused,
       });
       return {
         batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
@@ -247,16 +237,27 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const { token } = claim;
     log.appendPersistentKeys({ attempt: claim.attempt });
 
+    let stripe: Stripe;
     try {
-      const stripe = await inv.getStripe();
+      stripe = await inv.getStripe();
+    } catch (err) {
+      return retryableFailure(record, msg, token, err, log, inv);
+    }
+    const keyMode = stripeKeyMode(stripe);
+    if (keyMode !== undefined && msg.livemode !== (keyMode === 'live')) {
+      return skip(msg, token, 'livemode_mismatch', log, inv, {
+        eventLivemode: msg.livemode,
+        apiKeyMode: keyMode,
+      });
+    }
+
+    try {
       const fetcher = createStripeFetcher({
         stripe,
         stats: inv.stats,
         logger: log,
         receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
         cache,
-        recent,
-        freshAfterMs: freshAfterMs(msg.created, Number(record.attributes.SentTimestamp)),
         now,
         ...(deps.random ? { random: deps.random } : {}),
       });
@@ -268,6 +269,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           return fetcher.currentObject(msg, stripeEvent);
         },
       );
+      if (current.gone) count('ObjectGone');
       const handler = deps.registry.resolve(msg.type);
       const result = await handler({
         event: msg,
@@ -279,7 +281,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         refetchNext: () => {
           const id = msg.object?.id;
           if (!id) return;
-          recent.forget(id);
           for (const key of cache.keys()) if (key.includes(id)) cache.delete(key);
         },
       });
@@ -321,6 +322,31 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     count('EventsProcessed');
     metrics?.addMetric('ProcessingLatency', MetricUnit.Milliseconds, Math.max(0, now() - msg.created * 1000));
     log.info('event processed');
+    return { status: 'done' };
+  }
+
+  /**
+   * Leaves an event unprocessed on purpose, marked DONE so no copy of it is tried again, with a metric per reason.
+   * `livemode_mismatch`: a live Connect endpoint also receives its connected accounts' test-mode events (and the
+   * reverse for a test key); the API key cannot read their objects (a 404 would dead-letter them), and for
+   * singletons (`/v1/balance`) it would read the other mode's object and publish it under this event.
+   */
+  async function skip(
+    msg: QueueMessage,
+    token: string,
+    reason: 'livemode_mismatch',
+    log: Logger,
+    inv: Invocation,
+    details: Record<string, unknown>,
+  ): Promise<RecordOutcome> {
+    try {
+      await deps.store.markDone(msg.eventId, token);
+    } catch (err) {
+      log.warn('could not mark the skipped event done (a copy will be skipped again)', { error: describeError(err) });
+    }
+    inv.counts.skipped++;
+    metrics?.singleMetric().addDimension('Reason', reason).addMetric('EventSkipped', MetricUnit.Count, 1);
+    log.warn('event skipped', { reason, ...details });
     return { status: 'done' };
   }
 

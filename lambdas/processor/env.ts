@@ -15,13 +15,6 @@ export const processorEnv = defineEnv({
   },
   DONE_TTL_DAYS: { kind: 'int', default: 35, min: 30, doc: 'how long a processed event id is remembered' },
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of fetched objects' },
-  FETCH_REUSE_SECONDS: {
-    kind: 'int',
-    default: 60,
-    min: 0,
-    max: 900,
-    doc: 'how long a fetched object may serve later events of that object (only fetches newer than the event); 0 = off',
-  },
   SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
 });

@@ -82,7 +82,6 @@ const processor = createProcessor({
   dlqUrl: env.DLQ_URL,
   logger,
   metrics,
-  reuseFetchesForMs: env.FETCH_REUSE_SECONDS * 1000,
   trace,
 });
 

@@ -11,8 +11,13 @@ import { createRegistry, type HandlerRegistry } from './registry';
 /** Builds the registry the processor Lambda (and `npm start`) uses. */
 export function buildRegistry(): HandlerRegistry {
   return createRegistry()
-    .on('payment_intent.succeeded', async ({ object, objectOrigin, logger }) => {
+    .on('payment_intent.succeeded', async ({ event, object, objectOrigin, logger }) => {
       if (!object) throw new PermanentError('payment_intent.succeeded without a payment intent', 'no_object');
+      if (objectOrigin === 'deleted') {
+        // Stripe does not delete payment intents: one it no longer has (a wrong account or mode, a test clock
+        // removed) needs a person, not a booking. The DLQ keeps the event with this reason.
+        throw new PermanentError(`Stripe no longer has payment intent ${event.object?.id ?? '?'}`, 'object_gone');
+      }
       if (objectOrigin === 'fetched' && object.status !== 'succeeded') {
         // A late or replayed event can describe a state the intent has since left: report what is true now.
         logger.warn('payment intent is no longer succeeded', { status: object.status });

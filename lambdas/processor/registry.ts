@@ -35,10 +35,10 @@ export interface HandlerContext<O = Record<string, unknown>> {
   /** = event id: pass it as Stripe `idempotencyKey` on any write you make. */
   readonly idempotencyKey: string;
   /**
-   * Later events about the same object may be handed the object fetched for an earlier one, when that fetch is
-   * certainly newer than their event (one fetch serves a backlog, to stay within Stripe's rate limit; see
-   * RecentFetches). If your handler changes the object in Stripe, call this so the next event of the object fetches
-   * it afresh (and read it back with `stripe` when you need your own write reflected now).
+   * Later events about the same object in the same batch are handed the object fetched for the first of them (one
+   * fetch serves a backlog, to stay within Stripe's rate limit; see FetchCache). If your handler changes the object in
+   * Stripe, call this so the next event of the object in this batch fetches it afresh (and read it back with
+   * `stripe` when you need your own write reflected now). Another batch always fetches afresh.
    */
   readonly refetchNext: () => void;
 }

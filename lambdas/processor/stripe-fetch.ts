@@ -7,255 +7,56 @@
  * - thin events: GET `related_object.url` with `Stripe-Context` when the event has a context; no object if none;
  * - `reference` messages: GET the event first (`/v1/events/{id}`, or `/v2/core/events/{id}` for thin events);
  * - `*.deleted` events and `deleted: true` answers: origin `deleted` (the payload, marked deleted);
+ * - a 404 on the object (deleted since the event; most types answer 404 once deleted): origin `deleted` too, after
+ *   one more look for an event younger than OBJECT_GONE_RECHECK_MS;
  * - objects that cannot be retrieved: the payload, origin `payload`, with a warning.
  *
- * Stripe failures become PermanentError (404 on an object that should exist) or RetryableError (429 with the
- * delay to respect, 5xx, connection errors, timeouts), which decide what the processor does with the message.
+ * Stripe failures become PermanentError (a 400, an event Stripe no longer keeps, an unknown v2 URL) or
+ * RetryableError (429 with the delay to respect, 5xx, connection errors, timeouts), which decide what the processor
+ * does with the message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type Stripe from 'stripe';
 import { describeError, PermanentError, RetryableError } from '../shared/errors';
 import type { QueueMessage } from '../shared/queue-message';
 import type { ObjectOrigin } from '../shared/sink';
-
-/** Collection paths of the object types processed most often (`GET {path}/{id}`). */
-export const RETRIEVE_PATHS: Readonly<Record<string, string>> = {
-  account: '/v1/accounts',
-  application_fee: '/v1/application_fees',
-  balance_transaction: '/v1/balance_transactions',
-  charge: '/v1/charges',
-  'checkout.session': '/v1/checkout/sessions',
-  coupon: '/v1/coupons',
-  credit_note: '/v1/credit_notes',
-  customer: '/v1/customers',
-  dispute: '/v1/disputes',
-  file: '/v1/files',
-  invoice: '/v1/invoices',
-  invoiceitem: '/v1/invoiceitems',
-  'issuing.authorization': '/v1/issuing/authorizations',
-  'issuing.card': '/v1/issuing/cards',
-  'issuing.cardholder': '/v1/issuing/cardholders',
-  'issuing.dispute': '/v1/issuing/disputes',
-  'issuing.transaction': '/v1/issuing/transactions',
-  mandate: '/v1/mandates',
-  payment_intent: '/v1/payment_intents',
-  payment_link: '/v1/payment_links',
-  payment_method: '/v1/payment_methods',
-  payout: '/v1/payouts',
-  plan: '/v1/plans',
-  price: '/v1/prices',
-  product: '/v1/products',
-  promotion_code: '/v1/promotion_codes',
-  quote: '/v1/quotes',
-  'radar.early_fraud_warning': '/v1/radar/early_fraud_warnings',
-  refund: '/v1/refunds',
-  review: '/v1/reviews',
-  // The one irregular name: the object is `scheduled_query_run`, the API lives under /v1/sigma.
-  scheduled_query_run: '/v1/sigma/scheduled_query_runs',
-  setup_intent: '/v1/setup_intents',
-  subscription: '/v1/subscriptions',
-  subscription_item: '/v1/subscription_items',
-  subscription_schedule: '/v1/subscription_schedules',
-  tax_id: '/v1/tax_ids',
-  tax_rate: '/v1/tax_rates',
-  'terminal.reader': '/v1/terminal/readers',
-  'test_helpers.test_clock': '/v1/test_helpers/test_clocks',
-  topup: '/v1/topups',
-  transfer: '/v1/transfers',
-};
-
-/** Objects with no id of their own that live at one path per account. */
-export const SINGLETON_PATHS: Readonly<Record<string, string>> = {
-  balance: '/v1/balance',
-  balance_settings: '/v1/balance_settings',
-  'tax.settings': '/v1/tax/settings',
-};
-
-/**
- * Sub-resources: retrievable only under a parent whose id the payload carries. Without the parent (thin events,
- * odd payloads) they count as unretrievable.
- */
-const NESTED_PATHS: Readonly<Record<string, (obj: Record<string, unknown>, id: string) => string | undefined>> = {
-  person: (o, id) => under('/v1/accounts', o.account, 'persons', id),
-  capability: (o, id) => under('/v1/accounts', o.account, 'capabilities', id),
-  bank_account: (o, id) =>
-    under('/v1/customers', o.customer, 'sources', id) ?? under('/v1/accounts', o.account, 'external_accounts', id),
-  card: (o, id) =>
-    under('/v1/customers', o.customer, 'sources', id) ?? under('/v1/accounts', o.account, 'external_accounts', id),
-  fee_refund: (o, id) => under('/v1/application_fees', o.fee, 'refunds', id),
-  transfer_reversal: (o, id) => under('/v1/transfers', o.transfer, 'reversals', id),
-  customer_balance_transaction: (o, id) => under('/v1/customers', o.customer, 'balance_transactions', id),
-  customer_cash_balance_transaction: (o, id) => under('/v1/customers', o.customer, 'cash_balance_transactions', id),
-};
-
-/** Object types Stripe offers no retrieve for (embedded-only, list-only, or one-time secrets). */
-const UNRETRIEVABLE: ReadonlySet<string> = new Set([
-  'account_link',
-  'account_session',
-  'apps.secret',
-  'billing.alert_triggered',
-  'billing.credit_balance_summary',
-  'billing.meter_event',
-  'billing.meter_event_adjustment',
-  'billing.meter_event_summary',
-  'billing_portal.session',
-  'cash_balance',
-  'credit_note_line_item',
-  'customer_session',
-  'discount',
-  'entitlements.active_entitlement_summary',
-  'ephemeral_key',
-  'financial_connections.account_owner',
-  'funding_instructions',
-  'line_item',
-  'login_link',
-  'setup_attempt',
-  'source_mandate_notification',
-  'source_transaction',
-  'tax.calculation_line_item',
-  'tax.transaction_line_item',
-  'terminal.connection_token',
-]);
-
-function under(collection: string, parent: unknown, sub: string, id: string): string | undefined {
-  return typeof parent === 'string' && parent !== '' ? `${collection}/${seg(parent)}/${sub}/${seg(id)}` : undefined;
-}
-
-/** Ids come from remote data: encode them so they cannot add path or query segments. */
-function seg(s: string): string {
-  return encodeURIComponent(s);
-}
-
-/** Stripe's naming rule for the rest: `a.b_c` lives at `/v1/a/b_cs`. */
-function pluralise(word: string): string {
-  if (/[^aeiou]y$/.test(word)) return `${word.slice(0, -1)}ies`;
-  if (/(s|x|ch|sh)$/.test(word)) return `${word}es`;
-  return `${word}s`;
-}
-
-export type RetrieveRoute =
-  /** `guessed`: built from the naming rule, not known; a 404 "unrecognized URL" then falls back to the payload. */
-  | { readonly kind: 'path'; readonly path: string; readonly guessed: boolean }
-  | { readonly kind: 'unretrievable'; readonly reason: string };
-
-/** Where to GET the current state of a classic object (`payload` supplies parent ids of sub-resources). */
-export function retrieveRoute(type: string, id: string | undefined, payload?: Record<string, unknown>): RetrieveRoute {
-  const singleton = SINGLETON_PATHS[type];
-  if (singleton) return { kind: 'path', path: singleton, guessed: false };
-  if (!id) return { kind: 'unretrievable', reason: `a ${type} has no id to retrieve it by` };
-  const known = RETRIEVE_PATHS[type];
-  if (known) return { kind: 'path', path: `${known}/${seg(id)}`, guessed: false };
-  const nested = NESTED_PATHS[type];
-  if (nested) {
-    const path = payload ? nested(payload, id) : undefined;
-    return path
-      ? { kind: 'path', path, guessed: false }
-      : { kind: 'unretrievable', reason: `a ${type} is retrievable only under its parent, absent from the payload` };
-  }
-  if (UNRETRIEVABLE.has(type) || type.startsWith('deleted_')) {
-    return { kind: 'unretrievable', reason: `Stripe has no retrieve for ${type}` };
-  }
-  const parts = type.split('.');
-  const last = parts.pop() ?? type;
-  return { kind: 'path', path: `/v1/${[...parts, pluralise(last)].join('/')}/${seg(id)}`, guessed: true };
-}
+import { retrieveRoute, seg } from './retrieve-routes';
 
 /** Per-invocation counters (logged at the end of a batch and published as metrics). */
 export interface StripeCallStats {
   calls: number;
   rateLimited: number;
-  /** Fetches answered by RecentFetches instead of a call to Stripe. */
-  reused: number;
 }
 
 export interface CurrentObject {
   readonly object: Record<string, unknown> | null;
   readonly origin: ObjectOrigin;
+  /** Stripe answered 404 for the object: it was deleted after the event (handed over as deleted). */
+  readonly gone?: true;
 }
+
+/**
+ * An object Stripe answers 404 for is taken as deleted after the event (most types answer 404 once deleted;
+ * customers answer `deleted: true`), except for an event younger than this on its first delivery: then the object
+ * may not be readable yet (replication, a lagging connected account), and the message is looked at again once the
+ * event is this old. A wrongly "deleted" live object would mislead a handler far more than a short wait costs.
+ */
+export const OBJECT_GONE_RECHECK_MS = 30_000;
 
 /**
  * Fetches that one group run shares: the same account + path answered once serves every later record of the
- * group in this batch. Safe because every record of the batch was enqueued before the batch was received, so a
- * fetch made after that is at least as new as any of their events.
+ * group in this batch. Safe because FIFO hands a group's messages out in order and only once the previous ones are
+ * deleted: this fetch is made after every earlier event of the object was handled (their fetches were sent before),
+ * so it is at least as new as anything handed to them, and at least as new as each record's own event (enqueued
+ * before the batch was received).
+ *
+ * Nothing is kept across invocations: a Lambda container only sees the batches that land on it, and another
+ * container may meanwhile have handed a later event of the object a newer state (issue 10, F1). Every invocation
+ * therefore fetches anew, which makes the guarantee hold across containers and regions without coordination: a
+ * fetch sent later never returns an older state. The price is one Stripe call per object per batch; a backlog on one
+ * object still costs less than one call per event, since SQS hands out up to 10 messages of a group per batch.
  */
 export type FetchCache = Map<string, Promise<Record<string, unknown>>>;
-
-/**
- * Answers kept across batches and invocations of one Lambda container, so a backlog of events about one object (Stripe
- * retrying after an outage, a burst of updates) costs one Stripe call instead of one per event.
- *
- * An answer fetched at F may serve event E only when F is certainly after E's change, which is what fetch-before-
- * process promises (the handler sees a state at least as new as the event):
- * - F >= (E.created + 1 s) + STRIPE_CLOCK_MARGIN_MS: Stripe stamps an event in whole seconds after the change; or
- * - F >= the time SQS accepted E's message + SQS_CLOCK_MARGIN_MS: the event existed before it was enqueued.
- * Both clocks are NTP-disciplined (Stripe's, AWS's); the margins absorb their skew. The time kept is when the
- * request was SENT, the conservative end. Reusing one answer for consecutive events of an object never hands a
- * handler an older state than the previous one got, because FIFO groups run an object's events in order.
- *
- * Limit: if a business handler itself changes the object through the API, a later event of that object may still be
- * handed the state from before that write (within `maxAgeMs`); such handlers should call `forget` through
- * HandlerContext.refetchNext (or set maxAgeMs to 0).
- */
-export class RecentFetches {
-  private readonly entries = new Map<string, { body: Record<string, unknown>; fetchedAtMs: number }>();
-  private readonly maxEntries: number;
-  private readonly maxAgeMs: number;
-  private readonly now: () => number;
-
-  constructor(opts: { maxEntries?: number; maxAgeMs?: number; now?: () => number } = {}) {
-    this.maxEntries = opts.maxEntries ?? 1000;
-    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
-    this.now = opts.now ?? Date.now;
-  }
-
-  /** The answer for `key` if one fetched at or after `notBeforeMs` (and not too old) is kept. */
-  lookup(key: string, notBeforeMs: number): Record<string, unknown> | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (this.now() - entry.fetchedAtMs > this.maxAgeMs) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    if (entry.fetchedAtMs < notBeforeMs) return undefined;
-    // Refresh its place in the LRU order.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry.body;
-  }
-
-  remember(key: string, body: Record<string, unknown>, fetchedAtMs: number): void {
-    if (this.maxAgeMs <= 0) return;
-    const existing = this.entries.get(key);
-    // Never replace a newer answer with an older one (two concurrent fetches finishing out of order).
-    if (existing && existing.fetchedAtMs > fetchedAtMs) return;
-    this.entries.delete(key);
-    this.entries.set(key, { body, fetchedAtMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
-  }
-
-  forget(keyPart: string): void {
-    for (const key of this.entries.keys()) if (key.includes(keyPart)) this.entries.delete(key);
-  }
-}
-
-/** Skew allowed between Stripe's clock and ours, on top of `created`'s whole-second rounding. */
-export const STRIPE_CLOCK_MARGIN_MS = 2_000;
-/** Skew allowed between SQS's clock (SentTimestamp) and ours. */
-export const SQS_CLOCK_MARGIN_MS = 1_000;
-
-/** The earliest fetch time that certainly reflects an event's change (see RecentFetches). */
-export function freshAfterMs(eventCreatedSeconds: number, sentTimestampMs: number | undefined): number {
-  const byStripe = (eventCreatedSeconds + 1) * 1000 + STRIPE_CLOCK_MARGIN_MS;
-  const bySqs =
-    sentTimestampMs !== undefined && Number.isFinite(sentTimestampMs)
-      ? sentTimestampMs + SQS_CLOCK_MARGIN_MS
-      : Number.POSITIVE_INFINITY;
-  return Math.min(byStripe, bySqs);
-}
 
 export interface FetcherOptions {
   readonly stripe: Stripe;
@@ -264,11 +65,7 @@ export interface FetcherOptions {
   /** `ApproximateReceiveCount` of the message: the exponent of the backoff after a 429 without Retry-After. */
   readonly receiveCount: number;
   readonly cache?: FetchCache;
-  /** Answers kept across invocations; used only for answers fetched at or after `freshAfterMs`. */
-  readonly recent?: RecentFetches;
-  /** See freshAfterMs(): required for `recent` to be consulted. */
-  readonly freshAfterMs?: number;
-  /** Clock for `recent`. @default Date.now */
+  /** Clock, Unix milliseconds (see OBJECT_GONE_RECHECK_MS). @default Date.now */
   readonly now?: () => number;
   /** @default Math.random */
   readonly random?: () => number;
@@ -376,21 +173,12 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
   const { stripe, stats, logger } = opts;
   const random = opts.random ?? Math.random;
 
-  const now = opts.now ?? Date.now;
-
-  async function rawGet(
-    key: string,
-    path: string,
-    account: string | undefined,
-    thin: boolean,
-  ): Promise<Record<string, unknown>> {
+  async function rawGet(path: string, account: string | undefined, thin: boolean): Promise<Record<string, unknown>> {
     stats.calls++;
-    const sentAt = now();
     try {
       const options = account ? (thin ? { stripeContext: account } : { stripeAccount: account }) : undefined;
       const body: unknown = await stripe.rawRequest('GET', path, undefined, options);
       if (!isRecord(body)) throw new RetryableError(`Stripe answered ${path} with a non-object`, 'stripe_bad_answer');
-      opts.recent?.remember(key, body, sentAt);
       return body;
     } catch (err) {
       if ((err as StripeErrorLike | undefined)?.statusCode === 429) stats.rateLimited++;
@@ -401,15 +189,8 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
   async function get(path: string, account: string | undefined, thin: boolean, what: string): Promise<GetResult> {
     const key = `${account ?? ''} ${thin ? 'ctx' : 'acct'} ${path}`;
     let pending = opts.cache?.get(key);
-    if (!pending && opts.recent && opts.freshAfterMs !== undefined) {
-      const kept = opts.recent.lookup(key, opts.freshAfterMs);
-      if (kept) {
-        stats.reused++;
-        return { ok: true, body: kept };
-      }
-    }
     if (!pending) {
-      pending = rawGet(key, path, account, thin);
+      pending = rawGet(path, account, thin);
       opts.cache?.set(key, pending);
       // A failed fetch is not shared with later records: they try again (or stop, being in the same group).
       pending.catch(() => opts.cache?.delete(key));
@@ -490,8 +271,20 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
       switch (res.failure.kind) {
         case 'error':
           throw res.failure.error;
-        case 'not_found':
-          throw new PermanentError(`Stripe has no ${what}`, 'stripe_object_not_found');
+        case 'not_found': {
+          // Every event about an object was created while it existed (a delete event is handled above): the object
+          // was deleted since. Unless the event is too young to be sure the object is readable at all.
+          const ageMs = (opts.now ?? Date.now)() - msg.created * 1000;
+          if (opts.receiveCount <= 1 && ageMs < OBJECT_GONE_RECHECK_MS) {
+            throw new RetryableError(
+              `Stripe has no ${what} yet: looking again once the event is ${OBJECT_GONE_RECHECK_MS / 1000} s old`,
+              'stripe_object_not_found_yet',
+              Math.max(1, Math.ceil((OBJECT_GONE_RECHECK_MS - ageMs) / 1000)),
+            );
+          }
+          logger.warn('Stripe no longer has the object: handing it over as deleted', { object: what });
+          return { ...deletedFrom(payload, { type, id: id ?? '' }), gone: true };
+        }
         case 'unrecognized_url':
           // Real Stripe answers a path it has no route for with a 404 without `resource_missing`: our path table
           // (or the naming rule, when `guessed`) does not know this type. The payload is the best left.

@@ -5,9 +5,12 @@
  *
  * - Window: from `checkpoint - overlapSeconds` (events can become listable a little late), never older than
  *   30 days - 1 hour (Stripe's retention, with a margin), to `now - graceSeconds` (normal delivery goes first).
- *   Without a checkpoint: the last `initialLookbackHours`.
- * - Slices of `sliceSeconds` of `created` time, oldest first; each slice is listed in full (newest first, as Stripe
- *   pages) and every event not DONE is enqueued; the checkpoint moves to the slice's end only after that, so a crash
+ *   Without a checkpoint: the last `initialLookbackHours`. When the retention edge cuts the window (an outage longer
+ *   than Stripe keeps events), the span between the checkpoint and the edge is lost for good: it is reported
+ *   (`unrecoverable`, metric ReconcileUnrecoverableSeconds, an alarm) and the checkpoint moves on, else every later
+ *   run would restart at the edge and never get further.
+ * - Slices of `sliceSeconds` of `created` time, oldest first; each slice is listed in full from every source (the
+ *   platform's events, each connected account's, thin events: sources.ts) and every event not DONE is enqueued; the checkpoint moves to the slice's end only after that, so a crash
  *   re-does at most one slice (FIFO deduplication and the table make the re-sends harmless).
  * - One run at a time: a lock item with an owner token and an expiry, renewed before every slice. A second run
  *   finds it held and returns `locked` without doing anything.
@@ -15,6 +18,9 @@
  *   continues from the checkpoint. A slice cut short makes the next runs use smaller slices (see `slice`).
  * - Stripe requests are paced (`maxRequestsPerSecond`) and a 429 waits `Retry-After` and retries (bounded). Any
  *   other error fails the run; the next run starts again from the checkpoint.
+ * - An event that can never be enqueued (unreadable, or refused by SQS for what it is) is parked on the DLQ with its
+ *   reason (`dlqUrl`) instead of failing the run, which would retry the slice for ever; an event the processor
+ *   already dead-lettered as a permanent failure is not enqueued again.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -25,14 +31,13 @@ import { describeError } from '../shared/errors';
 import type { IdempotencyStore } from '../shared/idempotency-store';
 import {
   createPacer,
-  listEventPages,
-  MAX_EVENT_TYPES,
   type PacedCallOptions,
   realSleep,
   resendEvent,
   type Sleep,
   type StripeCallCounters,
 } from '../shared/stripe-events';
+import { eventSources, type SourceSettings } from './sources';
 import type { ReconcilerState } from './state';
 
 /** Stripe keeps events this long. */
@@ -46,7 +51,7 @@ const MIN_SLICE_SECONDS = 60;
 /** How many missed event ids the result carries (the count is always exact). */
 const MAX_LISTED_IDS = 50;
 
-export interface ReconcilerSettings {
+export interface ReconcilerSettings extends SourceSettings {
   /** @default 5 */
   readonly maxRequestsPerSecond?: number;
   /** @default 300 */
@@ -57,12 +62,7 @@ export interface ReconcilerSettings {
   readonly initialLookbackHours?: number;
   /** @default 3600 */
   readonly sliceSeconds?: number;
-  /**
-   * Only these event types (exact names; `*` = all). Up to 20 are filtered by Stripe, more are filtered here.
-   * @default every type
-   */
-  readonly eventTypes?: readonly string[];
-  /** @default 262144 */
+  /** The event queue's maximum message size (see enqueueMessage). @default 262144 */
   readonly maxMessageBytes?: number;
   /** How long the lock lasts without renewal. @default 900000 */
   readonly lockMs?: number;
@@ -79,6 +79,8 @@ export interface ReconcilerDeps {
   readonly stripe: () => Promise<Stripe>;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
+  /** The FIFO DLQ events that can never be enqueued are parked on. @default - such an event fails the run */
+  readonly dlqUrl?: string;
   readonly logger: Logger;
   /** Namespace StripeWebhooks (set by the caller). */
   readonly metrics?: Metrics;
@@ -95,7 +97,8 @@ export interface RunOptions {
   readonly remainingTimeMs?: () => number;
   /**
    * Start here (Unix seconds) instead of at the checkpoint (`npm run reconcile -- --since`). The checkpoint still
-   * advances, but only when this start is at or before it (else the gap in between would be skipped for good).
+   * advances, but only when this start is at or before it (else the gap in between would be skipped for good), or
+   * when only Stripe's retention kept the run from starting there.
    */
   readonly since?: number;
 }
@@ -124,6 +127,8 @@ export interface ReconcileResult {
   readonly checkpointBefore?: number;
   readonly checkpointAfter?: number;
   readonly slices: number;
+  /** Connected accounts whose events were listed too (see sources.ts). */
+  readonly connectedAccounts: number;
   readonly listed: number;
   /** Not in the table at all: deliveries that never reached the processor. */
   readonly missed: number;
@@ -131,6 +136,10 @@ export interface ReconcileResult {
   readonly pending: number;
   /** DONE already. */
   readonly alreadyDone: number;
+  /** FAILED permanently: already in the DLQ with their reason, not enqueued again. */
+  readonly deadLettered: number;
+  /** Could never be enqueued: parked on the DLQ with their reason. */
+  readonly parked: number;
   readonly enqueued: number;
   readonly stripeCalls: number;
   readonly stripe429: number;
@@ -138,6 +147,11 @@ export interface ReconcileResult {
   readonly missedEventIds: readonly string[];
   /** Who holds the lock, when `locked`. */
   readonly lockHeldBy?: string;
+  /**
+   * Unix seconds: the span after the checkpoint that Stripe no longer keeps events for (older than its 30-day
+   * retention). Events created in it and never delivered are lost for good: the operator must find them elsewhere.
+   */
+  readonly unrecoverable?: { readonly from: number; readonly to: number };
 }
 
 export interface Reconciler {
@@ -154,9 +168,6 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
   const lockMs = settings.lockMs ?? 900_000;
   const margin = settings.timeMarginMs ?? 30_000;
   // `*` (or nothing) = every type. Stripe filters on up to 20 types; beyond that, list everything and filter here.
-  const wanted = settings.eventTypes && !settings.eventTypes.includes('*') ? settings.eventTypes : [];
-  const serverTypes = wanted.length > 0 && wanted.length <= MAX_EVENT_TYPES ? wanted : undefined;
-  const localFilter = wanted.length > MAX_EVENT_TYPES ? new Set(wanted) : undefined;
   if (sliceSeconds < 1) throw new Error('sliceSeconds must be at least 1');
   const { logger, metrics } = deps;
 
@@ -192,9 +203,18 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       options.since ?? (checkpointBefore !== undefined ? checkpointBefore - overlap : nowSeconds - lookbackSeconds);
     const from = Math.max(requested, oldest);
     const to = nowSeconds - grace;
-    // A start after the checkpoint leaves a gap the checkpoint must not jump over.
-    const movesCheckpoint = checkpointBefore === undefined || from <= checkpointBefore;
-    if (requested < oldest) {
+    // A start after the checkpoint leaves a gap the checkpoint must not jump over. A start moved later only by the
+    // retention edge leaves nothing that a later run could still list: the checkpoint must move past it.
+    const movesCheckpoint = checkpointBefore === undefined || requested <= checkpointBefore;
+    const lostFrom = Math.max(requested, checkpointBefore ?? requested);
+    const unrecoverable = lostFrom < oldest ? { from: lostFrom, to: oldest } : undefined;
+    if (unrecoverable) {
+      logger.error("events after the checkpoint are beyond Stripe's 30-day retention: any never delivered are lost", {
+        unrecoverableFrom: iso(unrecoverable.from),
+        unrecoverableTo: iso(unrecoverable.to),
+        unrecoverableSeconds: unrecoverable.to - unrecoverable.from,
+      });
+    } else if (requested < oldest) {
       logger.warn("the window starts beyond Stripe's 30-day retention: events older than that cannot be listed", {
         requestedFrom: iso(requested),
         from: iso(from),
@@ -209,11 +229,12 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
     let interruptedSlice = false;
 
     const counters: StripeCallCounters = { calls: 0, rateLimited: 0 };
-    const totals = { slices: 0, listed: 0, missed: 0, pending: 0, alreadyDone: 0, enqueued: 0 };
+    const totals = zeroTotals();
     const missedEventIds: string[] = [];
     let status: RunStatus = from >= to ? 'up_to_date' : 'completed';
     let reconciledUpTo: number | undefined;
     let checkpointAfter = checkpointBefore;
+    let connectedAccounts = 0;
 
     const call: PacedCallOptions = {
       pacer: createPacer({ requestsPerSecond: settings.maxRequestsPerSecond ?? 5, now, sleep }),
@@ -223,8 +244,65 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       onRateLimited: (info) => logger.warn('Stripe rate-limited the reconciler: waiting', info),
     };
 
+    /** Enqueues one listed event unless the table says it needs nothing, and counts what happened. */
+    const handle = async (event: Record<string, unknown>): Promise<void> => {
+      const sent = await resendEvent(
+        {
+          store: deps.store,
+          sqs: deps.sqs,
+          queueUrl: deps.queueUrl,
+          ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
+          ...(deps.dlqUrl ? { deadLetterQueueUrl: deps.dlqUrl } : {}),
+        },
+        event,
+        'reconcile',
+      );
+      if (sent.outcome === 'skipped') {
+        totals.alreadyDone++;
+        return;
+      }
+      if (sent.outcome === 'dead_lettered') {
+        totals.deadLettered++;
+        logger.info('event already dead-lettered as a permanent failure: not enqueued again', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+        });
+        return;
+      }
+      if (sent.outcome === 'parked') {
+        totals.parked++;
+        logger.error('event can never be enqueued: parked on the DLQ with its reason', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+          ...sent.parked,
+        });
+        return;
+      }
+      totals.enqueued++;
+      if (sent.outcome === 'missed') {
+        totals.missed++;
+        if (missedEventIds.length < MAX_LISTED_IDS) missedEventIds.push(sent.eventId);
+        logger.warn('missed event enqueued', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+          created: event.created,
+          messageId: sent.messageId,
+        });
+      } else {
+        totals.pending++;
+        logger.info('unfinished event enqueued again', {
+          eventId: sent.eventId,
+          eventType: sent.type,
+          status: sent.previousStatus,
+          messageId: sent.messageId,
+        });
+      }
+      deps.afterEnqueue?.(sent.eventId);
+    };
     try {
       const stripe = from < to ? await deps.stripe() : undefined;
+      const sources = stripe ? await eventSources(stripe, call, settings) : [];
+      connectedAccounts = sources.filter((x) => x.name.startsWith('account ')).length;
       for (let sliceStart = from; stripe && sliceStart < to; sliceStart += slice) {
         const sliceEnd = Math.min(sliceStart + slice, to);
         if (timeLow()) {
@@ -243,54 +321,20 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
           break;
         }
 
-        const pages = listEventPages(
-          stripe,
-          { createdGte: sliceStart, createdLt: sliceEnd, ...(serverTypes ? { types: serverTypes } : {}) },
-          call,
-        );
-        const handle = async (event: Stripe.Event): Promise<void> => {
-          const sent = await resendEvent(
-            { store: deps.store, sqs: deps.sqs, queueUrl: deps.queueUrl, maxMessageBytes: settings.maxMessageBytes },
-            event,
-            'reconcile',
-          );
-          if (sent.outcome === 'skipped') {
-            totals.alreadyDone++;
-            return;
+        for (const source of sources) {
+          for await (const page of source.pages({ createdGte: sliceStart, createdLt: sliceEnd })) {
+            if (timeLow()) {
+              interruptedSlice = true;
+              break;
+            }
+            totals.listed += page.length;
+            // A few events at a time: each is a table read and a queue send (the round trips, not Stripe, bound
+            // the pace here); the checkpoint waits for the whole slice, so the order within a page does not matter.
+            for (let i = 0; i < page.length; i += ENQUEUE_CONCURRENCY) {
+              await Promise.all(page.slice(i, i + ENQUEUE_CONCURRENCY).map(handle));
+            }
           }
-          totals.enqueued++;
-          if (sent.outcome === 'missed') {
-            totals.missed++;
-            if (missedEventIds.length < MAX_LISTED_IDS) missedEventIds.push(sent.eventId);
-            logger.warn('missed event enqueued', {
-              eventId: sent.eventId,
-              eventType: sent.type,
-              created: iso(event.created),
-              messageId: sent.messageId,
-            });
-          } else {
-            totals.pending++;
-            logger.info('unfinished event enqueued again', {
-              eventId: sent.eventId,
-              eventType: sent.type,
-              status: sent.previousStatus,
-              messageId: sent.messageId,
-            });
-          }
-          deps.afterEnqueue?.(sent.eventId);
-        };
-        for await (const listedPage of pages) {
-          if (timeLow()) {
-            interruptedSlice = true;
-            break;
-          }
-          const page = localFilter ? listedPage.filter((e) => localFilter.has(e.type)) : listedPage;
-          totals.listed += page.length;
-          // A few events at a time: each is a table read and a queue send (the round trips, not Stripe, bound
-          // the pace here); the checkpoint waits for the whole slice, so the order within a page does not matter.
-          for (let i = 0; i < page.length; i += ENQUEUE_CONCURRENCY) {
-            await Promise.all(page.slice(i, i + ENQUEUE_CONCURRENCY).map(handle));
-          }
+          if (interruptedSlice) break;
         }
 
         if (interruptedSlice) {
@@ -316,6 +360,12 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       metrics?.addMetric('ReconcileEventsListed', MetricUnit.Count, totals.listed);
       metrics?.addMetric('ReconcileMissedEvents', MetricUnit.Count, totals.missed);
       metrics?.addMetric('ReconcileEnqueued', MetricUnit.Count, totals.enqueued);
+      metrics?.addMetric('ReconcileEventsParked', MetricUnit.Count, totals.parked);
+      metrics?.addMetric(
+        'ReconcileUnrecoverableSeconds',
+        MetricUnit.Seconds,
+        unrecoverable ? unrecoverable.to - unrecoverable.from : 0,
+      );
       metrics?.addMetric('StripeCalls', MetricUnit.Count, counters.calls);
       metrics?.addMetric('Stripe429', MetricUnit.Count, counters.rateLimited);
     }
@@ -327,9 +377,11 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
       ...(checkpointBefore !== undefined ? { checkpointBefore } : {}),
       ...(checkpointAfter !== undefined ? { checkpointAfter } : {}),
       ...totals,
+      connectedAccounts,
       stripeCalls: counters.calls,
       stripe429: counters.rateLimited,
       missedEventIds,
+      ...(unrecoverable ? { unrecoverable } : {}),
     };
     const summary = {
       ...result,
@@ -342,15 +394,16 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
   }
 }
 
+/** The counts of a run that has not listed anything yet. */
+function zeroTotals() {
+  return { slices: 0, listed: 0, missed: 0, pending: 0, alreadyDone: 0, deadLettered: 0, parked: 0, enqueued: 0 };
+}
+
 function emptyResult(status: RunStatus): ReconcileResult {
   return {
     status,
-    slices: 0,
-    listed: 0,
-    missed: 0,
-    pending: 0,
-    alreadyDone: 0,
-    enqueued: 0,
+    ...zeroTotals(),
+    connectedAccounts: 0,
     stripeCalls: 0,
     stripe429: 0,
     missedEventIds: [],

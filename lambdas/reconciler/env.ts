@@ -4,6 +4,10 @@ import { defineEnv } from '../shared/env';
 export const reconcilerEnv = defineEnv({
   TABLE_NAME: { kind: 'string', doc: 'DynamoDB idempotency table (also holds the reconciler lock and checkpoint)' },
   QUEUE_URL: { kind: 'string', doc: 'URL of the FIFO event queue missed events are enqueued to' },
+  DLQ_URL: {
+    kind: 'string',
+    doc: "URL of the event queue's FIFO DLQ: events that can never be enqueued are parked there with their reason",
+  },
   STRIPE_API_KEY_SECRET_ID: { kind: 'string', doc: 'Secrets Manager id (ARN or name) of the Stripe API key' },
   MAX_REQUESTS_PER_SECOND: {
     kind: 'int',
@@ -45,12 +49,18 @@ export const reconcilerEnv = defineEnv({
     optional: true,
     doc: 'comma-separated event types to reconcile (exact names, as on the webhook endpoint); all when unset or *',
   },
+  CONNECTED_ACCOUNTS: {
+    kind: 'bool',
+    default: true,
+    doc: "also list every connected account's events (Stripe-Account), for the accounts GET /v1/accounts lists",
+  },
+  THIN_EVENTS: { kind: 'bool', default: true, doc: 'also list thin events (GET /v2/core/events)' },
   MAX_MESSAGE_BYTES: {
     kind: 'int',
     default: 262_144,
-    min: 1024,
+    min: 8192,
     max: 1_048_576,
-    doc: 'larger events are enqueued as a reference the processor resolves from Stripe',
+    doc: "the event queue's maximum message size; larger events (with 4 KB for attributes) go as a reference",
   },
   LOCK_SECONDS: {
     kind: 'int',

@@ -155,6 +155,20 @@ export function deduplicationId(msg: Pick<QueueMessage, 'eventId'>): string {
 }
 
 /**
+ * SQS counts message attributes (name, type and value of each) in its message size limit. Every producer keeps this
+ * much of the queue's limit free for them when it decides whether an event fits or must travel as a reference: the
+ * one headroom of the project (the ingress, the reconciler, replay and the DLQ moves all enqueue through
+ * lambdas/shared/enqueue.ts, which applies it). The attributes the pipeline sets stay far below it (event id and
+ * type, source; a failure code and a reason of at most 256 characters on the DLQ).
+ */
+export const MESSAGE_ATTRIBUTE_HEADROOM_BYTES = 4096;
+
+/** The largest body that fits a queue whose maximum message size is `queueMaxMessageBytes`. */
+export function maxBodyBytes(queueMaxMessageBytes: number): number {
+  return queueMaxMessageBytes - MESSAGE_ATTRIBUTE_HEADROOM_BYTES;
+}
+
+/**
  * Serialises a message for SQS. When it is larger than `maxBytes`, the event payload is dropped and the message
  * becomes a `reference` that the processor resolves by retrieving the event from Stripe. An event nested too deeply
  * for JSON.stringify's recursion (a RangeError: JSON.parse copes, stringify does not) becomes a reference too,
@@ -163,14 +177,35 @@ export function deduplicationId(msg: Pick<QueueMessage, 'eventId'>): string {
 export function encodeMessage(msg: QueueMessage, maxBytes: number): { body: string; kind: MessageKind } {
   let body: string | undefined;
   try {
-    body = JSON.stringify(msg);
+    body = sqsSafeJson(JSON.stringify(msg));
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
   }
   if (body !== undefined && Buffer.byteLength(body, 'utf8') <= maxBytes) return { body, kind: msg.kind };
   const { event: _dropped, ...rest } = msg;
   const ref: QueueMessage = { ...rest, kind: 'reference' };
-  return { body: JSON.stringify(ref), kind: 'reference' };
+  return { body: sqsSafeJson(JSON.stringify(ref)), kind: 'reference' };
+}
+
+/**
+ * Characters SQS refuses in a message body (it accepts #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD and
+ * #x10000-#x10FFFF). Astral characters are matched as their surrogate halves, because some SQS stand-ins (fauxqs)
+ * refuse those too: escaping them costs a few bytes and is accepted everywhere.
+ */
+const SQS_UNSAFE = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd]/g;
+
+/**
+ * JSON text SQS accepts: every character it would refuse (U+FFFE, U+FFFF, and astral characters for the stand-ins)
+ * written as a `\uXXXX` escape. Outside strings JSON text is ASCII, so this changes no value: the parsed message is
+ * the same. Without it, a customer name holding such a character would make the event impossible to enqueue.
+ */
+export function sqsSafeJson(json: string): string {
+  return json.replace(SQS_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** An attribute value SQS accepts (attributes are labels; the body holds the truth): refused characters become U+FFFD. */
+export function sqsSafeText(value: string): string {
+  return value.replace(/[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '\ufffd');
 }
 
 /** Parses a queue message body; a body that is not one is a PermanentError (retrying cannot fix it). */

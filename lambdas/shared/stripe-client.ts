@@ -33,7 +33,7 @@ export function stripeConnection(apiBase: string | undefined): Pick<Stripe.Strip
 }
 
 export function createStripeClient(apiKey: string, options: StripeClientOptions = {}): Stripe {
-  return new Stripe(apiKey, {
+  const client = new Stripe(apiKey, {
     ...stripeConnection(options.apiBase),
     maxNetworkRetries: options.maxNetworkRetries ?? 0,
     timeout: options.timeoutMs ?? 10_000,
@@ -41,6 +41,23 @@ export function createStripeClient(apiKey: string, options: StripeClientOptions 
     appInfo: { name: 'stripe-webhooks-aws' },
     ...(options.apiVersion ? { apiVersion: options.apiVersion as Stripe.LatestApiVersion } : {}),
   });
+  const mode = keyMode(apiKey);
+  if (mode) modes.set(client, mode);
+  return client;
+}
+
+/** Whether a client's API key is a live or a test one (kept aside: stripe-node does not expose its key). */
+const modes = new WeakMap<Stripe, 'live' | 'test'>();
+
+/** `live` or `test` for secret and restricted keys (`sk_live_`, `rk_test_`...), undefined for anything else. */
+export function keyMode(apiKey: string): 'live' | 'test' | undefined {
+  const m = /^(?:sk|rk)_(live|test)_/.exec(apiKey);
+  return m ? (m[1] as 'live' | 'test') : undefined;
+}
+
+/** The mode of the API key a client was built with by createStripeClient; undefined when unknown. */
+export function stripeKeyMode(client: Stripe): 'live' | 'test' | undefined {
+  return modes.get(client);
 }
 
 /** Stripe's answers that mean the key itself is refused: revoked or rolled (401), or lacking a permission (403). */

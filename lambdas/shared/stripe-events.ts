@@ -10,10 +10,16 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
-import { enqueueMessage } from './enqueue';
+import { enqueueMessage, parkMessage } from './enqueue';
 import { describeError, RetryableError } from './errors';
 import type { IdempotencyStatus, IdempotencyStore } from './idempotency-store';
-import { type MessageSource, toQueueMessage } from './queue-message';
+import {
+  InvalidEventError,
+  MESSAGE_VERSION,
+  type MessageSource,
+  type QueueMessage,
+  toQueueMessage,
+} from './queue-message';
 
 /** Stripe's `types[]` filter on List Events accepts at most 20 types. */
 export const MAX_EVENT_TYPES = 20;
@@ -134,6 +140,8 @@ export interface EventListQuery {
   readonly createdLt: number;
   /** At most MAX_EVENT_TYPES; none = every type. */
   readonly types?: readonly string[];
+  /** A connected account's events (`Stripe-Account`, or `Stripe-Context` for thin events). @default the platform's */
+  readonly account?: string;
 }
 
 /**
@@ -157,10 +165,57 @@ export async function* listEventPages(
       ...(types ? { types } : {}),
       ...(startingAfter ? { starting_after: startingAfter } : {}),
     };
-    const page = await pacedCall(call, 'GET /v1/events', () => stripe.events.list(params));
+    const page = await pacedCall(call, 'GET /v1/events', () =>
+      stripe.events.list(params, query.account ? { stripeAccount: query.account } : undefined),
+    );
     if (page.data.length > 0) yield page.data;
     const last = page.data.at(-1);
     if (!page.has_more || !last) return;
+    startingAfter = last.id;
+  }
+}
+
+/**
+ * The thin (v2) events of a range, page by page, newest first: `GET /v2/core/events` with the `created_gte` /
+ * `created_lt` filters (RFC 3339) the current SDKs send, following `next_page_url`. Through rawRequest rather than
+ * `stripe.v2.core.events.list`, whose parameter shapes changed between SDK versions, so every page goes through the
+ * pacer with a query written out here.
+ */
+export async function* listThinEventPages(
+  stripe: Stripe,
+  query: EventListQuery,
+  call: PacedCallOptions,
+): AsyncGenerator<Array<Record<string, unknown>>> {
+  const params = new URLSearchParams({
+    created_gte: new Date(query.createdGte * 1000).toISOString(),
+    created_lt: new Date(query.createdLt * 1000).toISOString(),
+    limit: String(EVENTS_PAGE_SIZE),
+  });
+  for (const t of query.types ?? []) params.append('types', t);
+  let path: string | null = `/v2/core/events?${params.toString()}`;
+  const options = query.account ? { stripeContext: query.account } : undefined;
+  while (path) {
+    const current: string = path;
+    const page = (await pacedCall(call, 'GET /v2/core/events', () =>
+      stripe.rawRequest('GET', current, undefined, options),
+    )) as { data?: unknown; next_page_url?: unknown };
+    const data = Array.isArray(page.data) ? (page.data as Array<Record<string, unknown>>) : [];
+    if (data.length > 0) yield data;
+    path = typeof page.next_page_url === 'string' && page.next_page_url.startsWith('/') ? page.next_page_url : null;
+  }
+}
+
+/** The ids of the platform's connected accounts (`GET /v1/accounts`, every page, paced). */
+export async function listConnectedAccounts(stripe: Stripe, call: PacedCallOptions): Promise<string[]> {
+  const ids: string[] = [];
+  let startingAfter: string | undefined;
+  for (;;) {
+    const page = await pacedCall(call, 'GET /v1/accounts', () =>
+      stripe.accounts.list({ limit: EVENTS_PAGE_SIZE, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
+    );
+    for (const account of page.data) ids.push(account.id);
+    const last = page.data.at(-1);
+    if (!page.has_more || !last) return ids;
     startingAfter = last.id;
   }
 }
@@ -174,7 +229,14 @@ export type ResendOutcome =
   /** DONE: nothing to do. */
   | 'skipped'
   /** DONE, but forced: the record was cleared and the event enqueued with a fresh deduplication id. */
-  | 'forced';
+  | 'forced'
+  /**
+   * FAILED permanently: the processor moved it to the DLQ with its reason already. Not enqueued (it would only end
+   * in the DLQ a second time); an operator redrives the DLQ, or forces a replay, once the cause is fixed.
+   */
+  | 'dead_lettered'
+  /** Could never be enqueued (malformed, or refused by SQS for what it is): parked on the DLQ with the reason. */
+  | 'parked';
 
 export interface ResendResult {
   readonly eventId: string;
@@ -182,16 +244,26 @@ export interface ResendResult {
   readonly outcome: ResendOutcome;
   /** The table's status before, if there was a record. */
   readonly previousStatus?: IdempotencyStatus;
-  /** The SQS message id when enqueued. */
+  /** The SQS message id when enqueued (or parked). */
   readonly messageId?: string;
+  /** Why it was parked, for `parked`. */
+  readonly parked?: { readonly code: string; readonly reason: string };
 }
 
 export interface ResendDeps {
   readonly store: IdempotencyStore;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
-  /** Larger events are enqueued as a `reference` the processor resolves from Stripe. @default 262144 */
+  /**
+   * The event queue's maximum message size; events too large for it (with the attribute headroom) are enqueued as a
+   * `reference` the processor resolves from Stripe. @default 262144
+   */
   readonly maxMessageBytes?: number;
+  /**
+   * Where an event that can never be enqueued is parked with its reason (see ResendOutcome `parked`).
+   * @default - such an event throws (the caller's run fails)
+   */
+  readonly deadLetterQueueUrl?: string;
   /** @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -217,7 +289,17 @@ export async function resendEvent(
   } = {},
 ): Promise<ResendResult> {
   const now = deps.now ?? (() => new Date());
-  const msg = toQueueMessage(event, source, now());
+  let msg: QueueMessage;
+  try {
+    msg = toQueueMessage(event, source, now());
+  } catch (err) {
+    // Stripe listed something the pipeline cannot read as an event: retrying cannot change that.
+    if (!(err instanceof InvalidEventError) || !deps.deadLetterQueueUrl) throw err;
+    const ref = unreadableEventReference(event, source, now());
+    const failure = { code: `bad_event_${err.code}`, reason: `Stripe listed an unreadable event: ${err.message}` };
+    const parked = await parkMessage(deps.sqs, deps.deadLetterQueueUrl, ref, failure, { now });
+    return { eventId: ref.eventId, type: ref.type, outcome: 'parked', parked: failure, ...messageIdOf(parked) };
+  }
   const record = await deps.store.get(msg.eventId);
   const base = {
     eventId: msg.eventId,
@@ -231,6 +313,8 @@ export async function resendEvent(
     await deps.store.forgetDone(msg.eventId);
     unique = true;
     outcome = 'forced';
+  } else if (record?.status === 'FAILED' && record.lastError?.permanent === true && !opts.force) {
+    return { ...base, outcome: 'dead_lettered' };
   } else {
     outcome = record ? 'pending' : 'missed';
   }
@@ -239,6 +323,31 @@ export async function resendEvent(
   const sent = await enqueueMessage(deps.sqs, deps.queueUrl, msg, {
     maxMessageBytes: deps.maxMessageBytes ?? 262_144,
     ...(deduplicationIdOverride ? { deduplicationIdOverride } : {}),
+    ...(deps.deadLetterQueueUrl ? { deadLetterQueueUrl: deps.deadLetterQueueUrl } : {}),
+    now,
   });
-  return { ...base, outcome, ...(sent.messageId ? { messageId: sent.messageId } : {}) };
+  if (sent.parked) return { ...base, outcome: 'parked', parked: sent.parked, ...messageIdOf(sent) };
+  return { ...base, outcome, ...messageIdOf(sent) };
+}
+
+function messageIdOf(sent: { messageId?: string | undefined }): { messageId?: string } {
+  return sent.messageId ? { messageId: sent.messageId } : {};
+}
+
+/** What can be read of an event toQueueMessage refused, as a `reference` message (the DLQ's readers decode it). */
+function unreadableEventReference(event: unknown, source: MessageSource, receivedAt: Date): QueueMessage {
+  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  const created = typeof e.created === 'number' ? e.created : Math.floor(Date.parse(String(e.created)) / 1000);
+  return {
+    v: MESSAGE_VERSION,
+    source,
+    kind: 'reference',
+    // Kept within SQS's 128-character deduplication id.
+    eventId: (typeof e.id === 'string' && e.id !== '' ? e.id : 'unknown').slice(0, 120),
+    type: (typeof e.type === 'string' && e.type !== '' ? e.type : 'unknown').slice(0, 200),
+    livemode: e.livemode === true,
+    created: Number.isFinite(created) ? created : 0,
+    object: null,
+    receivedAt: receivedAt.toISOString(),
+  };
 }

@@ -10,7 +10,8 @@
  * Custom metrics are matched exactly as Powertools emits them: namespace StripeWebhooks, dimension `service` (the
  * function's POWERTOOLS_SERVICE_NAME, see NodeFunction.serviceName), plus `Reason`/`Secret` where the metric has it.
  * Metrics of parts built elsewhere light up when those parts are switched on here:
- * - `reconcilerEnabled`: `ReconcileMissedEvents` and the reconciler's `Stripe429` (service `<appName>-reconciler`);
+ * - `reconcilerEnabled`: `ReconcileMissedEvents`, `ReconcileUnrecoverableSeconds` and the reconciler's `Stripe429`
+ *   (service `<appName>-reconciler`), and the failed runs of the `<appName>-reconciler` function;
  * - `rotationEnabled`: `RotationFailed` per `Secret` (`webhook`, `api-key`), emitted with the `Secret` dimension only
  *   (the rotation Lambdas clear Powertools' `service` dimension), and Secrets Manager's own rotation failures, which
  *   are no metric but a CloudTrail event (`RotationFailed`), routed to the topic by an EventBridge rule;
@@ -57,6 +58,8 @@ export const ALARM_RUNBOOK_ANCHORS = [
   'stripe-rate-limited',
   'lease-lost',
   'reconcile-missed-events',
+  'reconcile-unrecoverable-span',
+  'reconciler-errors',
   'rotation-failed-webhook-secret',
   'rotation-failed-api-key',
   'health-check-failing',
@@ -246,6 +249,32 @@ export class Alarms extends Construct {
         metric: this.custom('ReconcileMissedEvents', reconcilerService),
         threshold: t.reconcileMissedEvents,
         missingData: { treatment: TreatMissingData.NOT_BREACHING, why: 'the reconciler publishes only when it runs' },
+      });
+      // Any span at all: events in it that no delivery brought in are lost for good (Stripe no longer lists them).
+      this.add('reconcile-unrecoverable-span', {
+        name: 'reconcile-unrecoverable-span',
+        what:
+          "The reconciler's checkpoint was older than Stripe's 30-day event retention: events created in that span " +
+          'and never delivered can no longer be listed, and the checkpoint moved past it',
+        metric: this.custom('ReconcileUnrecoverableSeconds', reconcilerService).with({ statistic: 'Maximum' }),
+        threshold: 1,
+        missingData: { treatment: TreatMissingData.NOT_BREACHING, why: 'the reconciler publishes only when it runs' },
+      });
+      // One failed run is the next run's work (it starts from the same checkpoint); two within the hour are a
+      // pattern (a bad key, Stripe down, a bug) that lets the checkpoint age towards Stripe's retention.
+      this.add('reconciler-errors', {
+        name: 'reconciler-errors',
+        what: 'Reconciler runs failed (threw or timed out) twice or more within an hour: the checkpoint is not moving',
+        metric: new Metric({
+          namespace: 'AWS/Lambda',
+          metricName: 'Errors',
+          // The Reconciler construct's function name (lib/constructs/reconciler.ts).
+          dimensionsMap: { FunctionName: `${appName}-reconciler` },
+          statistic: 'Sum',
+          period: Duration.hours(1),
+        }),
+        threshold: 2,
+        missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
       });
     }
     if (props.rotationEnabled) {

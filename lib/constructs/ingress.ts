@@ -55,12 +55,6 @@ export const WEBHOOK_PATH = '/stripe/webhook';
 export const HEALTH_PATH = '/health';
 
 /**
- * Message attributes count towards SQS's size limit; the ingress keeps this much of the queue's limit free for them
- * when it decides whether an event fits or must travel as a reference.
- */
-export const MESSAGE_ATTRIBUTE_HEADROOM_BYTES = 4096;
-
-/**
  * One JSON object per request. Every value is quoted: API Gateway writes `-` for a missing number, which would
  * otherwise make the line invalid JSON.
  */
@@ -196,7 +190,7 @@ export class Ingress extends Construct {
       WEBHOOK_SECRET_ID: props.secrets.webhookSecretName,
       SIGNATURE_TOLERANCE_SECONDS: String((props.signatureTolerance ?? Duration.seconds(300)).toSeconds()),
       MAX_BODY_BYTES: String(maxBodyBytes),
-      MAX_MESSAGE_BYTES: String(props.eventQueue.maxMessageSizeBytes - MESSAGE_ATTRIBUTE_HEADROOM_BYTES),
+      MAX_MESSAGE_BYTES: String(props.eventQueue.maxMessageSizeBytes),
       ...(props.allowedSourceIps && props.allowedSourceIps.length > 0
         ? { ALLOWED_SOURCE_IPS: props.allowedSourceIps.join(',') }
         : {}),

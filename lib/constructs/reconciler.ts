@@ -4,7 +4,8 @@
  * so an event whose webhook deliveries all failed is still processed.
  *
  * Least privilege: it reads any item of the idempotency table (event records) but writes only its own two items
- * (lock and checkpoint, by a `dynamodb:LeadingKeys` condition), sends to the event queue, reads the API key; the
+ * (lock and checkpoint, by a `dynamodb:LeadingKeys` condition), sends to the event queue (and parks events that can
+ * never be enqueued on its DLQ), reads the API key; the
  * schedule invokes it through a role of its own that may invoke this function only.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -94,6 +95,7 @@ export class Reconciler extends Construct {
     const environment: EnvInput<typeof reconcilerEnv> = {
       TABLE_NAME: props.table.table.tableName,
       QUEUE_URL: props.eventQueue.queue.queueUrl,
+      DLQ_URL: props.eventQueue.deadLetterQueue.queueUrl,
       STRIPE_API_KEY_SECRET_ID: props.secrets.apiKeySecretName,
       MAX_REQUESTS_PER_SECOND: String(props.maxRequestsPerSecond ?? 5),
       GRACE_SECONDS: String((props.grace ?? Duration.seconds(300)).toSeconds()),
@@ -136,6 +138,8 @@ export class Reconciler extends Construct {
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LOCK_KEY, CHECKPOINT_KEY] } },
     });
     props.eventQueue.grantSendEvents(this.function);
+    // Events that can never be enqueued are parked on the DLQ with their reason, instead of failing every run.
+    props.eventQueue.grantSendToDeadLetterQueue(this.function);
     props.secrets.grantReadApiKey(this.function);
 
     this.scheduleRole = new Role(this, 'ScheduleRole', {

@@ -9,13 +9,14 @@
  */
 import { createHmac } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../lambdas/shared/queue-message';
 import { requestUrl } from '../../local/http-adapter';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { queueDepth as depthOf } from '../../local/stand-ins';
 import { sqsClient } from '../ingress/helpers';
 
 const SECRET = 'whsec_bad_input_test_secret';
@@ -123,22 +124,7 @@ function expectRefusal(answer: Answer, status?: number): string {
 }
 
 async function queueDepth(): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: pipeline.queues.queueUrl,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
+  return depthOf(sqs, pipeline.queues.queueUrl);
 }
 
 const printable = fc.string({

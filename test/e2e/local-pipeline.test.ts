@@ -114,7 +114,7 @@ describe('the local pipeline, end to end', () => {
     expect(summary.deliveries).toBeGreaterThan(summary.uniqueEvents + 2);
     expect(summary.rejections).toEqual({ bad_signature: 1, stale_timestamp: 1 });
     expect(summary.deadLettered).toEqual([
-      expect.objectContaining({ code: 'stripe_object_not_found', eventId: `evt_demo_${summary.runId}_poison` }),
+      expect.objectContaining({ code: 'object_gone', eventId: `evt_demo_${summary.runId}_poison` }),
     ]);
   });
 

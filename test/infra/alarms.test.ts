@@ -148,6 +148,8 @@ describe('every alarm', () => {
         'processor-throttles',
         'queue-age-high',
         'reconcile-missed-events',
+        'reconcile-unrecoverable-span',
+        'reconciler-errors',
         'rotation-failed-api-key',
         'rotation-failed-webhook-secret',
         'stripe-rate-limited',
@@ -304,6 +306,20 @@ describe('optional alarms', () => {
     const all = alarmsOf(t);
     expect(alarm('reconcile-missed-events', all)).toMatchObject({ MetricName: 'ReconcileMissedEvents', Threshold: 1 });
     expect(dims(alarm('reconcile-missed-events', all))).toEqual({ service: 'stripe-webhooks-reconciler' });
+    // Any span beyond Stripe's retention pages; failed runs page once they repeat within the hour.
+    expect(alarm('reconcile-unrecoverable-span', all)).toMatchObject({
+      MetricName: 'ReconcileUnrecoverableSeconds',
+      Statistic: 'Maximum',
+      Threshold: 1,
+    });
+    expect(dims(alarm('reconcile-unrecoverable-span', all))).toEqual({ service: 'stripe-webhooks-reconciler' });
+    expect(alarm('reconciler-errors', all)).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Period: 3600,
+      Threshold: 2,
+    });
+    expect(dims(alarm('reconciler-errors', all))).toEqual({ FunctionName: 'stripe-webhooks-reconciler' });
     const limited = alarm('stripe-rate-limited', all);
     expect(limited.Metrics?.find((m) => m.Expression)?.Expression).toBe('SUM([processor, reconciler])');
     const services = limited.Metrics?.flatMap((m) =>

@@ -102,7 +102,7 @@ describe('Ingress Lambda', () => {
           WEBHOOK_SECRET_ID: 'stripe-webhooks/stripe-webhook-secret',
           SIGNATURE_TOLERANCE_SECONDS: '300',
           MAX_BODY_BYTES: '1048576',
-          MAX_MESSAGE_BYTES: String(262_144 - 4096),
+          MAX_MESSAGE_BYTES: String(262_144),
         }),
       },
     });

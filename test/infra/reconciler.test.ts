@@ -100,7 +100,7 @@ describe('Reconciler Lambda', () => {
     const required = Object.entries(reconcilerEnv)
       .filter(([, spec]) => !('default' in spec) && !('optional' in spec && spec.optional))
       .map(([name]) => name);
-    expect(required).toEqual(['TABLE_NAME', 'QUEUE_URL', 'STRIPE_API_KEY_SECRET_ID']);
+    expect(required).toEqual(['TABLE_NAME', 'QUEUE_URL', 'DLQ_URL', 'STRIPE_API_KEY_SECRET_ID']);
     for (const name of required) expect(names).toContain(name);
   });
 
@@ -127,10 +127,10 @@ describe('Reconciler Lambda', () => {
     expect(tableKey?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } });
   });
 
-  it('may send to the event queue and read the API key, and nothing else of the queue, DLQ or secrets', () => {
+  it('may send to the event queue and its DLQ (events it must park) and read the API key, and nothing else', () => {
     const statements = statementsOfFunction(template, FN);
     expect(actionsOn(statements, logicalId(stack.eventQueue.queue))).toEqual(['sqs:SendMessage']);
-    expect(actionsOn(statements, logicalId(stack.eventQueue.deadLetterQueue))).toEqual([]);
+    expect(actionsOn(statements, logicalId(stack.eventQueue.deadLetterQueue))).toEqual(['sqs:SendMessage']);
     expect(actionsOn(statements, logicalId(stack.secrets.apiKey))).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BatchHandler, type InvocationOutcome, startPoller } from '../../local/poller';
+import { type BatchHandler, type ContainerFactory, type InvocationOutcome, startPoller } from '../../local/poller';
 import { createEventQueues, type LocalQueues, startSqs } from '../../local/stand-ins';
 
 let sqs: Awaited<ReturnType<typeof startSqs>>;
@@ -38,6 +38,11 @@ async function depth(queueUrl: string): Promise<number> {
   );
 }
 
+/** Every container runs the same handler (tests of the event source mapping itself, not of module state). */
+function one(handle: BatchHandler): ContainerFactory {
+  return () => ({ handle });
+}
+
 async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -55,10 +60,10 @@ describe('local poller (the event source mapping)', () => {
       sqs: sqs.client,
       queueUrl: q.queueUrl,
       queueArn: q.queueArn,
-      handler: async (event) => {
+      createContainer: one(async (event) => {
         seen.push(...event.Records);
         return { batchItemFailures: [] };
-      },
+      }),
     });
     await until(() => seen.length === 3);
     await until(async () => (await depth(q.queueUrl)) === 0);
@@ -82,7 +87,12 @@ describe('local poller (the event source mapping)', () => {
       const failures = event.Records.filter((r) => r.body === 'b1' && r.attributes.ApproximateReceiveCount === '1');
       return { batchItemFailures: failures.map((r) => ({ itemIdentifier: r.messageId })) };
     };
-    const poller = startPoller({ sqs: sqs.client, queueUrl: q.queueUrl, queueArn: q.queueArn, handler });
+    const poller = startPoller({
+      sqs: sqs.client,
+      queueUrl: q.queueUrl,
+      queueArn: q.queueArn,
+      createContainer: one(handler),
+    });
     await until(() => receipts.some((r) => r.body === 'b1' && r.count === '2'));
     await until(async () => (await depth(q.queueUrl)) === 0);
     await poller.stop();
@@ -107,7 +117,7 @@ describe('local poller (the event source mapping)', () => {
       sqs: sqs.client,
       queueUrl: q.queueUrl,
       queueArn: q.queueArn,
-      handler: behaviour,
+      createContainer: one(behaviour),
       timeoutMs: 300,
       concurrency: 1,
       onInvocation: (o) => outcomes.push(o),
@@ -131,10 +141,10 @@ describe('local poller (the event source mapping)', () => {
       sqs: sqs.client,
       queueUrl: q.queueUrl,
       queueArn: q.queueArn,
-      handler: async (event) => {
+      createContainer: one(async (event) => {
         attempts += event.Records.length;
         return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-      },
+      }),
     });
     await until(async () => (await depth(q.dlqUrl)) === 1, 15_000);
     await poller.stop();

@@ -22,7 +22,8 @@ let plain: Sqs;
 let n = 0;
 
 beforeAll(async () => {
-  likeSqs = await startSqs(0, { fifoBatchesLikeSqs: true });
+  // On a worker thread, as the soak runs it: the patch applies there too.
+  likeSqs = await startSqs(0, { fifoBatchesLikeSqs: true, inWorker: true });
   plain = await startSqs();
 });
 afterAll(async () => {

@@ -1,6 +1,6 @@
 /**
- * The operator CLI against a running local pipeline: a poison event (its object is gone from Stripe: a permanent
- * failure the processor dead-letters at once) and a transient one (a handler that keeps throwing: SQS moves it to
+ * The operator CLI against a running local pipeline: a poison event (its payment intent is gone from Stripe, which
+ * the business handler refuses: a permanent failure the processor dead-letters at once) and a transient one (a handler that keeps throwing: SQS moves it to
  * the DLQ after maxReceiveCount) end up in the DLQ; `dlq list` / `inspect` say why; `dlq redrive` brings them back;
  * `replay` skips DONE events unless --force; `event` shows the idempotency record.
  *
@@ -145,7 +145,7 @@ describe('npm run ops, against the local pipeline', () => {
       type: 'payment_intent.succeeded',
       source: 'webhook',
       group: `platform:${poisonIntent}`,
-      reason: { origin: 'processor', code: 'stripe_object_not_found' },
+      reason: { origin: 'processor', code: 'object_gone' },
     });
     expect(byEvent.get(invoiceEvent.id)).toMatchObject({
       type: 'invoice.paid',
@@ -157,7 +157,7 @@ describe('npm run ops, against the local pipeline', () => {
     const human = await ops('dlq', 'list');
     expect(human.code).toBe(0);
     expect(human.out).toContain(poison.id);
-    expect(human.out).toContain('stripe_object_not_found');
+    expect(human.out).toContain('object_gone');
     expect(human.out).toContain('[after retries] unexpected_error: Error: ledger unavailable (test)');
     expect(human.err).toContain('target: local pipeline at');
   });
@@ -179,8 +179,8 @@ describe('npm run ops, against the local pipeline', () => {
     expect(detail).toMatchObject({
       eventId: poison.id,
       body: { eventId: poison.id, source: 'webhook', object: { id: poisonIntent } },
-      attributes: { FailureCode: 'stripe_object_not_found', EventId: poison.id },
-      record: { status: 'FAILED', lastError: { code: 'stripe_object_not_found', permanent: true } },
+      attributes: { FailureCode: 'object_gone', EventId: poison.id },
+      record: { status: 'FAILED', lastError: { code: 'object_gone', permanent: true } },
     });
     expect((await ops('dlq', 'inspect', 'evt_not_there')).code).toBe(1);
   });

@@ -1,9 +1,10 @@
 /** EventBridge has no local stand-in: aws-sdk-client-mock plays PutEvents. */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBridgeSink, MAX_ENTRY_BYTES } from '../../lambdas/processor/eventbridge-sink';
-import { RetryableError } from '../../lambdas/shared/errors';
+import { PermanentError, RetryableError } from '../../lambdas/shared/errors';
 import type { ProcessedEvent } from '../../lambdas/shared/sink';
 
 const eventBridge = mockClient(EventBridgeClient);
@@ -23,6 +24,38 @@ function processed(object: Record<string, unknown>): ProcessedEvent {
     source: 'webhook',
     processedAt: '2026-01-01T00:00:05.000Z',
   };
+}
+
+/**
+ * The size AWS counts for an entry, written from its documentation independently of the sink ("Calculating
+ * PutEvents event entry size": Time 14 bytes; Source, DetailType, Detail and each Resource in UTF-8 bytes).
+ */
+function awsEntrySize(e: PutEventsRequestEntry): number {
+  const utf8 = (s: string | undefined) => new TextEncoder().encode(s ?? '').length;
+  return (
+    (e.Time ? 14 : 0) +
+    utf8(e.Source) +
+    utf8(e.DetailType) +
+    utf8(e.Detail) +
+    (e.Resources ?? []).reduce((n, r) => n + utf8(r), 0)
+  );
+}
+
+/** PutEvents as AWS answers it: an entry over 256 KB fails the call. */
+function putEventsLikeAws(): void {
+  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: PutEventsRequestEntry[] }) => {
+    const size = awsEntrySize(input.Entries[0]!);
+    if (size > MAX_ENTRY_BYTES) {
+      throw Object.assign(new Error(`Total size of the entries in the request is over the limit (${size})`), {
+        name: 'ValidationException',
+      });
+    }
+    return { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] };
+  });
+}
+
+function sentDetail(): Record<string, unknown> {
+  return JSON.parse(eventBridge.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!);
 }
 
 describe('EventBridge sink', () => {
@@ -71,5 +104,49 @@ describe('EventBridge sink', () => {
       objectOmitted: true,
       result: { amount_received: 1000 },
     });
+  });
+
+  it("counts Time's 14 bytes: an event that fits only without them is published without its object", async () => {
+    putEventsLikeAws();
+    const event = processed({ id: 'in_edge', object: 'invoice', lines: '' });
+    const overhead = JSON.stringify(event).length + 'stripe.webhooks'.length + event.type.length;
+    // Source + DetailType + Detail come to 5 bytes under the limit: Time's 14 take it over.
+    const edge = processed({ id: 'in_edge', object: 'invoice', lines: 'x'.repeat(MAX_ENTRY_BYTES - 5 - overhead) });
+
+    await sink.publish(edge);
+
+    expect(sentDetail()).toMatchObject({ objectOmitted: true, object: null, result: { amount_received: 1000 } });
+  });
+
+  it('drops the handler result too when the event is still too large without its object', async () => {
+    putEventsLikeAws();
+    const event = {
+      ...processed({ id: 'in_big', object: 'invoice' }),
+      result: { report: 'r'.repeat(MAX_ENTRY_BYTES) },
+    };
+
+    await sink.publish(event);
+
+    expect(sentDetail()).toMatchObject({ eventId: 'evt_sink_1', objectOmitted: true, resultOmitted: true });
+    expect(sentDetail()).not.toHaveProperty('result');
+  });
+
+  it('fails permanently (DLQ with the reason, no retries) when even the smallest entry cannot fit', async () => {
+    putEventsLikeAws();
+    const event = { ...processed({ id: 'pi_1' }), account: `acct_${'a'.repeat(MAX_ENTRY_BYTES)}` };
+    const err = await sink.publish(event).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toMatchObject({ code: 'eventbridge_entry_too_large' });
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+
+  it('fails permanently when EventBridge refuses the entry for what it is', async () => {
+    eventBridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' }],
+    });
+    const err = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toMatchObject({ code: 'MalformedDetail' });
   });
 });

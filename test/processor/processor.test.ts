@@ -262,63 +262,34 @@ describe('processing', () => {
   });
 });
 
-describe('reusing a fetch across invocations (RecentFetches)', () => {
-  it('serves a later invocation from an earlier fetch only when that fetch is certainly newer than the event', async () => {
-    const pi = paymentIntent();
-    const nowSeconds = Math.floor(clock / 1000);
-    // A backlog: both events were created well before the first fetch.
-    const backlog = [1, 2].map(() => classicEvent('payment_intent.succeeded', pi.stale, { created: nowSeconds - 30 }));
-    await enqueue(sqs.client, queueUrl, [backlog[0]!]);
-    await runBatch();
-    await enqueue(sqs.client, queueUrl, [backlog[1]!]);
-    await runBatch();
-    expect(stripeServer.calls).toHaveLength(1);
-    expect(handled).toEqual(backlog.map((e) => e.id));
-
-    // Stripe changes the object; the event about that change is created after the kept fetch: fetch again.
-    stripeServer.setObject({ ...pi.current, status: 'requires_action' });
-    clock += 5_000;
-    const fresh = classicEvent('payment_intent.succeeded', pi.stale, { created: Math.floor(clock / 1000) });
-    await enqueue(sqs.client, queueUrl, [fresh]);
-    const [record] = await receiveRecords(sqs.client, queueUrl);
-    // SQS accepted the message just now, on the same clock the processor reads.
-    record!.attributes.SentTimestamp = String(clock);
-    await runBatch([record!]);
-    expect(stripeServer.calls).toHaveLength(2);
-    expect(sink.published.at(-1)?.object?.status).toBe('requires_action');
-  });
-
-  it('fetches again after a handler asked for it (refetchNext), and never when reuse is off', async () => {
+describe('fetches are shared within an invocation only', () => {
+  it('fetches again in every invocation, even for a backlog created long before the first fetch', async () => {
     const pi = paymentIntent();
     const created = Math.floor(clock / 1000) - 30;
+    const backlog = [1, 2].map(() => classicEvent('payment_intent.succeeded', pi.stale, { created }));
+    await enqueue(sqs.client, queueUrl, [backlog[0]!]);
+    await runBatch();
+    // Another container may have handed a newer state to an event in between: nothing is kept across invocations.
+    stripeServer.setObject({ ...pi.current, status: 'requires_action' });
+    await enqueue(sqs.client, queueUrl, [backlog[1]!]);
+    await runBatch();
+    expect(stripeServer.calls).toHaveLength(2);
+    expect(sink.published.map((p) => p.object?.status)).toEqual(['succeeded', 'requires_action']);
+  });
+
+  it('fetches again for the next record of the group after a handler asked for it (refetchNext)', async () => {
+    const pi = paymentIntent();
     onPaymentIntent = async ({ refetchNext }) => {
       refetchNext();
       return null;
     };
-    for (let i = 0; i < 2; i++) {
-      await enqueue(sqs.client, queueUrl, [classicEvent('payment_intent.succeeded', pi.stale, { created })]);
-      await runBatch();
-    }
-    expect(stripeServer.calls).toHaveLength(2);
-
-    stripeServer.resetCalls();
-    onPaymentIntent = async () => null;
-    processor = createProcessor({
-      store,
-      stripe: async () => stripe,
-      sink,
-      registry: createRegistry().on('payment_intent.succeeded', async () => null),
-      sqs: sqs.client,
+    await enqueue(
+      sqs.client,
       queueUrl,
-      dlqUrl,
-      logger: silent,
-      now: () => clock,
-      reuseFetchesForMs: 0,
-    });
-    for (let i = 0; i < 2; i++) {
-      await enqueue(sqs.client, queueUrl, [classicEvent('payment_intent.succeeded', pi.stale, { created })]);
-      await runBatch();
-    }
+      [1, 2].map(() => classicEvent('payment_intent.succeeded', pi.stale)),
+    );
+    await runBatch();
+    expect(handled).toHaveLength(2);
     expect(stripeServer.calls).toHaveLength(2);
   });
 });
@@ -381,15 +352,17 @@ describe('Stripe specifics', () => {
     expect(stripeServer.calls.map((c) => c.path)).toEqual([`/v1/customers/${later}`]);
   });
 
-  it('moves an event whose object Stripe does not know (404) to the DLQ with the reason, and reports success', async () => {
-    const missing = `pi_${uid()}`;
-    const event = classicEvent('payment_intent.succeeded', { id: missing, object: 'payment_intent' });
+  it('moves a permanent failure to the DLQ with its reason and the original body and group, and reports success', async () => {
+    const pi = paymentIntent();
+    const event = classicEvent('payment_intent.succeeded', pi.stale);
+    onPaymentIntent = async () => {
+      throw new PermanentError(`no order for ${pi.id}`, 'order_not_found');
+    };
     await enqueue(sqs.client, queueUrl, [event]);
 
     const { res, records } = await runBatch();
 
     expect(res.batchItemFailures).toEqual([]);
-    expect(handled).toEqual([]);
     expect(sink.published).toEqual([]);
     const dlq = await sqs.inspect(dlqName);
     expect(dlq.messages.ready).toHaveLength(1);
@@ -400,15 +373,91 @@ describe('Stripe specifics', () => {
     };
     expect(dead.body).toBe(records[0]!.body);
     expect(dead.messageGroupId).toBe(records[0]!.attributes.MessageGroupId);
-    expect(dead.messageAttributes.FailureCode?.StringValue).toBe('stripe_object_not_found');
+    expect(dead.messageAttributes.FailureCode?.StringValue).toBe('order_not_found');
     expect(dead.messageAttributes.EventId?.StringValue).toBe(event.id);
     expect(dead.messageAttributes.OriginalMessageId?.StringValue).toBe(records[0]!.messageId);
-    expect(dead.messageAttributes.FailureReason?.StringValue).toContain(missing);
+    expect(dead.messageAttributes.FailureReason?.StringValue).toContain(pi.id);
     expect(await store.get(String(event.id))).toMatchObject({
       status: 'FAILED',
-      lastError: { code: 'stripe_object_not_found', permanent: true },
+      lastError: { code: 'order_not_found', permanent: true },
     });
     expect(metrics.total('ProcessingFailed', { Kind: 'permanent' })).toBe(1);
+  });
+
+  it('hands an object Stripe no longer has (404) over as deleted, after looking once more for a recent event', async () => {
+    const gone = `pi_${uid()}`;
+    const snapshot = { id: gone, object: 'payment_intent', status: 'requires_payment_method' };
+    // Created 5 s ago: too recent to rule out an object not readable yet, so it is looked up once more later.
+    const event = classicEvent('payment_intent.succeeded', snapshot, { created: Math.floor(clock / 1000) - 5 });
+    await enqueue(sqs.client, queueUrl, [event]);
+
+    const first = await runBatch();
+
+    expect(failedIds(first.res)).toEqual([first.records[0]!.messageId]);
+    expect(handled).toEqual([]);
+    const wait = await visibleInMs(first.records[0]!.messageId);
+    expect(wait).toBeGreaterThan(20_000);
+    expect(wait).toBeLessThanOrEqual(26_000);
+
+    const again = first.records.map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: '2' } }));
+    const second = await runBatch(again);
+
+    expect(second.res.batchItemFailures).toEqual([]);
+    expect(handled).toEqual([event.id]);
+    expect(sink.published[0]).toMatchObject({ objectOrigin: 'deleted', object: { ...snapshot, deleted: true } });
+    expect((await sqs.inspect(dlqName)).messages.ready).toHaveLength(0);
+    expect(metrics.total('ObjectGone')).toBe(1);
+  });
+
+  it('hands an object Stripe no longer has over as deleted at once for an older event', async () => {
+    const gone = `pi_${uid()}`;
+    const event = classicEvent(
+      'payment_intent.processing',
+      { id: gone, object: 'payment_intent' },
+      { created: Math.floor(clock / 1000) - 3600 },
+    );
+    await enqueue(sqs.client, queueUrl, [event]);
+
+    const { res } = await runBatch();
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sink.published[0]).toMatchObject({ objectOrigin: 'deleted', object: { id: gone, deleted: true } });
+  });
+
+  it('skips an event whose livemode differs from the API key: no Stripe call, no DLQ, counted', async () => {
+    const live = createStripeClient('sk_live_processor', { apiBase: stripeServer.url });
+    processor = createProcessor({
+      store,
+      stripe: async () => live,
+      sink,
+      registry: createRegistry()
+        .on('payment_intent.*', async (ctx) => void handled.push(ctx.event.eventId))
+        .on('balance.*', async (ctx) => void handled.push(ctx.event.eventId)),
+      sqs: sqs.client,
+      queueUrl,
+      dlqUrl,
+      logger: silent,
+      metrics,
+      now: () => clock,
+    });
+    const account = `acct_${uid()}`;
+    // A connected account's test-mode event reaches a live endpoint; and the singleton balance, whose live value
+    // must never be published under a test event.
+    const events = [
+      classicEvent('payment_intent.succeeded', { id: `pi_${uid()}`, object: 'payment_intent' }, { account }),
+      classicEvent('balance.available', { object: 'balance', available: [] }),
+    ];
+    await enqueue(sqs.client, queueUrl, events);
+
+    const { res } = await runBatch();
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(handled).toEqual([]);
+    expect(sink.published).toEqual([]);
+    expect(stripeServer.calls).toEqual([]);
+    expect((await sqs.inspect(dlqName)).messages.ready).toHaveLength(0);
+    for (const e of events) expect(await store.get(String(e.id))).toMatchObject({ status: 'DONE' });
+    expect(metrics.total('EventSkipped', { Reason: 'livemode_mismatch' })).toBe(2);
   });
 
   it('on a 429 reports the record failed and delays it by Retry-After instead of sleeping', async () => {
@@ -564,7 +613,10 @@ describe('failures', () => {
   });
 
   it('reports a permanent failure as failed when the DLQ cannot take it (nothing is dropped)', async () => {
-    const event = classicEvent('payment_intent.succeeded', { id: `pi_${uid()}`, object: 'payment_intent' });
+    const event = classicEvent('payment_intent.succeeded', paymentIntent().stale);
+    onPaymentIntent = async () => {
+      throw new PermanentError('rejected (test)', 'rejected');
+    };
     await enqueue(sqs.client, queueUrl, [event]);
     const records = await receiveRecords(sqs.client, queueUrl);
     dlqUrl = `${dlqUrl}-does-not-exist`;

@@ -1,14 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../lambdas/processor/registry';
-import {
-  backoffSeconds,
-  freshAfterMs,
-  RecentFetches,
-  retrieveRoute,
-  SQS_CLOCK_MARGIN_MS,
-  STRIPE_CLOCK_MARGIN_MS,
-} from '../../lambdas/processor/stripe-fetch';
+import { retrieveRoute } from '../../lambdas/processor/retrieve-routes';
+import { backoffSeconds } from '../../lambdas/processor/stripe-fetch';
 
 describe('retrieveRoute', () => {
   it.each([
@@ -95,38 +89,5 @@ describe('registry', () => {
     const registry = createRegistry().on('invoice.paid', async () => 1);
     expect(() => registry.on('invoice.paid', async () => 2)).toThrow(/already registered/);
     expect(() => registry.on('invoice.*.paid', async () => 2)).toThrow(/wildcard/);
-  });
-});
-
-describe('RecentFetches', () => {
-  it('serves an answer only when it was fetched at or after the time asked for, and not once too old', () => {
-    let now = 100_000;
-    const recent = new RecentFetches({ maxAgeMs: 10_000, now: () => now });
-    recent.remember('k', { id: 'pi_1', v: 1 }, 100_000);
-    expect(recent.lookup('k', 100_001)).toBeUndefined();
-    expect(recent.lookup('k', 100_000)).toEqual({ id: 'pi_1', v: 1 });
-    now = 110_001;
-    expect(recent.lookup('k', 0)).toBeUndefined();
-  });
-
-  it('keeps the newer of two answers, forgets by object id, and evicts the least recently used', () => {
-    const recent = new RecentFetches({ maxEntries: 2, now: () => 0 });
-    recent.remember('a pi_1', { v: 2 }, 20);
-    recent.remember('a pi_1', { v: 1 }, 10);
-    expect(recent.lookup('a pi_1', 0)).toEqual({ v: 2 });
-    recent.remember('a pi_2', { v: 1 }, 0);
-    recent.lookup('a pi_1', 0);
-    recent.remember('a pi_3', { v: 1 }, 0);
-    expect(recent.lookup('a pi_2', 0)).toBeUndefined();
-    recent.forget('pi_1');
-    expect(recent.lookup('a pi_1', 0)).toBeUndefined();
-    expect(recent.lookup('a pi_3', 0)).toEqual({ v: 1 });
-  });
-
-  it('asks for a fetch newer than the event by both clocks, whichever allows reuse sooner', () => {
-    // created 1000 s: the change happened before 1001 s on Stripe's clock, plus the margin.
-    expect(freshAfterMs(1000, undefined)).toBe(1_001_000 + STRIPE_CLOCK_MARGIN_MS);
-    expect(freshAfterMs(1000, 990_000)).toBe(990_000 + SQS_CLOCK_MARGIN_MS);
-    expect(freshAfterMs(1000, 2_000_000)).toBe(1_001_000 + STRIPE_CLOCK_MARGIN_MS);
   });
 });

@@ -82,7 +82,6 @@ async function setUp() {
     dlqUrl,
     logger,
     trace,
-    reuseFetchesForMs: 0,
     random: () => 0,
   });
   return { queueUrl, spans, processor };

@@ -124,6 +124,19 @@ describe('encodeMessage / decodeMessage', () => {
     expect(decoded.object).toEqual({ type: 'payment_intent', id: 'pi_1' });
   });
 
+  it('writes characters SQS refuses as JSON escapes: the body is accepted and decodes to the same message', () => {
+    const odd = 'a\uffff\ufffe b 🙂 \u0007';
+    const msg = toQueueMessage(
+      classic({ data: { object: { id: 'pi_1', object: 'payment_intent', description: odd } } }),
+      'webhook',
+      at,
+    );
+    const { body } = encodeMessage(msg, 256 * 1024);
+    // Only what SQS accepts in a body (fauxqs also refuses astral characters, so those are escaped too).
+    expect(body).toMatch(/^[\t\n\r\u0020-\ud7ff\ue000-\ufffd]*$/);
+    expect(decodeMessage(body)).toEqual(msg);
+  });
+
   it.each([
     ['not json', '{'],
     ['wrong version', '{"v":2}'],

@@ -11,9 +11,10 @@
  *   back. Then the handler carries on, as the local poller lets a timed-out invocation do: a zombie, still holding
  *   the event's lease. Only the lease stops the redelivered message from running the event a second time meanwhile.
  *
- * Processors live in "containers", as in Lambda: a container runs one invocation at a time and is reused for the
- * next one, so whatever a processor keeps across invocations is exercised; a container whose invocation crashed or
- * timed out is thrown away, as Lambda resets such an execution environment.
+ * Processors live in the local runtime's containers (local/containers.ts): one processor per container, built over
+ * that container's dependencies the first time the container runs an invocation, so whatever a processor keeps
+ * across invocations stays in its container; the runtime throws away a container whose invocation crashed or timed
+ * out, as Lambda resets such an execution environment, and this module then builds a processor for the new one.
  */
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -156,7 +157,8 @@ export function createChaos(plan: ChaosPlan): Chaos {
     longestDelaySeconds: 0,
   };
   let live = 0;
-  const idle: Container[] = [];
+  /** One processor per runtime container: `deps` is the container's own (the same object for all its invocations). */
+  const containers = new WeakMap<ProcessorDeps, Container>();
 
   async function invoke(event: SQSEvent, context: InvocationContext, deps: ProcessorDeps): Promise<SQSBatchResponse> {
     const record: InvocationRecord = {
@@ -319,7 +321,11 @@ export function createChaos(plan: ChaosPlan): Chaos {
       },
     };
 
-    const container = idle.pop() ?? createContainer(deps);
+    let container = containers.get(deps);
+    if (!container) {
+      container = createContainer(deps);
+      containers.set(deps, container);
+    }
     container.run({ ...deps, store, stripe, sink, sqs, registry });
     live++;
     let settled = false;
@@ -331,8 +337,6 @@ export function createChaos(plan: ChaosPlan): Chaos {
         settled = true;
         clearTimeout(deadline);
         if (!dead) live--;
-        // Finished in time: the environment is reused. A timed-out one is not (Lambda would have reset it).
-        if (!dead && !record.timedOut) idle.push(container);
         countLeftBehind(event, response, attempted);
         return response;
       },

@@ -88,6 +88,36 @@ export interface ScenarioOptions {
   readonly lateCopies: number;
 }
 
+/** The CI soak's scene (npm test): 2,000+ unique events on 200+ objects. */
+export const ciScenario: Omit<ScenarioOptions, 'seed'> = {
+  connectedAccounts: 6,
+  paymentIntents: 200,
+  poisonIntents: 8,
+  eventsPerIntent: { min: 8, spread: 5 },
+  burstSize: 150,
+  crashes: 24,
+  stalls: 12,
+  lateCopies: 60,
+};
+
+/**
+ * A scene of about `events` unique events with the CI soak's proportions, except crashes and stalls, which grow more
+ * slowly: a stall holds an execution slot past the timeout, and their number, not the scale, is what they test.
+ */
+export function scaledScenario(events: number): Omit<ScenarioOptions, 'seed'> {
+  const intents = Math.max(20, Math.round(events / 10.2));
+  return {
+    connectedAccounts: Math.max(6, Math.round(intents / 35)),
+    paymentIntents: intents,
+    poisonIntents: Math.max(2, Math.round(intents / 25)),
+    eventsPerIntent: { min: 8, spread: 5 },
+    burstSize: 150,
+    crashes: Math.max(24, Math.round(Math.sqrt(events) * 0.6)),
+    stalls: Math.max(12, Math.round(Math.sqrt(events) * 0.15)),
+    lateCopies: Math.round(events * 0.03),
+  };
+}
+
 const INTENT_STEPS = [
   ['payment_intent.created', 'requires_payment_method'],
   ['payment_intent.requires_action', 'requires_action'],

@@ -4,10 +4,10 @@
  * the permission gets 403 on every fetch, and every such event would go to the DLQ after the promotion).
  *
  * One read per object type: a list with `limit=1` on the collection the processor retrieves from (the same paths,
- * lambdas/processor/stripe-fetch.ts), or the object itself for one-per-account objects (balance). A restricted key
+ * lambdas/processor/retrieve-routes.ts), or the object itself for one-per-account objects (balance). A restricted key
  * needs the same Read permission for both. `*` means every type the processor knows a path for.
  */
-import { RETRIEVE_PATHS, SINGLETON_PATHS } from '../../processor/stripe-fetch';
+import { RETRIEVE_PATHS, SINGLETON_PATHS } from '../../processor/retrieve-routes';
 
 /** One read the staged key must be allowed. */
 export interface ReadCheck {
