@@ -326,6 +326,8 @@ function printReplay(result: ReplayReport, values: Values, io: OpsIo): void {
     forced: 'enqueued (DONE record cleared: --force)',
     skipped: 'skipped: already DONE (use --force to process again)',
     not_found: 'not found in Stripe',
+    dead_lettered: 'skipped: failed permanently, in the DLQ (fix the cause, then dlq redrive or replay --id)',
+    parked: 'parked on the DLQ (cannot be enqueued)',
   };
   if (result.items.length > 0) {
     io.out(
@@ -343,7 +345,9 @@ function printReplay(result: ReplayReport, values: Values, io: OpsIo): void {
     io.out('');
   }
   io.out(
-    `${result.enqueued} enqueued, ${result.skipped} skipped (already DONE), ${result.notFound} not found; ${result.stripeCalls} Stripe call(s).`,
+    `${result.enqueued} enqueued, ${result.skipped} skipped (already DONE), ${result.notFound} not found` +
+      (result.deadLettered > 0 ? `, ${result.deadLettered} left in the DLQ (failed permanently)` : '') +
+      `; ${result.stripeCalls} Stripe call(s).`,
   );
 }
 

@@ -232,7 +232,8 @@ export type ResendOutcome =
   | 'forced'
   /**
    * FAILED permanently: the processor moved it to the DLQ with its reason already. Not enqueued (it would only end
-   * in the DLQ a second time); an operator redrives the DLQ, or forces a replay, once the cause is fixed.
+   * in the DLQ a second time) unless `permanentFailures: 'resend'`; an operator redrives the DLQ, or replays the
+   * event by id, once the cause is fixed.
    */
   | 'dead_lettered'
   /** Could never be enqueued (malformed, or refused by SQS for what it is): parked on the DLQ with the reason. */
@@ -286,6 +287,14 @@ export async function resendEvent(
      * @default 'event'
      */
     deduplication?: 'event' | 'unique';
+    /**
+     * What to do with an event the processor failed permanently (already in the DLQ with its reason).
+     * `skip` (the reconciler, a range replay): report it as `dead_lettered`, so it is not dead-lettered a second
+     * time. `resend` (an operator naming the event): enqueue it like a pending one, since the operator says the
+     * cause is fixed; the idempotency table keeps a later redrive of the DLQ copy from applying it twice.
+     * @default 'skip'
+     */
+    permanentFailures?: 'skip' | 'resend';
   } = {},
 ): Promise<ResendResult> {
   const now = deps.now ?? (() => new Date());
@@ -313,7 +322,12 @@ export async function resendEvent(
     await deps.store.forgetDone(msg.eventId);
     unique = true;
     outcome = 'forced';
-  } else if (record?.status === 'FAILED' && record.lastError?.permanent === true && !opts.force) {
+  } else if (
+    record?.status === 'FAILED' &&
+    record.lastError?.permanent === true &&
+    !opts.force &&
+    opts.permanentFailures !== 'resend'
+  ) {
     return { ...base, outcome: 'dead_lettered' };
   } else {
     outcome = record ? 'pending' : 'missed';

@@ -35,6 +35,8 @@ export interface ReplayReport {
   readonly enqueued: number;
   readonly skipped: number;
   readonly notFound: number;
+  /** Failed permanently and already in the DLQ: left there (a range replay only; see ResendOutcome). */
+  readonly deadLettered: number;
   readonly stripeCalls: number;
 }
 
@@ -51,6 +53,7 @@ function report(items: ReplayItem[], counters: StripeCallCounters): ReplayReport
     enqueued: items.filter((i) => i.outcome === 'missed' || i.outcome === 'pending' || i.outcome === 'forced').length,
     skipped: items.filter((i) => i.outcome === 'skipped').length,
     notFound: items.filter((i) => i.outcome === 'not_found').length,
+    deadLettered: items.filter((i) => i.outcome === 'dead_lettered').length,
     stripeCalls: counters.calls,
   };
 }
@@ -74,7 +77,14 @@ export async function replayIds(
       items.push({ eventId: id, outcome: 'not_found', error: describeError(err) });
       continue;
     }
-    items.push(await resendEvent(deps, event, 'replay', { force: opts.force ?? false, deduplication: 'unique' }));
+    // Named by the operator: a permanent failure is sent again too (they replay it because its cause is fixed).
+    items.push(
+      await resendEvent(deps, event, 'replay', {
+        force: opts.force ?? false,
+        deduplication: 'unique',
+        permanentFailures: 'resend',
+      }),
+    );
   }
   return report(items, call.counters);
 }

@@ -112,6 +112,26 @@ describe('replay inside the deduplication window', () => {
   });
 });
 
+describe('replay of a time range', () => {
+  it('leaves an event that failed permanently in the DLQ, and says so, instead of dead-lettering it again', async () => {
+    const { pipeline, info } = await pipelineForTest();
+    const { event } = poisonEvent(pipeline);
+    await deliver(pipeline, event);
+    await until('the poison event in the DLQ', async () => ((await dlqDepth(pipeline)) === 1 ? true : undefined));
+    await until('the permanent failure recorded', async () =>
+      (await ops(info, 'event', event.id, '--json')).out.includes('"FAILED"') ? true : undefined,
+    );
+
+    const since = String(Math.floor(Date.now() / 1000) - 120);
+    const replay = await ops(info, 'replay', '--since', since);
+    expect(replay.code).toBe(0);
+    expect(replay.out).toMatch(new RegExp(`${event.id}\\s+payment_intent.succeeded\\s+skipped: failed permanently`));
+    expect(replay.out).toContain('1 left in the DLQ (failed permanently)');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await dlqDepth(pipeline)).toBe(1);
+  });
+});
+
 describe('dlq redrive', () => {
   it('moves each message at most once in a run, and reports the ones that failed again during it', async () => {
     const { pipeline, info, target } = await pipelineForTest();
