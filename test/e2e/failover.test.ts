@@ -30,6 +30,7 @@ import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '..
 import { type RunningService, startDynamo } from '../../local/stand-ins';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { queueDepth, untilQueueDrained } from '../support/queue-drained';
+import { stagedScenario } from '../support/staged-scenario';
 
 type Region = 'primary' | 'secondary';
 const TABLE = 'stripe-webhooks-idempotency';
@@ -189,11 +190,8 @@ afterAll(async () => {
 const dns = new FailoverDns();
 const sender = new StripeSender(dns);
 
-/**
- * The outage, in stages that build on each other. Each test plays the stages before its own first (once per file:
- * a stage already played, or being played, is awaited, not repeated), so every test also passes alone.
- */
-const stages: Array<() => Promise<void>> = [
+/** The outage, in stages that build on each other (see stagedScenario). */
+const playThrough = stagedScenario([
   // 1. The primary is healthy.
   async () => {
     for (const n of range(1, 10)) expect(await sender.deliver(paymentEvent(n))).toBe(true);
@@ -230,15 +228,7 @@ const stages: Array<() => Promise<void>> = [
     // Drained: every message the primary held was processed (or skipped) and deleted, so no copy can come later.
     await untilQueueDrained(regions.primary);
   },
-];
-const played: Array<Promise<void>> = [];
-
-/** Plays stages 1..n (each once), in order. */
-function playThrough(n: number): Promise<void> {
-  const i = n - 1;
-  played[i] ??= (i === 0 ? Promise.resolve() : playThrough(n - 1)).then(stages[i]);
-  return played[i];
-}
+]);
 
 describe('failover between two regions sharing one idempotency table', () => {
   it('1. processes events in the primary while it is healthy', async () => {
