@@ -119,16 +119,13 @@ async function sinkCount(eventId: string): Promise<number> {
 /** What the redrive stage answered. */
 let redrive: { code: number; out: string; err: string };
 
+/** The payment intent the poison event is about (Stripe deletes it in stage 1 and has it again in stage 2). */
+const poisonObject = { id: poisonIntent, object: 'payment_intent', status: 'succeeded', amount: 1000, currency: 'eur' };
+
 const reach = stagedScenario([
   // 1. A poison event (its object is gone from Stripe) and a transient one (the ledger is down) reach the DLQ.
   async () => {
-    server().setObject({
-      id: poisonIntent,
-      object: 'payment_intent',
-      status: 'succeeded',
-      amount: 1000,
-      currency: 'eur',
-    });
+    server().setObject(poisonObject);
     server().deleteObject(poisonIntent);
     for (const e of [poison, invoiceEvent]) server().addEvent(e);
     await deliver(poison);
@@ -145,13 +142,7 @@ const reach = stagedScenario([
   },
   // 2. The causes are fixed (the object is back, the ledger is up) and the DLQ redriven: both are processed.
   async () => {
-    server().setObject({
-      id: poisonIntent,
-      object: 'payment_intent',
-      status: 'succeeded',
-      amount: 1000,
-      currency: 'eur',
-    });
+    server().setObject(poisonObject);
     ledgerDown = false;
     redrive = await ops('dlq', 'redrive', '--json');
     await untilQueueDrained(pipeline);
