@@ -152,7 +152,10 @@ export interface LocalPipeline {
    * keeps what it holds.
    */
   stopIngress(): Promise<void>;
-  /** Stops the poller (running invocations finish): accepted events wait on the queue. */
+  /**
+   * Stops the poller: running invocations finish and its last long polls come back, so when this resolves every
+   * accepted event not yet processed waits, visible, on the queue.
+   */
   stopProcessing(): Promise<void>;
   /** Starts a new poller (after stopProcessing), which drains whatever waited on the queue. */
   startProcessing(): void;
@@ -294,11 +297,13 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       });
     let poller = newPoller();
     let polling = true;
-    const stopProcessing = async () => {
+    const stopPoller = async (abortPolls: boolean) => {
       polling = false;
-      await poller.stop();
+      await poller.stop({ abortPolls });
     };
-    closers.push(stopProcessing);
+    const stopProcessing = () => stopPoller(false);
+    // Closing takes the queue away too: nothing to strand, so do not wait out the long polls.
+    closers.push(() => stopPoller(true));
 
     const handleHttp: HttpHandler = async (event: APIGatewayProxyEventV2) => {
       try {

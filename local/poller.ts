@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   type MessageAttributeValue,
@@ -61,6 +62,8 @@ export interface InvocationOutcome {
 }
 
 export interface PollerStats {
+  /** Receive calls that came back (empty or not): a round of polling completed. */
+  polls: number;
   invocations: number;
   received: number;
   deleted: number;
@@ -73,8 +76,15 @@ export interface PollerStats {
 
 export interface Poller {
   readonly stats: Readonly<PollerStats>;
-  /** Stops receiving, waits for running invocations to finish (bounded by the timeout), and resolves. */
-  stop(): Promise<void>;
+  /**
+   * Stops receiving, waits for running invocations to finish (bounded by the timeout), and resolves.
+   *
+   * By default it also lets each worker's open long poll come back (within `waitTimeSeconds`) and puts whatever
+   * that poll received straight back on the queue. Cutting the poll instead would strand a message: fauxqs does not
+   * notice that the client went away and hands a message arriving meanwhile to that poll, so it stays invisible
+   * until its visibility timeout. `abortPolls` cuts them anyway, for a shutdown that takes the queue away too.
+   */
+  stop(opts?: { abortPolls?: boolean }): Promise<void>;
 }
 
 class InvocationTimeout extends Error {
@@ -89,6 +99,7 @@ export function startPoller(opts: PollerOptions): Poller {
   const region = opts.region ?? 'us-east-1';
   const functionName = opts.functionName ?? 'local-processor';
   const stats: PollerStats = {
+    polls: 0,
     invocations: 0,
     received: 0,
     deleted: 0,
@@ -191,13 +202,35 @@ export function startPoller(opts: PollerOptions): Poller {
           { abortSignal: abort.signal },
         );
         messages = out.Messages ?? [];
+        stats.polls += 1;
       } catch {
         if (!running) return;
         // The queue went away or hiccupped: back off briefly, as the event source mapping does.
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
+      if (!running) {
+        await putBack(messages);
+        return;
+      }
       if (messages.length > 0) await invoke(messages);
+    }
+  }
+
+  /** Makes messages received after stop() visible again at once, for the next consumer. */
+  async function putBack(messages: Message[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += 10) {
+      await opts.sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: messages
+              .slice(i, i + 10)
+              .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+          }),
+        )
+        // The queue is gone or failing: the messages come back after their visibility timeout, as in SQS.
+        .catch(() => undefined);
     }
   }
 
@@ -205,9 +238,9 @@ export function startPoller(opts: PollerOptions): Poller {
 
   return {
     stats,
-    async stop() {
+    async stop(stopOpts = {}) {
       running = false;
-      abort.abort();
+      if (stopOpts.abortPolls) abort.abort();
       await Promise.allSettled(workers);
       await pool.close();
     },

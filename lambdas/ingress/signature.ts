@@ -75,7 +75,7 @@ export function verifyStripeSignature(
   const signatures: string[] = [];
   for (const item of header.split(',')) {
     const eq = item.indexOf('=');
-    if (eq < 0) continue; // stripe-node ignores items without '=' (e.g. a trailing comma)
+    if (eq === -1) continue; // stripe-node ignores items without '=' (e.g. a trailing comma)
     const key = item.slice(0, eq);
     const value = item.slice(eq + 1);
     if (key === 't') {
@@ -105,12 +105,13 @@ export function verifyStripeSignature(
   }
 
   // Stripe signs `${t}.${body}`; like stripe-node we use the parsed timestamp (so `t=0123` signs as `123.`).
-  const prefix = Buffer.from(`${timestamp}.`, 'utf8');
-  const candidates = signatures.map((s) => Buffer.from(s, 'utf8'));
+  // Buffer.from(string) encodes as UTF-8.
+  const prefix = Buffer.from(`${timestamp}.`);
+  const candidates = signatures.map((s) => Buffer.from(s));
   let matched = false;
   for (const secret of secrets) {
     if (BLANK.test(secret)) continue;
-    const expected = Buffer.from(createHmac('sha256', secret).update(prefix).update(rawBody).digest('hex'), 'utf8');
+    const expected = Buffer.from(createHmac('sha256', secret).update(prefix).update(rawBody).digest('hex'));
     // Compare the hex text, as stripe-node does (an upper-case hex signature is not Stripe's and does not match).
     if (candidates.some((c) => c.length === expected.length && timingSafeEqual(c, expected))) {
       matched = true;

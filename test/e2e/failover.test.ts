@@ -21,7 +21,6 @@
  */
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +29,8 @@ import type { HttpHandler } from '../../local/http-adapter';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RunningService, startDynamo } from '../../local/stand-ins';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
+import { queueDepth, untilQueueDrained } from '../support/queue-drained';
+import { stagedScenario } from '../support/staged-scenario';
 
 type Region = 'primary' | 'secondary';
 const TABLE = 'stripe-webhooks-idempotency';
@@ -155,27 +156,9 @@ function processedIds(region?: Region): string[] {
   return processed.filter((p) => region === undefined || p.region === region).map((p) => p.event.eventId);
 }
 
-/** Messages on a region's event queue, visible or in flight. */
-async function queueDepth(region: Region): Promise<number> {
-  const sqs = new SQSClient({
-    endpoint: regions[region].sqsEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  try {
-    const out = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: regions[region].queues.queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    return (
-      Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-    );
-  } finally {
-    sqs.destroy();
-  }
+/** Messages on a region's event queue: visible, in flight or delayed. */
+function regionQueueDepth(region: Region): Promise<number> {
+  return queueDepth(regions[region]);
 }
 
 beforeAll(async () => {
@@ -204,32 +187,26 @@ afterAll(async () => {
   await table?.close();
 });
 
-describe('failover between two regions sharing one idempotency table', () => {
-  const dns = new FailoverDns();
-  const sender = new StripeSender(dns);
+const dns = new FailoverDns();
+const sender = new StripeSender(dns);
 
-  it('1. processes events in the primary while it is healthy', async () => {
+/** The outage, in stages that build on each other (see stagedScenario). */
+const playThrough = stagedScenario([
+  // 1. The primary is healthy.
+  async () => {
     for (const n of range(1, 10)) expect(await sender.deliver(paymentEvent(n))).toBe(true);
     await waitFor('events 1-10 processed', () => processedIds('primary').length === 10);
-    expect(processedIds('primary').sort()).toEqual(range(1, 10).map(eventId));
-  });
-
-  it('2. keeps traffic on a primary that can enqueue but not process; the events wait in its queue', async () => {
+  },
+  // 2. The primary can enqueue but not process.
+  async () => {
+    // Resolves once the poller's last long polls have come back: what arrives from now on waits, visible, on the queue.
     await regions.primary.stopProcessing();
-    // fauxqs keeps answering the stopped poller's last long poll (1 s) after the client aborted it: a message arriving
-    // then would go to nobody and reappear only after the visibility timeout (60 s). Let that poll expire first.
-    await new Promise((r) => setTimeout(r, 1_200));
     for (const n of [18, 19, 20]) loseResponseFor.add(eventId(n));
     for (const n of range(11, 20)) await sender.deliver(paymentEvent(n));
-    // 11-17 acknowledged; 18-20 enqueued, but Stripe saw a 504 and will retry them.
-    expect([...sender.failed.keys()].sort()).toEqual([18, 19, 20].map(eventId));
     for (let i = 0; i < FAILURE_THRESHOLD + 1; i++) await dns.probe();
-    expect(dns.active).toBe('primary');
-    expect(await queueDepth('primary')).toBe(10);
-    expect(processedIds()).toHaveLength(10);
-  });
-
-  it('3. fails over when the primary API goes down; Stripe retries and new events reach the secondary', async () => {
+  },
+  // 3. The primary's API goes down; Route 53 fails over; Stripe retries.
+  async () => {
     await regions.primary.stopIngress();
     // Before Route 53 has seen enough failed checks, deliveries still go to the dead primary and fail.
     await dns.probe();
@@ -237,31 +214,53 @@ describe('failover between two regions sharing one idempotency table', () => {
     for (const n of [21, 22]) expect(await sender.deliver(paymentEvent(n))).toBe(false);
     for (let i = 1; i < FAILURE_THRESHOLD; i++) await dns.probe();
     expect(dns.active).toBe('secondary');
-
     await sender.retryFailed(); // 18, 19, 20 (enqueued in the primary too) and 21, 22
     for (const n of range(23, 30)) expect(await sender.deliver(paymentEvent(n))).toBe(true);
     // Stripe delivers at least once: an event the primary processed long ago arrives again.
     expect(await sender.deliver(paymentEvent(5))).toBe(true);
-    expect(sender.failed.size).toBe(0);
+    await untilQueueDrained(regions.secondary);
+  },
+  // 4. The primary is down: nothing to do but look.
+  async () => undefined,
+  // 5. The primary recovers and drains its queue.
+  async () => {
+    regions.primary.startProcessing();
+    // Drained: every message the primary held was processed (or skipped) and deleted, so no copy can come later.
+    await untilQueueDrained(regions.primary);
+  },
+]);
 
-    await waitFor('events 18-30 processed in the secondary', () => processedIds('secondary').length === 13);
+describe('failover between two regions sharing one idempotency table', () => {
+  it('1. processes events in the primary while it is healthy', async () => {
+    await playThrough(1);
+    expect(processedIds('primary').sort()).toEqual(range(1, 10).map(eventId));
+  });
+
+  it('2. keeps traffic on a primary that can enqueue but not process; the events wait in its queue', async () => {
+    await playThrough(2);
+    // 11-17 acknowledged; 18-20 enqueued, but Stripe saw a 504 and will retry them.
+    expect([...sender.failed.keys()].sort()).toEqual([18, 19, 20].map(eventId));
+    expect(dns.active).toBe('primary');
+    expect(await regionQueueDepth('primary')).toBe(10);
+    expect(processedIds()).toHaveLength(10);
+  });
+
+  it('3. fails over when the primary API goes down; Stripe retries and new events reach the secondary', async () => {
+    await playThrough(3);
+    expect(sender.failed.size).toBe(0);
+    // The secondary's queue is drained: everything it took is processed, and nothing more will be.
     expect(processedIds('secondary').sort()).toEqual(range(18, 30).map(eventId));
-    await waitFor('the secondary queue to drain', async () => (await queueDepth('secondary')) === 0);
     expect(processedIds().filter((id) => id === eventId(5))).toHaveLength(1);
   });
 
   it('4. leaves what the primary acknowledged in its queue, not processed and not lost, while it is down', async () => {
-    expect(await queueDepth('primary')).toBe(10);
+    await playThrough(4);
+    expect(await regionQueueDepth('primary')).toBe(10);
     for (const n of range(11, 17)) expect(processedIds()).not.toContain(eventId(n));
   });
 
   it('5. drains the recovered primary: its waiting events once, the copies the secondary handled skipped', async () => {
-    regions.primary.startProcessing();
-    await waitFor('events 11-17 processed in the primary', () => processedIds('primary').length === 17);
-    await waitFor('the primary queue to drain', async () => (await queueDepth('primary')) === 0);
-    // Give a late duplicate every chance to show up.
-    await new Promise((r) => setTimeout(r, 300));
-
+    await playThrough(5);
     // Every event exactly once across both regions.
     const all = processedIds();
     expect([...all].sort()).toEqual(range(1, 30).map(eventId));

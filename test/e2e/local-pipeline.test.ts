@@ -7,6 +7,7 @@ import { runDemo } from '../../local/demo';
 import { readSink } from '../../local/file-sink';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { runtimeInfo } from '../../local/runtime-info';
+import { untilQueueDrained } from '../support/queue-drained';
 
 let pipeline: LocalPipeline;
 let dir: string;
@@ -85,8 +86,8 @@ describe('the local pipeline, end to end', () => {
       source: 'webhook',
     });
     expect(Date.parse(processed[0]!.processedAt)).not.toBeNaN();
-    // Give late duplicates every chance to show up, then check once more.
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the queue is drained no copy can still turn up: check once more.
+    await untilQueueDrained(pipeline);
     expect(await sinkFor('evt_e2e_1')).toHaveLength(1);
   });
 
@@ -101,7 +102,8 @@ describe('the local pipeline, end to end', () => {
       }),
     );
     expect(stale).toMatchObject({ status: 400, body: { error: 'stale_timestamp' } });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Had either been enqueued, it would be processed by the time the queue is drained.
+    await untilQueueDrained(pipeline);
     const sink = await readSink(pipeline.sinkFile!);
     expect(sink.filter((e) => e.eventId === 'evt_e2e_forged' || e.eventId === 'evt_e2e_stale')).toEqual([]);
   });

@@ -79,79 +79,99 @@ function emf(all: Line[]): Emf[] {
   return all.filter((l): l is Emf => '_aws' in l);
 }
 
-/** The sum of a metric over every EMF line whose dimensions match. */
-function metricTotal(all: Line[], name: string, dims: Record<string, string>): number {
+/** Every value of a metric in the EMF lines whose dimensions match (none when it was never emitted). */
+function metricValues(all: Line[], name: string, dims: Record<string, string>): number[] {
   return emf(all)
     .filter((l) => l._aws.CloudWatchMetrics.some((d) => d.Metrics.some((m) => m.Name === name)))
     .filter((l) => Object.entries(dims).every(([k, v]) => l[k] === v))
-    .reduce((sum, l) => {
+    .flatMap((l) => {
       const v = l[name];
-      return sum + (Array.isArray(v) ? v.reduce((a: number, b) => a + Number(b), 0) : Number(v));
-    }, 0);
+      return Array.isArray(v) ? v.map(Number) : [Number(v)];
+    });
+}
+
+/** The sum of a metric over every EMF line whose dimensions match. */
+function metricTotal(all: Line[], name: string, dims: Record<string, string>): number {
+  return metricValues(all, name, dims).reduce((sum, v) => sum + v, 0);
 }
 
 const eventId = 'evt_observability_1';
 const chargeId = 'ch_observability_1';
+/** The event was created 90 s before it reached the pipeline: ProcessingLatency must say at least that. */
+const CREATED_AGO_MS = 90_000;
 let rawBody = '';
 /** Every Stripe-Signature header sent. */
 const signatures: string[] = [];
+/** What the scenario saw, for the tests to assess: every test reads the same run, in any order or alone. */
+const run = { acceptedStatus: 0, forgedStatus: 0, sinkLength: 0, startedMs: 0, finishedMs: 0 };
+
+/**
+ * The run every test looks at: an accepted event, an operator's replay of it (a duplicate), and a forged delivery,
+ * each waited for until the pipeline reports it.
+ */
+async function playScenario(): Promise<void> {
+  if (pipeline.stripe.kind !== 'offline') throw new Error('expected the embedded Stripe');
+  // Stripe's current object carries card details and a client secret the pipeline must never log.
+  pipeline.stripe.server.setObject({
+    id: chargeId,
+    object: 'charge',
+    amount: 2500,
+    currency: 'usd',
+    status: 'succeeded',
+    client_secret: CLIENT_SECRET,
+    payment_method_details: { type: 'card', card: { brand: 'visa', last4: LAST4, fingerprint: CARD_FINGERPRINT } },
+  });
+  run.startedMs = Date.now();
+  const event = {
+    id: eventId,
+    object: 'event',
+    type: 'charge.succeeded',
+    livemode: false,
+    created: Math.floor((run.startedMs - CREATED_AGO_MS) / 1000),
+    data: { object: { id: chargeId, object: 'charge', amount: 2500, client_secret: CLIENT_SECRET } },
+  };
+  rawBody = JSON.stringify(event);
+  const post = (secret: string) => {
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload: rawBody, secret });
+    signatures.push(signature);
+    return fetch(pipeline.webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      body: rawBody,
+    });
+  };
+
+  run.acceptedStatus = (await post(LOCAL_WEBHOOK_SECRET)).status;
+  await until('the event in the sink', async () => (await readSink(pipeline.sinkFile!)).length === 1);
+
+  // An operator's `replay --force`: the same event again, past SQS's deduplication window.
+  const sqs = new SQSClient({
+    endpoint: pipeline.sqsEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await enqueueMessage(sqs, pipeline.queues.queueUrl, toQueueMessage(event, 'replay', new Date()), {
+    maxMessageBytes: 262_144,
+    deduplicationIdOverride: `${eventId}:replay`,
+  });
+  sqs.destroy();
+  await until('the duplicate to be skipped', () =>
+    lines().some((l) => l.message === 'event already processed: skipped'),
+  );
+
+  run.forgedStatus = (await post(FORGED_SECRET)).status;
+  await until('the rejection metric', () => metricTotal(lines(), 'WebhookRejected', { Reason: 'bad_signature' }) === 1);
+  run.sinkLength = (await readSink(pipeline.sinkFile!)).length;
+  run.finishedMs = Date.now();
+}
 
 describe('a local run, as an operator sees it', () => {
-  it('processes an accepted event, skips its replay as a duplicate, and refuses a forged delivery', async () => {
-    if (pipeline.stripe.kind !== 'offline') throw new Error('expected the embedded Stripe');
-    // Stripe's current object carries card details and a client secret the pipeline must never log.
-    pipeline.stripe.server.setObject({
-      id: chargeId,
-      object: 'charge',
-      amount: 2500,
-      currency: 'usd',
-      status: 'succeeded',
-      client_secret: CLIENT_SECRET,
-      payment_method_details: { type: 'card', card: { brand: 'visa', last4: LAST4, fingerprint: CARD_FINGERPRINT } },
-    });
-    const event = {
-      id: eventId,
-      object: 'event',
-      type: 'charge.succeeded',
-      livemode: false,
-      created: Math.floor(Date.now() / 1000),
-      data: { object: { id: chargeId, object: 'charge', amount: 2500, client_secret: CLIENT_SECRET } },
-    };
-    rawBody = JSON.stringify(event);
-    const post = (secret: string) => {
-      const signature = Stripe.webhooks.generateTestHeaderString({ payload: rawBody, secret });
-      signatures.push(signature);
-      return fetch(pipeline.webhookUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-        body: rawBody,
-      });
-    };
+  beforeAll(playScenario);
 
-    expect((await post(LOCAL_WEBHOOK_SECRET)).status).toBe(200);
-    await until('the event in the sink', async () => (await readSink(pipeline.sinkFile!)).length === 1);
-
-    // An operator's `replay --force`: the same event again, past SQS's deduplication window.
-    const sqs = new SQSClient({
-      endpoint: pipeline.sqsEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await enqueueMessage(sqs, pipeline.queues.queueUrl, toQueueMessage(event, 'replay', new Date()), {
-      maxMessageBytes: 262_144,
-      deduplicationIdOverride: `${eventId}:replay`,
-    });
-    sqs.destroy();
-    await until('the duplicate to be skipped', () =>
-      lines().some((l) => l.message === 'event already processed: skipped'),
-    );
-
-    expect((await post(FORGED_SECRET)).status).toBe(400);
-    await until(
-      'the rejection metric',
-      () => metricTotal(lines(), 'WebhookRejected', { Reason: 'bad_signature' }) === 1,
-    );
-    expect(await readSink(pipeline.sinkFile!)).toHaveLength(1);
+  it('processes an accepted event, skips its replay as a duplicate, and refuses a forged delivery', () => {
+    expect(run.acceptedStatus).toBe(200);
+    expect(run.forgedStatus).toBe(400);
+    expect(run.sinkLength).toBe(1);
   });
 
   it('logs the accepted event with its id, type, SQS message id and API request id', () => {
@@ -206,7 +226,11 @@ describe('a local run, as an operator sees it', () => {
     expect(metricTotal(all, 'DuplicateSkipped', processor)).toBe(1);
     expect(metricTotal(all, 'StripeCalls', processor)).toBe(1);
     expect(metricTotal(all, 'Stripe429', processor)).toBe(0);
-    expect(metricTotal(all, 'ProcessingLatency', processor)).toBeGreaterThanOrEqual(0);
+    // One latency, for the one event processed (not for the duplicate): from the event's creation to its end.
+    const latencies = metricValues(all, 'ProcessingLatency', processor);
+    expect(latencies).toHaveLength(1);
+    expect(latencies[0]).toBeGreaterThanOrEqual(CREATED_AGO_MS);
+    expect(latencies[0]).toBeLessThanOrEqual(CREATED_AGO_MS + (run.finishedMs - run.startedMs) + 1_000);
     const rejected = emf(all).find((l) => 'WebhookRejected' in l);
     expect(rejected?._aws.CloudWatchMetrics[0]?.Dimensions[0]?.sort()).toEqual(['Reason', 'service']);
   });

@@ -11,7 +11,6 @@ import { createRegionalStacks } from '../../lib/stacks/regional-stack';
 import {
   actionsOn,
   environmentOf,
-  functionProps,
   logicalId,
   NO_BUNDLING,
   onlyResource,

@@ -131,8 +131,10 @@ describe('verifyStripeSignature agrees with stripe.webhooks.constructEvent', () 
   });
 
   it('rejects a timestamp more than 300 s in the future, which stripe-node accepts (deliberately stricter)', () => {
-    const near = sign(BODY, { timestamp: NOW + 299 });
-    expect(ours(BODY, near)).toEqual({ ok: true, timestamp: NOW + 299 });
+    for (const ahead of [299, 300]) {
+      const near = sign(BODY, { timestamp: NOW + ahead });
+      expect(ours(BODY, near), `${ahead} s ahead`).toEqual({ ok: true, timestamp: NOW + ahead });
+    }
     const future = sign(BODY, { timestamp: NOW + 301 });
     expect(ours(BODY, future)).toMatchObject({ ok: false, reason: 'future_timestamp' });
     expect(stripeAccepts(BODY, future)).toBe(true);
@@ -190,6 +192,25 @@ describe('verifyStripeSignature agrees with stripe.webhooks.constructEvent', () 
     expect(ours(bytes, overBytes)).toEqual({ ok: true, timestamp: NOW });
   });
 
+  it('ignores items without "=", even one that starts with t (stripe-node skips them too)', () => {
+    const header = `${sign(BODY)},tt,`;
+    expect(ours(BODY, header)).toEqual({ ok: true, timestamp: NOW });
+    expect(stripeAccepts(BODY, header)).toBe(true);
+  });
+
+  it('never verifies with a secret of whitespace alone, whichever whitespace it is', () => {
+    for (const blank of [' ', '\t', '\r', '\n', '\f', '\v', ' \t\r\n\f\v']) {
+      const signedWithBlank = sign(BODY, { secret: blank.repeat(2) });
+      expect(ours(BODY, signedWithBlank, [blank.repeat(2)]), JSON.stringify(blank)).toMatchObject({
+        ok: false,
+        reason: 'bad_signature',
+      });
+    }
+    // A secret with whitespace around real characters is a secret like any other.
+    const padded = ' whsec_padded\v';
+    expect(ours(BODY, sign(BODY, { secret: padded }), [padded])).toEqual({ ok: true, timestamp: NOW });
+  });
+
   it('never verifies with a blank secret and refuses an empty body (stripe-node accepts an empty Buffer)', () => {
     const blankSigned = sign(BODY, { secret: '' });
     expect(ours(BODY, blankSigned, ['', ' \n'])).toMatchObject({ ok: false, reason: 'bad_signature' });
@@ -199,6 +220,49 @@ describe('verifyStripeSignature agrees with stripe.webhooks.constructEvent', () 
     expect(stripeAccepts('', emptySigned)).toBe(false);
     // stripe-node only refuses a falsy payload: an empty Buffer is truthy, so there it verifies.
     expect(stripeAccepts(Buffer.alloc(0), emptySigned)).toBe(true);
+  });
+});
+
+describe('verifyStripeSignature tells the sender what is wrong', () => {
+  // The message is the body of the 400 answer, which Stripe's dashboard shows to whoever debugs the endpoint.
+  const good = v1Of(sign(BODY));
+  const cases: Array<[string, string, string | undefined, RegExp]> = [
+    ['a header without t=', BODY, `v1=${good}`, /has no timestamp \(t=\)/],
+    ['a t= that is not digits', BODY, `t=12ab,v1=${good}`, /timestamp \(t=\) is not a Unix time in seconds/],
+    [
+      'a header with two t=',
+      BODY,
+      `t=${NOW},t=${NOW},v1=${good}`,
+      /more than one timestamp \(t=\); was the header sent twice/,
+    ],
+    ['a header without v1=', BODY, `t=${NOW},v0=${good}`, /has no v1 signature/],
+    ['an empty body', '', `t=${NOW},v1=${good}`, /body is empty, so there is nothing signed/],
+    ['a wrong signature', BODY, sign(BODY, { secret: OTHER_SECRET }), /No v1 signature matches .* byte for byte\./],
+    ['a stale timestamp', BODY, sign(BODY, { timestamp: NOW - 301 }), /is 301 s old, more than the 300 s tolerated/],
+    [
+      'a future timestamp',
+      BODY,
+      sign(BODY, { timestamp: NOW + 302 }),
+      /is 302 s in the future, more than the 300 s tolerated/,
+    ],
+  ];
+  for (const [what, body, header, message] of cases) {
+    it(`says what is wrong with ${what}`, () => {
+      const verdict = ours(body, header);
+      expect(verdict.ok).toBe(false);
+      if (!verdict.ok) expect(verdict.message).toMatch(message);
+    });
+  }
+});
+
+describe('verifyStripeSignature on the real clock', () => {
+  it('uses the current time when none is given: a fresh signature passes, one older than the tolerance does not', () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const verify = (timestamp: number) =>
+      verifyStripeSignature(Buffer.from(BODY), sign(BODY, { timestamp }), [SECRET], { toleranceSeconds: TOLERANCE });
+    expect(verify(nowSeconds)).toMatchObject({ ok: true });
+    expect(verify(nowSeconds - TOLERANCE - 60)).toMatchObject({ ok: false, reason: 'stale_timestamp' });
+    expect(verify(nowSeconds + 400)).toMatchObject({ ok: false, reason: 'future_timestamp' });
   });
 });
 

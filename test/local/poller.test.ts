@@ -25,17 +25,22 @@ async function send(queueUrl: string, group: string, id: string) {
   );
 }
 
-async function depth(queueUrl: string): Promise<number> {
+async function visibility(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
   const out = await sqs.client.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
-  return (
-    Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+  return {
+    visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
+async function depth(queueUrl: string): Promise<number> {
+  const { visible, inFlight } = await visibility(queueUrl);
+  return visible + inFlight;
 }
 
 /** Every container runs the same handler (tests of the event source mapping itself, not of module state). */
@@ -131,6 +136,33 @@ describe('local poller (the event source mapping)', () => {
       const out = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: q.queueUrl, WaitTimeSeconds: 1 }));
       return out.Messages?.[0]?.Body === 'a1';
     });
+  });
+
+  it('stop() strands nothing: a message sent while the last long poll is open is back on the queue at once', async () => {
+    // A 60 s visibility timeout: a message handed to a poll nobody reads would stay hidden that long.
+    const q = await createEventQueues(sqs.client, {
+      name: `poller-stop-${++n}`,
+      visibilityTimeoutSeconds: 60,
+      maxReceiveCount: 5,
+    });
+    const handled: string[] = [];
+    const poller = startPoller({
+      sqs: sqs.client,
+      queueUrl: q.queueUrl,
+      queueArn: q.queueArn,
+      createContainer: one(async (event) => {
+        handled.push(...event.Records.map((r) => r.body));
+        return { batchItemFailures: [] };
+      }),
+    });
+    // Once a round of empty polls has come back, each worker has its next long poll open.
+    await until(() => poller.stats.polls >= 2);
+    const stopping = poller.stop();
+    await send(q.queueUrl, 'a', 'late');
+    await stopping;
+
+    expect(handled).toEqual([]);
+    expect(await visibility(q.queueUrl)).toEqual({ visible: 1, inFlight: 0 });
   });
 
   it('lets the queue redrive a message that keeps failing to the DLQ after maxReceiveCount', async () => {

@@ -4,7 +4,8 @@
  * the DLQ after maxReceiveCount) end up in the DLQ; `dlq list` / `inspect` say why; `dlq redrive` brings them back;
  * `replay` skips DONE events unless --force; `event` shows the idempotency record.
  *
- * The tests run in order and share the pipeline (each builds on what the previous one left).
+ * The tests share one pipeline and a scenario in two stages (both events dead-lettered; then the causes fixed and
+ * the DLQ redriven): each test plays the stages it needs first, so it passes alone as well as after the others.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '..
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
 import type { StripeServer } from '../../local/stripe-server';
 import { paymentEvent, uid } from '../reconciler/helpers';
+import { untilQueueDrained } from '../support/queue-drained';
+import { stagedScenario } from '../support/staged-scenario';
 
 let pipeline: LocalPipeline;
 let info: RuntimeInfo;
@@ -113,20 +116,20 @@ async function sinkCount(eventId: string): Promise<number> {
   return (await readSink(pipeline.sinkFile!)).filter((p) => p.eventId === eventId).length;
 }
 
-describe('npm run ops, against the local pipeline', () => {
-  it('dlq list: a permanent failure with the reason the processor attached, a transient one with the last error from the table', async () => {
-    server().setObject({
-      id: poisonIntent,
-      object: 'payment_intent',
-      status: 'succeeded',
-      amount: 1000,
-      currency: 'eur',
-    });
+/** What the redrive stage answered. */
+let redrive: { code: number; out: string; err: string };
+
+/** The payment intent the poison event is about (Stripe deletes it in stage 1 and has it again in stage 2). */
+const poisonObject = { id: poisonIntent, object: 'payment_intent', status: 'succeeded', amount: 1000, currency: 'eur' };
+
+const reach = stagedScenario([
+  // 1. A poison event (its object is gone from Stripe) and a transient one (the ledger is down) reach the DLQ.
+  async () => {
+    server().setObject(poisonObject);
     server().deleteObject(poisonIntent);
     for (const e of [poison, invoiceEvent]) server().addEvent(e);
     await deliver(poison);
     await deliver(invoiceEvent);
-
     const target = localTarget(info);
     try {
       await until(
@@ -136,6 +139,19 @@ describe('npm run ops, against the local pipeline', () => {
     } finally {
       target.close();
     }
+  },
+  // 2. The causes are fixed (the object is back, the ledger is up) and the DLQ redriven: both are processed.
+  async () => {
+    server().setObject(poisonObject);
+    ledgerDown = false;
+    redrive = await ops('dlq', 'redrive', '--json');
+    await untilQueueDrained(pipeline);
+  },
+]);
+
+describe('npm run ops, against the local pipeline', () => {
+  it('dlq list: a permanent failure with the reason the processor attached, a transient one with the last error from the table', async () => {
+    await reach(1);
 
     const listed = await ops('dlq', 'list', '--json');
     expect(listed.code).toBe(0);
@@ -162,7 +178,8 @@ describe('npm run ops, against the local pipeline', () => {
     expect(human.err).toContain('target: local pipeline at');
   });
 
-  it('the processor logged each failed attempt of the transient event with its event id and message id', () => {
+  it('the processor logged each failed attempt of the transient event with its event id and message id', async () => {
+    await reach(1);
     const retries = logLines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.message === 'event failed: will be retried' && l.eventId === invoiceEvent.id);
@@ -173,6 +190,7 @@ describe('npm run ops, against the local pipeline', () => {
   });
 
   it('dlq inspect: one message in full, found by event id', async () => {
+    await reach(1);
     const res = await ops('dlq', 'inspect', poison.id, '--json');
     expect(res.code).toBe(0);
     const detail = JSON.parse(res.out) as Record<string, unknown>;
@@ -186,30 +204,18 @@ describe('npm run ops, against the local pipeline', () => {
   });
 
   it('dlq redrive: moves every message back to the event queue; with the causes fixed, each is processed once', async () => {
-    server().setObject({
-      id: poisonIntent,
-      object: 'payment_intent',
-      status: 'succeeded',
-      amount: 1000,
-      currency: 'eur',
-    });
-    ledgerDown = false;
+    await reach(2);
 
-    const res = await ops('dlq', 'redrive', '--json');
-
-    expect(res.code).toBe(0);
-    const moved = (JSON.parse(res.out) as { moved: Array<{ eventId: string }> }).moved;
+    expect(redrive.code).toBe(0);
+    const moved = (JSON.parse(redrive.out) as { moved: Array<{ eventId: string }> }).moved;
     expect(moved.map((m) => m.eventId).sort()).toEqual([invoiceEvent.id, poison.id].sort());
-    await until(
-      async () => (await sinkCount(poison.id)) + (await sinkCount(invoiceEvent.id)),
-      (n) => n === 2,
-    );
     expect(await sinkCount(poison.id)).toBe(1);
     expect(await sinkCount(invoiceEvent.id)).toBe(1);
     expect((await ops('dlq', 'list')).out).toContain('The DLQ is empty');
   });
 
   it('event: shows the idempotency record (status, attempts, last error)', async () => {
+    await reach(2);
     const res = await ops('event', invoiceEvent.id, '--json');
     expect(res.code).toBe(0);
     expect(JSON.parse(res.out)).toMatchObject({
@@ -225,11 +231,13 @@ describe('npm run ops, against the local pipeline', () => {
   });
 
   it('replay --id: a DONE event is a no-op; with --force it is processed again', async () => {
+    await reach(2);
     const skipped = await ops('replay', '--id', poison.id);
     expect(skipped.code).toBe(0);
     expect(skipped.out).toContain('skipped: already DONE');
     expect(skipped.out).toContain('0 enqueued, 1 skipped');
-    await new Promise((r) => setTimeout(r, 500));
+    // Nothing on the queue, so nothing more can reach the sink.
+    await untilQueueDrained(pipeline);
     expect(await sinkCount(poison.id)).toBe(1);
 
     const forced = await ops('replay', '--id', poison.id, '--force', '--json');

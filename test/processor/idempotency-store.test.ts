@@ -1,32 +1,23 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createIdempotencyStore, type IdempotencyStore, LeaseLostError } from '../../lambdas/shared/idempotency-store';
-import { createIdempotencyTable, type LocalDynamo, startDynamo } from './local-aws';
+import { useDynamoWithTable } from './local-aws';
 
 const TABLE = 'idempotency';
 const LEASE_SECONDS = 60;
 const DONE_TTL_DAYS = 30;
 
-let dynamo: LocalDynamo;
+const dynamo = useDynamoWithTable(TABLE);
 let clock: number;
 let store: IdempotencyStore;
 let seq = 0;
 /** A fresh event id per test, so tests never see each other's items. */
 let eventId: string;
 
-beforeAll(async () => {
-  dynamo = await startDynamo();
-  await createIdempotencyTable(dynamo.client, TABLE);
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
-
 beforeEach(() => {
   clock = Date.UTC(2026, 0, 1);
   eventId = `evt_store_${++seq}`;
   store = createIdempotencyStore({
-    client: dynamo.client,
+    client: dynamo().client,
     tableName: TABLE,
     leaseSeconds: LEASE_SECONDS,
     doneTtlDays: DONE_TTL_DAYS,
@@ -84,7 +75,7 @@ describe('idempotency store', () => {
     clock += DONE_TTL_DAYS * 86_400_000 - 1_000;
     expect(await store.claim(eventId, meta)).toMatchObject({ outcome: 'done' });
 
-    clock += 2_000;
+    clock += 1_000; // the very second it expires: absent, as the claim's condition (expiresAt <= now) sees it
     expect(await store.get(eventId)).toBeUndefined();
     expect(await store.claim(eventId, meta)).toMatchObject({ outcome: 'claimed' });
   });
@@ -122,6 +113,52 @@ describe('idempotency store', () => {
     await store.markDone(eventId, claimed.token);
     // A second markDone (same token) does not flip a DONE item either: the token was removed.
     await expect(store.markDone(eventId, claimed.token)).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it('keeps the item for doneTtlDays after its last write, whether claimed, failed or done', async () => {
+    const ttlAfter = (ms: number) => Math.floor(ms / 1000) + DONE_TTL_DAYS * 86_400;
+    const claimed = await store.claim(eventId, meta);
+    if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
+    expect((await store.get(eventId))?.expiresAt).toBe(ttlAfter(clock));
+
+    clock += 5_000;
+    await store.recordFailure(eventId, claimed.token, { code: 'x', message: 'x', messageId: 'm-1', permanent: false });
+    expect((await store.get(eventId))?.expiresAt).toBe(ttlAfter(clock));
+
+    clock += 5_000;
+    const again = await store.claim(eventId, meta);
+    if (again.outcome !== 'claimed') throw new Error('expected a claim');
+    clock += 5_000;
+    await store.markDone(eventId, again.token);
+    expect((await store.get(eventId))?.expiresAt).toBe(ttlAfter(clock));
+  });
+
+  it('keeps the first 500 characters of a failure message', async () => {
+    const claimed = await store.claim(eventId, meta);
+    if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
+    const message = `${'a'.repeat(500)}${'b'.repeat(1500)}`;
+    await store.recordFailure(eventId, claimed.token, { code: 'x', message, messageId: 'm-1', permanent: true });
+    expect((await store.get(eventId))?.lastError).toMatchObject({
+      message: 'a'.repeat(500),
+      permanent: true,
+      at: new Date(clock).toISOString(),
+    });
+  });
+
+  it('says which event lost its claim, with the lease_lost code the processor reports', async () => {
+    const claimed = await store.claim(eventId, meta);
+    if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
+    await expect(store.markDone(eventId, 'stale-token')).rejects.toMatchObject({
+      name: 'LeaseLostError',
+      code: 'lease_lost',
+      message: `the claim on ${eventId} was lost before it was marked done`,
+    });
+    const failure = { code: 'x', message: 'x', messageId: 'm-1', permanent: false };
+    await expect(store.recordFailure(eventId, 'stale-token', failure)).rejects.toMatchObject({
+      name: 'LeaseLostError',
+      code: 'lease_lost',
+      message: `the claim on ${eventId} was lost before its failure was recorded`,
+    });
   });
 
   it('gives exactly one of many concurrent claims the event', async () => {

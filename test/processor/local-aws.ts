@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { afterAll, beforeAll } from 'vitest';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -53,6 +54,25 @@ export async function createIdempotencyTable(client: DynamoDBClient, tableName: 
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+}
+
+/**
+ * For a test file: dynalite with an idempotency table, started before the file's tests and stopped after them.
+ * Returns a getter (the instance exists once beforeAll has run).
+ */
+export function useDynamoWithTable(tableName: string): () => LocalDynamo {
+  let dynamo: LocalDynamo | undefined;
+  beforeAll(async () => {
+    dynamo = await startDynamo();
+    await createIdempotencyTable(dynamo.client, tableName);
+  });
+  afterAll(async () => {
+    await dynamo?.close();
+  });
+  return () => {
+    if (!dynamo) throw new Error('dynalite is not running: use it inside a test or a hook');
+    return dynamo;
+  };
 }
 
 export interface LocalSqs {

@@ -15,6 +15,7 @@ import { readSink } from '../../local/file-sink';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { reconcileLocal } from '../../local/reconcile';
 import { runtimeFile, runtimeInfo } from '../../local/runtime-info';
+import { untilQueueDrained } from '../support/queue-drained';
 import { paymentEvent, uid } from './helpers';
 
 const run = promisify(execFile);
@@ -84,7 +85,7 @@ describe('npm run reconcile, against a running local pipeline', () => {
     // A second run finds everything DONE.
     const second = await reconcileLocal(info, { lookbackHours: 1, graceSeconds: 300, logger: silent });
     expect(second).toMatchObject({ missed: 0, enqueued: 0, alreadyDone: 5 });
-    await new Promise((r) => setTimeout(r, 300));
+    await untilQueueDrained(pipeline);
     expect([...(await sinkCounts(all)).values()]).toEqual([1, 1, 1, 1, 1]);
   });
 

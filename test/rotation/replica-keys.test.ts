@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKeyRotation } from '../../lambdas/rotation/api-key/core';
 import { checkReplication } from '../../lambdas/rotation/replication/core';

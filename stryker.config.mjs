@@ -1,0 +1,24 @@
+// Mutation testing of the money path (npm run test:mutation; scores and how to read them in docs/testing.md).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.stryker.config.ts' },
+  mutate: ['lambdas/ingress/**/*.ts', 'lambdas/shared/**/*.ts', 'lambdas/processor/**/*.ts'],
+  // Each mutant runs only the tests that reached it in the dry run, so those tests must pass alone.
+  coverageAnalysis: 'perTest',
+  // With --incremental (npm run test:mutation): committed, so a re-run (and CI on a fresh clone) tests only the
+  // mutants whose code or covering tests changed.
+  incrementalFile: 'test/mutation/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  // Two cores on the build machines (README); one Stryker worker per core.
+  concurrency: 2,
+  // A surviving mutant runs every test that covers it, and on a loaded 2-core machine the slow ones (the signature
+  // property tests, the stand-ins' set-up) overran Stryker's default 5 s allowance: a survivor then counted as a
+  // "timeout", i.e. as detected. A generous allowance keeps the score honest; a mutant that really hangs costs 15 s.
+  timeoutMS: 15_000,
+  timeoutFactor: 2,
+  thresholds: { high: 90, low: 80, break: 0 },
+};
