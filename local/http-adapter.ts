@@ -22,8 +22,17 @@ export interface HttpAdapter {
   close(): Promise<void>;
 }
 
-export async function startHttpAdapter(opts: { port?: number; handler: HttpHandler }): Promise<HttpAdapter> {
+/** Serves a request itself (e.g. the local console's pages) and returns true, or returns false to pass it on. */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export async function startHttpAdapter(opts: {
+  port?: number;
+  handler: HttpHandler;
+  /** Asked first for every request: local-only routes that are no part of API Gateway. */
+  raw?: RawHandler;
+}): Promise<HttpAdapter> {
   const server: Server = createServer((req, res) => {
+    if (opts.raw?.(req, res)) return;
     handle(req, res, opts.handler).catch((err: unknown) => {
       // The handler itself threw: API Gateway answers 500 with this body when a Lambda integration fails.
       if (!res.headersSent) {

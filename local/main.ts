@@ -67,7 +67,8 @@ function banner(pipeline: LocalPipeline, secret: string | undefined): string {
     '',
     'Stripe webhooks pipeline running locally',
     `  webhook     POST ${pipeline.webhookUrl}`,
-    `  health      GET  ${pipeline.url}/health`,
+    `  console     ${pipeline.url}/_console (events as they move, the DLQ with redrive and replay)`,
+    `  health      GET  ${pipeline.url}/health (locally also queue, in-flight and DLQ counts)`,
     `  secret      ${secret ? 'from STRIPE_WEBHOOK_SECRET' : `${LOCAL_WEBHOOK_SECRET} (local default; set STRIPE_WEBHOOK_SECRET)`}`,
     `  stripe      ${stripeLine}`,
     `  sink        ${pipeline.sinkFile} (one JSON line per processed event)`,
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
       maxReceiveCount: intFromEnv('MAX_RECEIVE_COUNT', 10),
       emitMetrics: process.env.LOCAL_METRICS === 'true',
       logLevel: (process.env.LOG_LEVEL?.toUpperCase() as 'INFO' | undefined) ?? 'INFO',
+      console: true,
     });
   } catch (err) {
     // Taken between the check and the listen.

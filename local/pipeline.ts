@@ -27,8 +27,13 @@ import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { consoleActions } from './console/actions';
+import { EventJournal } from './console/journal';
+import { observeIngress, ProcessorObserver } from './console/observe';
+import { type ConsoleHandle, createConsole } from './console/server';
 import type { ContainerInfo } from './containers';
 import { fileSink } from './file-sink';
+import { localFigures, withLocalHealth } from './health';
 import { type HttpAdapter, type HttpHandler, startHttpAdapter } from './http-adapter';
 import { type InvocationContext, type InvocationOutcome, type Poller, startPoller } from './poller';
 import {
@@ -118,6 +123,11 @@ export interface LocalPipelineOptions {
   readonly dynamoInWorker?: boolean;
   /** Run fauxqs on a worker thread, off the pipeline's event loop (see startSqs). @default false */
   readonly sqsInWorker?: boolean;
+  /**
+   * Serve the console at /_console (local/console/), fed from what the pipeline does. `npm start` turns it on.
+   * @default false
+   */
+  readonly console?: boolean;
 }
 
 /** One processor invocation, given the dependencies its container built for the processor. */
@@ -159,6 +169,8 @@ export interface LocalPipeline {
   stopProcessing(): Promise<void>;
   /** Starts a new poller (after stopProcessing), which drains whatever waited on the queue. */
   startProcessing(): void;
+  /** The console's journal, when `console` is on (its page is at `${url}/_console`). */
+  readonly journal: EventJournal | undefined;
   /** Stops taking requests, lets running invocations finish, and stops every stand-in. */
   close(): Promise<void>;
 }
@@ -232,8 +244,11 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
     });
 
+    const journal = opts.console ? new EventJournal() : undefined;
+    const observer = journal ? new ProcessorObserver(journal) : undefined;
     const sinkFile = opts.sink ? undefined : (opts.sinkFile ?? DEFAULT_SINK_FILE);
-    const sink = opts.sink ?? fileSink(sinkFile!);
+    const baseSink = opts.sink ?? fileSink(sinkFile!);
+    const sink = observer ? observer.sink(baseSink) : baseSink;
     const registry = opts.registry ?? buildRegistry();
     const { invokeProcessor } = opts;
 
@@ -241,16 +256,19 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     const createContainer = (_info: ContainerInfo) => {
       const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
       const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
-      const sqsClient = new SQSClient({ ...clientConfig, endpoint: sqs.endpoint });
-      const stripeClient = createStripeClient(stripeKey, stripeOptions);
+      const ownSqs = new SQSClient({ ...clientConfig, endpoint: sqs.endpoint });
+      const sqsClient = observer ? observer.sqs(ownSqs, queues.dlqUrl) : ownSqs;
+      const ownStripe = createStripeClient(stripeKey, stripeOptions);
+      const stripeClient = observer ? observer.stripe(ownStripe) : ownStripe;
+      const ownStore = createIdempotencyStore({
+        client: dynamoClient,
+        tableName,
+        leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
+        doneTtlDays: 35,
+      });
       const metrics = emit ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' }) : undefined;
       const deps: ProcessorDeps = {
-        store: createIdempotencyStore({
-          client: dynamoClient,
-          tableName,
-          leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
-          doneTtlDays: 35,
-        }),
+        store: observer ? observer.store(ownStore) : ownStore,
         stripe: async () => stripeClient,
         sink,
         registry,
@@ -265,7 +283,8 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       const invoke: BatchFunction = invokeProcessor
         ? (event, ctx) => invokeProcessor(event, ctx, deps)
         : processor.handle;
-      const handle = opts.wrapProcessor ? opts.wrapProcessor(invoke) : invoke;
+      const wrapped = opts.wrapProcessor ? opts.wrapProcessor(invoke) : invoke;
+      const handle = observer ? observer.batch(wrapped) : wrapped;
       return {
         handle: async (event: SQSEvent, ctx: InvocationContext) => {
           try {
@@ -312,10 +331,19 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         ingressMetrics?.publishStoredMetrics();
       }
     };
+    const figures = () => localFigures(sqs.client, queues);
+    const ingressHandler = withLocalHealth(opts.wrapIngress ? opts.wrapIngress(handleHttp) : handleHttp, figures);
+    let consoleHandle: ConsoleHandle | undefined;
     const http: HttpAdapter = await startHttpAdapter({
       port: opts.port ?? 3000,
-      handler: opts.wrapIngress ? opts.wrapIngress(handleHttp) : handleHttp,
+      handler: journal ? observeIngress(journal, ingressHandler) : ingressHandler,
+      ...(journal ? { raw: (req, res) => consoleHandle?.handle(req, res) ?? false } : {}),
     });
+    if (journal) {
+      consoleHandle = createConsole({ journal, figures, ...consoleActions(() => self) });
+      const c = consoleHandle;
+      closers.push(async () => c.close());
+    }
     let httpOpen = true;
     const stopIngress = async () => {
       if (!httpOpen) return;
@@ -324,7 +352,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     };
     closers.push(stopIngress);
 
-    return {
+    const self: LocalPipeline = {
       url: http.url,
       webhookUrl: `${http.url}/stripe/webhook`,
       stripe,
@@ -343,8 +371,10 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         polling = true;
         poller = newPoller();
       },
+      journal,
       close: closeAll,
     };
+    return self;
   } catch (err) {
     await closeAll();
     throw err;

@@ -14,6 +14,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RawHandler } from '../http-adapter';
 import { EVENT_STATUSES, type EventJournal, type EventStatus, type Filter } from './journal';
 import { dlqLive, eventLive, filterForm, flash, layout, listLive, objectLive, type QueueFigures } from './render';
 
@@ -29,14 +30,19 @@ export interface ConsoleDeps {
   readonly replay: (eventId: string) => Promise<string>;
 }
 
-export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
-
 /** How often an idle stream gets a comment line, so proxies and browsers keep it open. */
 const HEARTBEAT_MS = 15_000;
 /** Largest form body accepted by an action. */
 const MAX_FORM_BYTES = 4096;
 
-export function createConsole(deps: ConsoleDeps): { handle: RawHandler; token: string; close(): void } {
+export interface ConsoleHandle {
+  /** Answers a request under /_console and returns true; returns false for any other path. */
+  readonly handle: RawHandler;
+  readonly token: string;
+  close(): void;
+}
+
+export function createConsole(deps: ConsoleDeps): ConsoleHandle {
   const token = randomBytes(16).toString('hex');
   const streams = new Set<ServerResponse>();
 
