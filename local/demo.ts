@@ -13,7 +13,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Stripe from 'stripe';
 import { CliError, isMain, parseCommandLine, runMain } from '../scripts/cli';
 import { readSink } from './file-sink';
-import { queueDepth } from './ops/dlq';
+import { queueDepth } from './ops/queues';
 import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
 import { choiceFromFlags, findRunningPipeline, notRunningMessage, type RuntimeInfo, runtimeInfo } from './runtime-info';
 import { LOCAL_CREDENTIALS } from './stand-ins';

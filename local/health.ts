@@ -3,37 +3,9 @@
  * (received, not yet deleted) and the DLQ's depth, read with GetQueueAttributes (nothing is received). On AWS the
  * route stays as the ingress answers it: a health check must not cost a queue read per call beyond its own.
  */
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { HEALTH_PATH } from '../lambdas/ingress/core';
-import type { QueueFigures } from './console/render';
 import type { HttpHandler } from './http-adapter';
-import type { LocalQueues } from './stand-ins';
-
-export async function localFigures(
-  sqs: SQSClient,
-  queues: Pick<LocalQueues, 'queueUrl' | 'dlqUrl'>,
-): Promise<QueueFigures> {
-  const read = async (url: string) =>
-    (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      )
-    ).Attributes ?? {};
-  const [queue, dlq] = await Promise.all([read(queues.queueUrl), read(queues.dlqUrl)]);
-  const n = (v: string | undefined) => Number(v ?? 0);
-  return {
-    queueDepth: n(queue.ApproximateNumberOfMessages) + n(queue.ApproximateNumberOfMessagesDelayed),
-    inFlight: n(queue.ApproximateNumberOfMessagesNotVisible),
-    dlqDepth: n(dlq.ApproximateNumberOfMessages) + n(dlq.ApproximateNumberOfMessagesNotVisible),
-  };
-}
+import type { QueueFigures } from './ops/queues';
 
 /** Adds `{ local: { queueDepth, inFlight, dlqDepth } }` to the ingress's GET /health answer (its status unchanged). */
 export function withLocalHealth(handle: HttpHandler, figures: () => Promise<QueueFigures>): HttpHandler {

@@ -9,6 +9,9 @@
  *   replay --id evt_... [--id ...]     fetch from Stripe and enqueue (skips DONE unless --force)
  *   replay --since <time> [--until <time>] [--type t ...] [--force]
  *   event <evt_id>                     the idempotency record: status, attempts, lastError, doneAt
+ *   status                             what happened: counts by outcome, last errors, queue and DLQ depth
+ *   stripe create <type> [--id ID] [--set key=value ...] [--account acct_...]   local offline Stripe only
+ *   stripe delete <id> [--account acct_...]                                    local offline Stripe only
  *
  * Target: --local | --region R with --stack NAME, or --queue-url/--dlq-url/--table/--secret-id (or QUEUE_URL,
  * DLQ_URL, TABLE_NAME, STRIPE_API_KEY_SECRET_ID). --json prints data for scripts. Exit code 1 on failure, 2 on
@@ -18,6 +21,8 @@ import { CliError, describeCliError, isMain, parseCommandLine, UsageError } from
 import { inspectDlq, listDlq, moveTaskStatus, redriveByHand, startMoveTask } from './ops/dlq';
 import { fields, table } from './ops/format';
 import { eventRecord, type ReplayReport, replayIds, replayRange } from './ops/replay';
+import { gatherStatus, renderStatus } from './ops/status';
+import { createObject, deleteObject, sampleObject } from './ops/stripe-objects';
 import { type OpsTarget, resolveTarget, type TargetDeps } from './ops/target';
 import { parseTime } from './reconcile';
 import { choiceFromFlags, findRunningPipeline } from './runtime-info';
@@ -38,6 +43,10 @@ const USAGE = `usage: npm run ops -- <command> [options]
   replay --id evt_... [--id ...] [--force]
   replay --since <ISO|unix> [--until <ISO|unix>] [--type t ...] [--force]
   event <evt_id>                    the event's idempotency record
+  status                            what happened: counts by outcome, last errors, queue/DLQ depth
+  stripe create <type> [--id ID] [--set key=value ...] [--account acct_...]
+                                    an object on the local offline Stripe (e.g. payment_intent)
+  stripe delete <id> [--account acct_...]
 target: --local (default when one npm start is running) | --port P | --url U (pick one of several)
         | --region R [--stack NAME | --queue-url U --dlq-url U --table T --secret-id S]
 output: --json; --debug adds the stack trace to an error`;
@@ -111,6 +120,8 @@ function parse(argv: readonly string[]) {
         until: { type: 'string' },
         type: { type: 'string', multiple: true },
         force: { type: 'boolean', default: false },
+        set: { type: 'string', multiple: true },
+        account: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     },
@@ -136,7 +147,35 @@ function commandOf(positionals: readonly string[]): Command {
   if (first === 'dlq' && second === 'redrive-status' && !third) return dlqRedriveStatus;
   if (first === 'replay' && !second) return replay;
   if (first === 'event' && second && !third) return (t, v, io) => showEvent(t, v, io, second);
+  if (first === 'status' && !second) return status;
+  if (first === 'stripe' && second === 'create' && third && positionals.length === 3) {
+    return (t, v, io) => stripeCreate(t, v, io, third);
+  }
+  if (first === 'stripe' && second === 'delete' && third && positionals.length === 3) {
+    return async (t, v, io) => {
+      await deleteObject(t, third, v.account);
+      io.out(`deleted ${third} on the offline Stripe: reads of it now answer 404 (customers: deleted: true)`);
+      return 0;
+    };
+  }
   throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+}
+
+const status: Command = async (target, values, io) => {
+  const report = await gatherStatus(target);
+  io.out(values.json ? JSON.stringify(report, null, 2) : renderStatus(report));
+  return 0;
+};
+
+async function stripeCreate(target: OpsTarget, values: Values, io: OpsIo, type: string): Promise<number> {
+  const obj = sampleObject(type, { ...(values.id?.[0] ? { id: values.id[0] } : {}), set: values.set ?? [] });
+  await createObject(target, obj, values.account);
+  if (values.json) io.out(JSON.stringify(obj, null, 2));
+  else {
+    const state = typeof obj.status === 'string' ? ` (status ${obj.status})` : '';
+    io.out(`created ${type} ${obj.id}${state} on the offline Stripe; --json prints it in full`);
+  }
+  return 0;
 }
 
 const dlqList: Command = async (target, values, io) => {

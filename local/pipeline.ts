@@ -33,8 +33,9 @@ import { observeIngress, ProcessorObserver } from './console/observe';
 import { type ConsoleHandle, createConsole } from './console/server';
 import type { ContainerInfo } from './containers';
 import { fileSink } from './file-sink';
-import { localFigures, withLocalHealth } from './health';
+import { withLocalHealth } from './health';
 import { type HttpAdapter, type HttpHandler, startHttpAdapter } from './http-adapter';
+import { queueFigures } from './ops/queues';
 import { type InvocationContext, type InvocationOutcome, type Poller, startPoller } from './poller';
 import {
   createEventQueues,
@@ -219,7 +220,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     } else if (opts.stripeSecretKey) {
       stripe = { kind: 'live' };
     } else {
-      const server = await startStripeServer({ fixtureFallback: true, admin: true });
+      const server = await startStripeServer({ singletonsFromFixtures: true, admin: true });
       closers.push(() => server.close());
       stripe = { kind: 'offline', apiBase: server.url, server };
     }
@@ -331,7 +332,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         ingressMetrics?.publishStoredMetrics();
       }
     };
-    const figures = () => localFigures(sqs.client, queues);
+    const figures = () => queueFigures(sqs.client, queues);
     const ingressHandler = withLocalHealth(opts.wrapIngress ? opts.wrapIngress(handleHttp) : handleHttp, figures);
     let consoleHandle: ConsoleHandle | undefined;
     const http: HttpAdapter = await startHttpAdapter({

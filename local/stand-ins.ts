@@ -144,26 +144,6 @@ export async function startSqs(port = 0, opts: SqsOptions = {}): Promise<Running
   return withClient(server, (endpoint) => new SQSClient(localClientConfig(endpoint)));
 }
 
-/** Messages on a queue: visible, in flight and delayed (0 = nothing left to do). */
-export async function queueDepth(client: SQSClient, queueUrl: string): Promise<number> {
-  const out = await client.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  const a = out.Attributes ?? {};
-  return (
-    Number(a.ApproximateNumberOfMessages ?? 0) +
-    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
-}
-
 /** The fauxqs server alone, on this thread (the worker of listenSqsInWorker calls it too). */
 export async function listenSqs(
   port: number,

@@ -143,10 +143,11 @@ export interface StripeServerOptions {
   /** Added to every answer. @default 0 */
   latencyMs?: number;
   /**
-   * Offline mode for `npm start`: an unknown id of a known object type is served from local/fixtures (Stripe's own
-   * example objects) with its id replaced, and kept, so later reads are consistent.
+   * Offline mode for `npm start`: a singleton (e.g. `/v1/balance`), which always exists in Stripe, is served from
+   * local/fixtures (Stripe's own example objects) until one is set. An unknown id of any other type answers 404
+   * `resource_missing`, like Stripe: objects are created on demand (`npm run ops -- stripe create`, or the admin API).
    */
-  fixtureFallback?: boolean;
+  singletonsFromFixtures?: boolean;
   /**
    * Serve `POST /_local/objects` (`{ object, account? }`), `POST /_local/objects/:id/delete` (`{ account? }`) and
    * `POST /_local/events` (an event), so another process on this machine (`npm run demo`) can set the scene.
@@ -237,7 +238,8 @@ const WEBHOOK_ENDPOINT_PARAMS = {
 };
 
 let fixtures: Record<string, StripeObject> | undefined;
-function fixture(type: string): StripeObject | undefined {
+/** Stripe's example object of `type` (local/fixtures), a fresh copy. */
+export function fixture(type: string): StripeObject | undefined {
   fixtures ??= (
     JSON.parse(readFileSync(new URL('./fixtures/stripe-objects.json', import.meta.url), 'utf8')) as {
       resources: Record<string, StripeObject>;
@@ -299,7 +301,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     if (singletonType) {
       const fromStore = store(account).get(singletonType)?.obj;
       if (fromStore) return { status: 200, body: fromStore };
-      const fx = opts.fixtureFallback ? fixture(singletonType) : undefined;
+      const fx = opts.singletonsFromFixtures ? fixture(singletonType) : undefined;
       return fx ? { status: 200, body: fx } : unrecognized('GET', path);
     }
     const cut = path.lastIndexOf('/');
@@ -325,13 +327,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     }
 
     const type = TYPE_BY_COLLECTION.get(collection);
-    if (type) {
-      const fx = opts.fixtureFallback ? fixture(type) : undefined;
-      if (!fx) return noSuch(type, id);
-      fx.id = id;
-      store(account).set(id, { obj: fx, deleted: false });
-      return { status: 200, body: fx };
-    }
+    if (type) return noSuch(type, id);
     if (collection.startsWith('/v2/') || NESTED_COLLECTION.test(collection)) {
       return noSuch(collection.split('/').pop() ?? 'object', id);
     }

@@ -249,6 +249,21 @@ export class EventJournal {
     return [...this.events.values()].filter((e) => e.status === status).sort((a, b) => b.seq - a.seq);
   }
 
+  /** The newest `n` events that failed (retried or in the DLQ), with their reasons, newest first. */
+  lastErrors(n = 5): Array<Pick<JournalEvent, 'eventId' | 'type' | 'status' | 'reason' | 'updatedAt'>> {
+    return [...this.events.values()]
+      .filter((e) => e.status === 'retried' || e.status === 'dlq')
+      .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : b.seq - a.seq))
+      .slice(0, n)
+      .map(({ eventId, type, status, reason, updatedAt }) => ({
+        eventId,
+        type,
+        status,
+        updatedAt,
+        ...(reason ? { reason } : {}),
+      }));
+  }
+
   /** Counts of events by status. */
   byStatus(): Record<EventStatus, number> {
     const out = Object.fromEntries(EVENT_STATUSES.map((s) => [s, 0])) as Record<EventStatus, number>;

@@ -3,6 +3,8 @@
  * the live part of a page when the server says something changed (server-sent events). Every value from an event
  * is escaped: payloads are attacker-controlled text as far as a browser is concerned.
  */
+
+import type { QueueFigures } from '../ops/queues';
 import {
   type Counters,
   EVENT_STATUSES,
@@ -12,13 +14,6 @@ import {
   type JournalEvent,
   type TimelineEntry,
 } from './journal';
-
-/** What the pages show besides the journal: the queues as SQS reports them. */
-export interface QueueFigures {
-  readonly queueDepth: number;
-  readonly dlqDepth: number;
-  readonly inFlight: number;
-}
 
 const BASE = '/_console';
 

@@ -6,6 +6,7 @@
  *   GET  /_console/objects/<id>     one object's timeline: the states handed to handlers, in order
  *   GET  /_console/dlq              the events in the DLQ, with redrive and replay buttons
  *   GET  /_console/stream           server-sent events: "change" whenever the journal changes
+ *   GET  /_console/status.json      what `npm run ops -- status` prints: counters, events by status, last errors
  *   POST /_console/actions/redrive  the CLI's `dlq redrive` code
  *   POST /_console/actions/replay   the CLI's `replay --id` code
  *
@@ -15,8 +16,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RawHandler } from '../http-adapter';
+import type { QueueFigures } from '../ops/queues';
 import { EVENT_STATUSES, type EventJournal, type EventStatus, type Filter } from './journal';
-import { dlqLive, eventLive, filterForm, flash, layout, listLive, objectLive, type QueueFigures } from './render';
+import { dlqLive, eventLive, filterForm, flash, layout, listLive, objectLive } from './render';
 
 export const CONSOLE_PATH = '/_console';
 
@@ -34,6 +36,18 @@ export interface ConsoleDeps {
 const HEARTBEAT_MS = 15_000;
 /** Largest form body accepted by an action. */
 const MAX_FORM_BYTES = 4096;
+
+/** GET /_console/status.json. */
+export interface ConsoleStatus {
+  readonly counters: EventJournal['counters'];
+  readonly byStatus: Record<EventStatus, number>;
+  /** Stripe calls per processed event; null before the first. */
+  readonly callsPerEvent: number | null;
+  readonly lastErrors: ReturnType<EventJournal['lastErrors']>;
+  readonly queues: QueueFigures;
+  /** Events the journal holds (it keeps the newest 10,000). */
+  readonly events: number;
+}
 
 export interface ConsoleHandle {
   /** Answers a request under /_console and returns true; returns false for any other path. */
@@ -61,6 +75,17 @@ export function createConsole(deps: ConsoleDeps): ConsoleHandle {
     if (req.method === 'POST' && path.startsWith('/actions/')) return action(req, res, path.slice('/actions/'.length));
     if (req.method !== 'GET') return send(res, 405, 'text/plain', 'method not allowed');
     if (path === '/stream') return stream(req, res);
+    if (path === '/status.json') {
+      const body: ConsoleStatus = {
+        counters: deps.journal.counters,
+        byStatus: deps.journal.byStatus(),
+        callsPerEvent: deps.journal.callsPerEvent() ?? null,
+        lastErrors: deps.journal.lastErrors(),
+        queues: await deps.figures(),
+        events: deps.journal.size,
+      };
+      return send(res, 200, 'application/json', JSON.stringify(body));
+    }
     const fragment = req.headers['x-fragment'] === '1';
     const page = (title: string, live: string, extra = '') =>
       send(res, 200, 'text/html; charset=utf-8', fragment ? live : layout(title, live, extra));

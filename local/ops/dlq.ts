@@ -18,7 +18,6 @@ import {
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageCommand,
-  type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { IdempotencyRecord, IdempotencyStore } from '../../lambdas/shared/idempotency-store';
@@ -203,23 +202,6 @@ async function describe(m: Message, store: IdempotencyStore): Promise<DlqDetail>
     attributes,
     ...(record ? { record } : {}),
   };
-}
-
-/**
- * Messages on a queue, visible or in flight, from GetQueueAttributes: no receive, so no message's receive count
- * moves (SQS's figures are approximate).
- */
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
 }
 
 /** `dlq list`: up to `limit` messages with their reasons, without consuming them. */

@@ -25,6 +25,10 @@ export interface OpsTarget {
   readonly tableName: string;
   /** The Stripe client (built on first use: AWS reads the API key from Secrets Manager). */
   stripe(): Promise<Stripe>;
+  /** The local pipeline's embedded offline Stripe, whose admin API creates objects (`stripe create`). */
+  readonly offlineStripe?: string;
+  /** The local pipeline's own URL (its console and /health). */
+  readonly localUrl?: string;
   close(): void;
 }
 
@@ -101,6 +105,8 @@ export function localTarget(info: RuntimeInfo, env: Readonly<Record<string, stri
   return {
     kind: 'local',
     description: `local pipeline at ${info.url}`,
+    localUrl: info.url,
+    ...(info.stripe.kind === 'offline' && info.stripe.apiBase ? { offlineStripe: info.stripe.apiBase } : {}),
     sqs,
     dynamo,
     queueUrl: info.queueUrl,

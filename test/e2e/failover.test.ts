@@ -163,7 +163,7 @@ function regionQueueDepth(region: Region): Promise<number> {
 
 beforeAll(async () => {
   table = await startDynamo();
-  stripe = await startStripeServer({ fixtureFallback: true, admin: true });
+  stripe = await startStripeServer({ singletonsFromFixtures: true, admin: true });
   for (const n of range(1, 30)) {
     stripe.setObject({ id: `pi_failover_${n}`, object: 'payment_intent', status: 'succeeded', amount: 100 * n });
   }

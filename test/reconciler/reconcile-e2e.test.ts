@@ -37,6 +37,12 @@ function server() {
   return pipeline.stripe.server;
 }
 
+/** An event Stripe lists, about an object Stripe has (the offline Stripe answers 404 for any other id). */
+function addToStripe(event: Record<string, unknown>): void {
+  server().setObject((event.data as { object: { id: string; object: string } }).object);
+  server().addEvent(event);
+}
+
 async function deliver(event: Record<string, unknown>): Promise<number> {
   const body = JSON.stringify(event);
   const header = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: LOCAL_WEBHOOK_SECRET });
@@ -66,7 +72,7 @@ describe('npm run reconcile, against a running local pipeline', () => {
     const now = Math.floor(Date.now() / 1000);
     const delivered = [paymentEvent(now - 900), paymentEvent(now - 800)];
     const dropped = [paymentEvent(now - 700), paymentEvent(now - 650), paymentEvent(now - 600)];
-    for (const e of [...delivered, ...dropped]) server().addEvent(e);
+    for (const e of [...delivered, ...dropped]) addToStripe(e);
     for (const e of delivered) expect(await deliver(e)).toBe(200);
     const deliveredIds = delivered.map((e) => e.id);
     expect((await sinkCounts(deliveredIds)).size).toBe(2);
@@ -92,7 +98,7 @@ describe('npm run reconcile, against a running local pipeline', () => {
   it('runs as the npm script: finds the pipeline through its .local/runtime-<port>.json and prints a summary', async () => {
     const now = Math.floor(Date.now() / 1000);
     const dropped = paymentEvent(now - 400, { intent: `pi_cli_${uid()}` });
-    server().addEvent(dropped);
+    addToStripe(dropped);
     const cwd = join(dir, 'cli');
     await mkdir(join(cwd, '.local'), { recursive: true });
     await writeFile(

@@ -28,8 +28,8 @@ import { createRegistry, type EventHandler } from '../../lambdas/processor/regis
 import { enqueueMessage } from '../../lambdas/shared/enqueue';
 import { PermanentError } from '../../lambdas/shared/errors';
 import { toQueueMessage } from '../../lambdas/shared/queue-message';
+import { queueDepth } from '../../local/ops/queues';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
-import { queueDepth } from '../../local/stand-ins';
 import { type StripeFault, type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { sqsClient } from '../ingress/helpers';
 import { type Chaos, createChaos } from './chaos';

@@ -217,18 +217,22 @@ describe('faults', () => {
   });
 });
 
-describe('offline fixtures', () => {
-  it('serves an unknown id of a known type from Stripe fixtures, with the id replaced, and keeps it', async () => {
-    const offline = await startStripeServer({ fixtureFallback: true });
+describe('offline mode', () => {
+  it('answers 404 resource_missing for an id it does not have, and serves singletons from Stripe fixtures', async () => {
+    const offline = await startStripeServer({ singletonsFromFixtures: true });
     try {
       const client = createStripeClient('sk_test_local', { apiBase: offline.url });
-      const pi = await client.paymentIntents.retrieve('pi_offline_1');
-      expect(pi).toMatchObject({ id: 'pi_offline_1', object: 'payment_intent', currency: expect.any(String) });
-      const session = await client.checkout.sessions.retrieve('cs_offline_1');
-      expect(session).toMatchObject({ id: 'cs_offline_1', object: 'checkout.session' });
+      expect(await stripeError(client.paymentIntents.retrieve('pi_offline_1'))).toMatchObject({
+        statusCode: 404,
+        code: 'resource_missing',
+      });
+      expect(await stripeError(client.checkout.sessions.retrieve('cs_offline_1'))).toMatchObject({ statusCode: 404 });
+      expect(await client.balance.retrieve()).toMatchObject({ object: 'balance' });
 
-      offline.deleteObject('pi_offline_1');
-      expect(await stripeError(client.paymentIntents.retrieve('pi_offline_1'))).toMatchObject({ statusCode: 404 });
+      offline.setObject({ id: 'pi_offline_2', object: 'payment_intent', status: 'succeeded' });
+      expect(await client.paymentIntents.retrieve('pi_offline_2')).toMatchObject({ status: 'succeeded' });
+      offline.deleteObject('pi_offline_2');
+      expect(await stripeError(client.paymentIntents.retrieve('pi_offline_2'))).toMatchObject({ statusCode: 404 });
       expect(await stripeError(client.rawRequest('GET', '/v1/frobnicators/fz_1'))).toMatchObject({ statusCode: 404 });
     } finally {
       await offline.close();
