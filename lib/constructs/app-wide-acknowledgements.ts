@@ -3,7 +3,7 @@
  * to (an Aspect, so a new function or log group is covered, with the same reason). Each reason says why the rule's
  * concern does not apply here; findings about one resource are acknowledged where that resource is built.
  */
-import { CfnResource, type IAspect, Validations } from 'aws-cdk-lib';
+import { CfnResource, type IAspect, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** Why, per resource type and rule (PCI DSS 3.2.1 pack). */
@@ -37,4 +37,13 @@ export class AppWideAcknowledgements implements IAspect {
       Validations.of(node).acknowledge({ id, reason });
     }
   }
+}
+
+/**
+ * The partition as cdk-nag spells it in a finding: the literal (`aws`) when the stack's region is known and the
+ * `@aws-cdk/core:enablePartitionLiterals` flag (cdk.json) writes it so, else the `<AWS::Partition>` reference.
+ */
+export function nagPartition(scope: IConstruct): string {
+  const partition = Stack.of(scope).partition;
+  return Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
 }

@@ -361,6 +361,7 @@ export class Ingress extends Construct {
     const logsRole = api.node.tryFindChild('CloudWatchRole');
     if (logsRole) {
       Validations.of(logsRole).acknowledge({
+        // An AWS managed policy's ARN always names the partition by reference (aws-iam's fromAwsManagedPolicyName).
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         reason:
           "API Gateway's account-wide logging role: AWS's managed policy is the documented one for it, and API Gateway " +

@@ -23,6 +23,7 @@ import { Grant, type IGrantable, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { type ReplicaRegion, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { nagPartition } from './app-wide-acknowledgements';
 import { customerManagedKey, grantKeyViaService } from './encryption-key';
 
 /** The placeholder's JSON key holding the generated random string (never a usable secret). */
@@ -145,7 +146,7 @@ export class StripeSecrets extends Construct {
     const policy = (grantee.grantPrincipal as Partial<IRole>).node?.tryFindChild('DefaultPolicy');
     for (const region of policy ? this.replicaRegions : []) {
       Validations.of(policy!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${region}:<AWS::AccountId>:key/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:kms:${region}:<AWS::AccountId>:key/*]`,
         reason:
           `The replica key in ${region} is created by that region's stack, so its id is unknown here: the statement ` +
           `allows only the key aliased alias/${this.keyAlias} (kms:ResourceAliases), only through Secrets Manager ` +

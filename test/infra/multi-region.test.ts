@@ -11,9 +11,9 @@ const { stacks, templates, app } = synthApp({ secondaryRegions: ['eu-west-1'] })
 const primary = templates['us-east-1']!;
 const secondary = templates['eu-west-1']!;
 
-/** `arn:<partition>:<service>:<region>:<account>:<resource>` as the template spells an ARN built from names. */
+/** An ARN built from names, as the template spells it (a literal partition: cdk.json's enablePartitionLiterals). */
 function arnIn(service: string, region: string, resource: string) {
-  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:${region}:123456789012:${resource}`]] };
+  return `arn:aws:${service}:${region}:123456789012:${resource}`;
 }
 
 function aliasNames(template: Template): string[] {

@@ -189,7 +189,7 @@ describe('cdk-nag', () => {
       'two regions with failover and EventBridge sources',
       FULL_MULTI_REGION,
       // The partner-events DLQ; the replica region's secrets key, named by alias (StripeSecrets.grantPutValue).
-      ['AwsSolutions-SQS3', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:eu-west-1:<AWS::AccountId>:key/*]'],
+      ['AwsSolutions-SQS3', 'AwsSolutions-IAM5[Resource::arn:aws:kms:eu-west-1:<AWS::AccountId>:key/*]'],
     ],
   ])('acknowledgements for %s', (_name, input, extra) => {
     const app = new App({ context: NO_BUNDLING });

@@ -120,16 +120,7 @@ describe('the partner-events DLQ', () => {
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Condition: {
           ArnEquals: {
-            'aws:SourceArn': {
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  `:events:us-east-1:123456789012:rule/${US_SOURCE}/stripe-webhooks-stripe-partner-events`,
-                ],
-              ],
-            },
+            'aws:SourceArn': `arn:aws:events:us-east-1:123456789012:rule/${US_SOURCE}/stripe-webhooks-stripe-partner-events`,
           },
         },
       }),
