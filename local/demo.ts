@@ -11,9 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Stripe from 'stripe';
+import { queueDepth } from '../ops/queues';
 import { CliError, isMain, parseCommandLine, runMain } from '../scripts/cli';
 import { readSink } from './file-sink';
-import { queueDepth } from './ops/queues';
 import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, startLocalPipeline } from './pipeline';
 import { choiceFromFlags, findRunningPipeline, notRunningMessage, type RuntimeInfo, runtimeInfo } from './runtime-info';
 import { LOCAL_CREDENTIALS } from './stand-ins';

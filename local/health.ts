@@ -4,8 +4,8 @@
  * route stays as the ingress answers it: a health check must not cost a queue read per call beyond its own.
  */
 import { HEALTH_PATH } from '../lambdas/ingress/core';
+import type { QueueFigures } from '../ops/queues';
 import type { HttpHandler } from './http-adapter';
-import type { QueueFigures } from './ops/queues';
 
 /** Adds `{ local: { queueDepth, inFlight, dlqDepth } }` to the ingress's GET /health answer (its status unchanged). */
 export function withLocalHealth(handle: HttpHandler, figures: () => Promise<QueueFigures>): HttpHandler {

@@ -27,6 +27,7 @@ import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { queueFigures } from '../ops/queues';
 import { consoleActions } from './console/actions';
 import { EventJournal } from './console/journal';
 import { observeIngress, ProcessorObserver } from './console/observe';
@@ -35,7 +36,6 @@ import type { ContainerInfo } from './containers';
 import { fileSink } from './file-sink';
 import { withLocalHealth } from './health';
 import { type HttpAdapter, type HttpHandler, startHttpAdapter } from './http-adapter';
-import { queueFigures } from './ops/queues';
 import { type InvocationContext, type InvocationOutcome, type Poller, startPoller } from './poller';
 import {
   createEventQueues,

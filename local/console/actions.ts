@@ -1,11 +1,11 @@
 /**
- * The console's buttons: the same code as the CLI's `dlq redrive` and `replay --id` (local/ops/), against this
+ * The console's buttons: the same code as the CLI's `dlq redrive` and `replay --id` (ops/), against this
  * pipeline, answering one line to show on the page.
  */
 
-import { redriveByHand } from '../ops/dlq';
-import { replayIds } from '../ops/replay';
-import { localTarget } from '../ops/target';
+import { redriveByHand } from '../../ops/dlq';
+import { replayIds } from '../../ops/replay';
+import { localTarget } from '../../ops/target';
 import type { LocalPipeline } from '../pipeline';
 import { runtimeInfo } from '../runtime-info';
 

@@ -4,7 +4,7 @@
  * is escaped: payloads are attacker-controlled text as far as a browser is concerned.
  */
 
-import type { QueueFigures } from '../ops/queues';
+import type { QueueFigures } from '../../ops/queues';
 import {
   type Counters,
   EVENT_STATUSES,

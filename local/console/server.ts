@@ -15,8 +15,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { QueueFigures } from '../../ops/queues';
 import type { RawHandler } from '../http-adapter';
-import type { QueueFigures } from '../ops/queues';
 import { EVENT_STATUSES, type EventJournal, type EventStatus, type Filter } from './journal';
 import { dlqLive, eventLive, filterForm, flash, layout, listLive, objectLive } from './render';
 

@@ -148,7 +148,7 @@ describe('the commands, as a user runs them', () => {
   });
 
   it('ops names what is missing when neither a local pipeline nor a stack is given', async () => {
-    const r = await command('local/ops.ts', ['dlq', 'list', '--port', String(await closedPort())]);
+    const r = await command('ops/cli.ts', ['dlq', 'list', '--port', String(await closedPort())]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/^error: no local pipeline is running on port \d+; start it with `npm start`$/);
   });

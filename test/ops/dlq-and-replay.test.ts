@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSink } from '../../local/file-sink';
-import { runOps } from '../../local/ops';
-import { listDlq, redriveByHand } from '../../local/ops/dlq';
-import { queueDepth } from '../../local/ops/queues';
-import { localTarget, type OpsTarget } from '../../local/ops/target';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
+import { runOps } from '../../ops/cli';
+import { listDlq, redriveByHand } from '../../ops/dlq';
+import { queueDepth } from '../../ops/queues';
+import { localTarget, type OpsTarget } from '../../ops/target';
 import { paymentEvent, uid } from '../reconciler/helpers';
 
 const cleanups: Array<() => Promise<void>> = [];

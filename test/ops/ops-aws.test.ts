@@ -11,8 +11,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runOps } from '../../local/ops';
-import { fromStackOutputs, type TargetDeps } from '../../local/ops/target';
+import { runOps } from '../../ops/cli';
+import { fromStackOutputs, type TargetDeps } from '../../ops/target';
 import { synthRegionalStack } from '../infra/helpers';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/stripe-events.fifo';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOps } from '../../local/ops';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
+import { runOps } from '../../ops/cli';
 import { paymentEvent } from '../reconciler/helpers';
 
 let pipeline: LocalPipeline;

@@ -28,9 +28,9 @@ import { createRegistry, type EventHandler } from '../../lambdas/processor/regis
 import { enqueueMessage } from '../../lambdas/shared/enqueue';
 import { PermanentError } from '../../lambdas/shared/errors';
 import { toQueueMessage } from '../../lambdas/shared/queue-message';
-import { queueDepth } from '../../local/ops/queues';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type StripeFault, type StripeServer, startStripeServer } from '../../local/stripe-server';
+import { queueDepth } from '../../ops/queues';
 import { sqsClient } from '../ingress/helpers';
 import { type Chaos, createChaos } from './chaos';
 import { checkSoak, type SoakChecks } from './checks';

@@ -5,9 +5,9 @@
  * no copy of one can still turn up. Tests wait for this instead of sleeping and hoping.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { queueDepth as depthOf } from '../../local/ops/queues';
 import type { LocalPipeline } from '../../local/pipeline';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stand-ins';
+import { queueDepth as depthOf } from '../../ops/queues';
 
 type QueueOf = Pick<LocalPipeline, 'sqsEndpoint' | 'queues'>;
 

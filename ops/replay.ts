@@ -6,8 +6,8 @@
  * skipped unless `force`, which clears the DONE record first.
  */
 import type Stripe from 'stripe';
-import { describeError } from '../../lambdas/shared/errors';
-import type { IdempotencyRecord } from '../../lambdas/shared/idempotency-store';
+import { describeError } from '../lambdas/shared/errors';
+import type { IdempotencyRecord } from '../lambdas/shared/idempotency-store';
 import {
   createPacer,
   listEventPages,
@@ -16,7 +16,7 @@ import {
   type ResendResult,
   resendEvent,
   type StripeCallCounters,
-} from '../../lambdas/shared/stripe-events';
+} from '../lambdas/shared/stripe-events';
 import { type OpsTarget, storeOf } from './target';
 
 export interface ReplayOptions {

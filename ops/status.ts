@@ -5,8 +5,9 @@
  * Stripe calls per event, the last errors, and the queues. On AWS, where the counts live in CloudWatch, it shows the
  * queues and the DLQ's last errors (a peek: see `dlq list`) and names the dashboard that has the counts.
  */
-import { CliError } from '../../scripts/cli';
-import type { ConsoleStatus } from '../console/server';
+
+import type { ConsoleStatus } from '../local/console/server';
+import { CliError } from '../scripts/cli';
 import { listDlq } from './dlq';
 import { fields, table } from './format';
 import { type QueueFigures, queueFigures } from './queues';

@@ -6,13 +6,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
-import { createIdempotencyStore, type IdempotencyStore } from '../../lambdas/shared/idempotency-store';
-import { parseApiKey, secretsManagerSecret } from '../../lambdas/shared/secrets';
-import { createStripeClient } from '../../lambdas/shared/stripe-client';
-import { CliError, UsageError } from '../../scripts/cli';
-import { LOCAL_STRIPE_KEY } from '../pipeline';
-import { notRunningMessage, type PipelineChoice, type RuntimeInfo } from '../runtime-info';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../stand-ins';
+import { createIdempotencyStore, type IdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { parseApiKey, secretsManagerSecret } from '../lambdas/shared/secrets';
+import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { LOCAL_STRIPE_KEY } from '../local/pipeline';
+import { notRunningMessage, type PipelineChoice, type RuntimeInfo } from '../local/runtime-info';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/stand-ins';
+import { CliError, UsageError } from '../scripts/cli';
 
 export interface OpsTarget {
   readonly kind: 'local' | 'aws';

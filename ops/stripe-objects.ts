@@ -5,8 +5,8 @@
  * received, matching the `payment_intent.succeeded` events the demo sends.
  */
 import { randomBytes } from 'node:crypto';
-import { CliError, UsageError } from '../../scripts/cli';
-import { fixture, type StripeObject } from '../stripe-server';
+import { fixture, type StripeObject } from '../local/stripe-server';
+import { CliError, UsageError } from '../scripts/cli';
 import type { OpsTarget } from './target';
 
 /** Overrides that make a type's sample match the events people send first for it. */

@@ -20,8 +20,8 @@ import {
   SendMessageCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import type { IdempotencyRecord, IdempotencyStore } from '../../lambdas/shared/idempotency-store';
-import { decodeMessage, messageGroupId, type QueueMessage } from '../../lambdas/shared/queue-message';
+import type { IdempotencyRecord, IdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { decodeMessage, messageGroupId, type QueueMessage } from '../lambdas/shared/queue-message';
 import { type OpsTarget, storeOf } from './target';
 
 /** Why a message is in the DLQ. */
