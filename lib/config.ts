@@ -17,6 +17,14 @@ import type { Construct } from 'constructs';
 import { z } from 'zod';
 import { isIpOrCidr } from './stripe-ips';
 
+/**
+ * Every field optional, at every depth: what a user writes (cdk.json, a config file, StripeWebhooks props); the
+ * schema fills in the rest. Arrays and values are given whole.
+ */
+export type DeepPartial<T> = {
+  readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
 /** The processor Lambda and its SQS event source. */
 export interface ProcessorConfig {
   /**

@@ -39,7 +39,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ingressEnv } from '../../lambdas/ingress/env';
@@ -150,7 +150,7 @@ export interface IngressProps {
 /** The API (HTTP or REST) and the ingress Lambda behind it. */
 export class Ingress extends Construct {
   /** The ingress Lambda (`<appName>-ingress`). */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** Powertools service name of the function: the `service` dimension of its custom metrics. */
   readonly serviceName: string;
   /** Which API Gateway flavour this is. */

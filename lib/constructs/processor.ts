@@ -8,9 +8,9 @@
  * requests/s per endpoint): that limit, not AWS, is the bottleneck.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { processorEnv } from '../../lambdas/processor/env';
@@ -58,7 +58,7 @@ export interface ProcessorProps {
 /** The processor Lambda and its SQS event source. */
 export class Processor extends Construct {
   /** The processor Lambda (`<appName>-processor`). */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** Powertools service name of the function: the `service` dimension of its custom metrics. */
   readonly serviceName: string;
   /** Its SQS event source on the event queue. */

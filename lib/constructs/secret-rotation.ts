@@ -21,7 +21,7 @@ import { Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as NodeLambda } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnRotationSchedule, type Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -87,9 +87,9 @@ export interface StripeSecretRotationProps {
 /** Secrets Manager rotation of the Stripe webhook signing secret and API key, with their alarms. */
 export class StripeSecretRotation extends Construct {
   /** Rotates the webhook signing secret (`<appName>-rotate-webhook-secret`) and runs the hourly cleanup. */
-  readonly webhookSecretFunction: NodejsFunction;
+  readonly webhookSecretFunction: NodeLambda;
   /** Rotates the API key (`<appName>-rotate-api-key`). */
-  readonly apiKeyFunction: NodejsFunction;
+  readonly apiKeyFunction: NodeLambda;
   readonly webhookSecretSchedule: CfnRotationSchedule;
   readonly apiKeySchedule: CfnRotationSchedule;
   /** Invokes the webhook function with `{ "action": "cleanup" }`. */
@@ -196,7 +196,7 @@ export class StripeSecretRotation extends Construct {
   /** Attaches `fn` as the rotation function of `secret`, every `days` days (0 = on demand only). */
   private rotate(
     secret: Secret,
-    fn: NodejsFunction,
+    fn: NodeLambda,
     days: number,
     opts: { id: string; onDemandReason: string },
   ): CfnRotationSchedule {
