@@ -17,4 +17,9 @@ export const processorEnv = defineEnv({
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of fetched objects' },
   SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
+  HANDLER_LAMBDAS: {
+    kind: 'string',
+    optional: true,
+    doc: 'the handler Lambdas to invoke (StripeWebhooks.addHandler): a JSON array of { name, functionName, eventTypes, timeoutMs }',
+  },
 });
