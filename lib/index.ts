@@ -12,6 +12,7 @@ export {
   parseConfig,
   type StripeWebhooksConfig,
 } from './config';
+export type { AddHandlerOptions, RegisteredHandler } from './constructs/handler-lambdas';
 export type { RegionHealthCheck } from './constructs/health-check-alarms';
 export { createRegionalStacks, RegionalStack, type RegionalStackProps } from './stacks/regional-stack';
 export { type RegionRole, regionalHealthChecks, StripeWebhooks, type StripeWebhooksProps } from './stripe-webhooks';

@@ -27,19 +27,20 @@ import { keyAliasArn } from './constructs/encryption-key';
 import { EventQueue } from './constructs/event-queue';
 import { EventSink } from './constructs/event-sink';
 import { type FailoverRole, RegionalFailover } from './constructs/failover';
+import { type AddHandlerOptions, HandlerLambdas, type RegisteredHandler } from './constructs/handler-lambdas';
 import { IdempotencyTable } from './constructs/idempotency-table';
 import { Ingress, WEBHOOK_PATH } from './constructs/ingress';
 import { PartnerEventIngress } from './constructs/partner-events';
 import { Processor } from './constructs/processor';
 import { Reconciler } from './constructs/reconciler';
 import { SecretReplicationCheck } from './constructs/secret-replication-check';
-import { StripeSecretRotation } from './constructs/secret-rotation';
+import type { StripeSecretRotation } from './constructs/secret-rotation';
 import { StripeSecrets, stripeSecretsKeyAlias } from './constructs/stripe-secrets';
 import { StripeSecretsReplica } from './constructs/stripe-secrets-replica';
-import { StripeWebhookEndpoint } from './constructs/webhook-endpoint';
+import type { StripeWebhookEndpoint } from './constructs/webhook-endpoint';
 import { finishCrossRegionReferences } from './stacks/cross-region-references';
 import { ingressAllowlist } from './stripe-ips';
-import { addStackOutputs } from './stripe-webhooks-outputs';
+import { addSecretRotationAndEndpoint, addStackOutputs } from './stripe-webhooks-outputs';
 import { checkRegion, type RegionRole, regionalHealthChecks, type StripeWebhooksProps } from './stripe-webhooks-props';
 
 export { type RegionRole, regionalHealthChecks, type StripeWebhooksProps };
@@ -112,6 +113,36 @@ export class StripeWebhooks extends Construct {
   /** The processor Lambda (deduplicates, fetches the current object, runs the handlers, publishes). */
   get processorFunction(): IFunction {
     return this.processor.function;
+  }
+
+  /** The handler Lambdas added with addHandler (none until the first). */
+  private handlerLambdas?: HandlerLambdas;
+
+  /** The handlers added with addHandler, in order. */
+  get handlers(): readonly RegisteredHandler[] {
+    return this.handlerLambdas?.handlers ?? [];
+  }
+
+  /**
+   * Adds a handler Lambda: after fetch-before-process, the processor invokes `handler` with each matching event and
+   * the object as it is now in Stripe (docs/handler-lambdas.md), once per event; a retry runs only the handlers that
+   * have not succeeded. Grants the processor lambda:InvokeFunction on it, gives it an error alarm and a dashboard row
+   * (and a log group with the pipeline's retention when it has none). Throws when its event types are not
+   * subscribed or its timeout does not fit the processor's.
+   */
+  addHandler(options: AddHandlerOptions): RegisteredHandler {
+    this.handlerLambdas ??= new HandlerLambdas(this, 'HandlerLambdas', {
+      appName: this.config.appName,
+      processor: this.processor,
+      processorTimeout: Duration.seconds(this.config.processor.timeoutSeconds),
+      subscribedTypes: this.config.eventTypes,
+      alarms: this.alarms,
+      dashboard: this.dashboard,
+      logRetention: this.config.logRetentionDays as RetentionDays,
+      logRemovalPolicy:
+        this.config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
+    });
+    return this.handlerLambdas.add(options);
   }
 
   constructor(scope: Construct, id: string, props: StripeWebhooksProps = {}) {
@@ -301,45 +332,12 @@ export class StripeWebhooks extends Construct {
     // Rotation and the endpoint run in the primary region only, which owns the secrets (a standby reads replicas):
     // two regions rotating would create two Stripe endpoints per rotation.
     if (this.secrets instanceof StripeSecrets) {
-      const endpointDescription = config.stripeEndpoint.description ?? `Stripe webhooks on AWS (${config.appName})`;
-      this.secretRotation = new StripeSecretRotation(this, 'SecretRotation', {
-        appName: config.appName,
-        secrets: this.secrets,
-        webhookUrl: this.stripeWebhookUrl,
-        eventTypes: config.eventTypes,
-        ...(config.stripeEndpoint.apiVersion ? { endpointApiVersion: config.stripeEndpoint.apiVersion } : {}),
-        endpointDescription,
-        webhookSecretRotation: Duration.days(config.rotation.webhookSecretDays),
-        apiKeyRotation: Duration.days(config.rotation.apiKeyDays),
-        webhookOverlap: Duration.hours(config.rotation.webhookOverlapHours),
-        ...(config.stripeApiVersion ? { stripeApiVersion: config.stripeApiVersion } : {}),
+      const owned = addSecretRotationAndEndpoint(this, this.secrets, config, {
         logRetention,
         logRemovalPolicy: removalPolicy,
       });
-      // Also when not managed: turning management off must hand the endpoint over (an Update), not delete it.
-      this.webhookEndpoint = new StripeWebhookEndpoint(this, 'WebhookEndpoint', {
-        appName: config.appName,
-        secrets: this.secrets,
-        manage: config.stripeEndpoint.manage,
-        // The public (failover) URL when there is one: the endpoint must survive a failover.
-        webhookUrl: this.stripeWebhookUrl,
-        eventTypes: config.eventTypes,
-        ...(config.stripeEndpoint.apiVersion ? { apiVersion: config.stripeEndpoint.apiVersion } : {}),
-        description: endpointDescription,
-        overlap: Duration.hours(config.rotation.webhookOverlapHours),
-        logRetention,
-        logRemovalPolicy: removalPolicy,
-      });
-      // Secrets Manager runs the rotation function's testSecret when the schedule is created or changed, while the
-      // endpoint resource may be writing the secret: its AWSPENDING test version would make the endpoint refuse to
-      // write (a rotation "in progress"). The endpoint goes first.
-      this.secretRotation.webhookSecretSchedule.node.addDependency(this.webhookEndpoint.resource);
-      if (config.stripeEndpoint.manage) {
-        new CfnOutput(this, 'WebhookEndpointId', {
-          description: 'The Stripe webhook endpoint this stack manages',
-          value: this.webhookEndpoint.endpointId,
-        });
-      }
+      this.secretRotation = owned.secretRotation;
+      this.webhookEndpoint = owned.webhookEndpoint;
     }
 
     // The secrets' replicas: a write that could not reach one is an alarm (lib/constructs/secret-replication-check.ts).

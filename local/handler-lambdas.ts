@@ -3,10 +3,16 @@
  * from their entry files, through the same JSON contract as Lambda's Invoke (the payload goes through JSON; what
  * the handler throws becomes Lambda's `errorType`/`errorMessage`, and PermanentHandlerError means permanent).
  */
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PERMANENT_HANDLER_ERROR } from '../lambdas/handler-lambdas/contract';
-import type { HandlerOutcome, InvokeHandler } from '../lambdas/processor/handler-lambdas';
+import type {
+  HandlerLambdas,
+  HandlerOutcome,
+  HandlerTarget,
+  InvokeHandler,
+} from '../lambdas/processor/handler-lambdas';
 
 /** A Node Lambda handler: what an entry file exports as `handler`. */
 export type NodeHandler = (input: unknown, context?: unknown) => Promise<unknown>;
@@ -54,4 +60,40 @@ export async function loadHandlerEntries(
     handlers.set(name, mod.handler as NodeHandler);
   }
   return handlers;
+}
+
+/** The local handler config `npm start` reads (LOCAL_HANDLERS_FILE): handler name -> entry file and event types. */
+export const DEFAULT_LOCAL_HANDLERS_FILE = 'local/handlers.json';
+
+/** One entry of the local handler config. */
+export interface LocalHandlerConfig {
+  /** The handler's entry file (TypeScript or JavaScript exporting `handler`), relative to the working directory. */
+  readonly entry: string;
+  readonly eventTypes: readonly string[];
+  /** @default 5 (it must leave time in the local processor's PROCESSOR_TIMEOUT_SECONDS, 10 by default) */
+  readonly timeoutSeconds?: number;
+}
+
+/**
+ * The handler Lambdas of the local config `file`, run in-process; undefined when the file is absent. A malformed
+ * file fails with the file and the reason.
+ */
+export async function loadLocalHandlerLambdas(file: string): Promise<HandlerLambdas | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const config = JSON.parse(text) as Record<string, Partial<LocalHandlerConfig>>;
+  const targets: HandlerTarget[] = Object.entries(config).map(([name, c]) => {
+    if (typeof c.entry !== 'string' || !Array.isArray(c.eventTypes)) {
+      throw new Error(`${file}: handler ${name} needs "entry" (a file) and "eventTypes" (a list)`);
+    }
+    return { name, functionName: name, eventTypes: c.eventTypes, timeoutMs: (c.timeoutSeconds ?? 5) * 1000 };
+  });
+  const handlers = await loadHandlerEntries(
+    Object.fromEntries(Object.entries(config).map(([name, c]) => [name, c.entry as string])),
+  );
+  return { targets, invoke: inProcessInvoker(handlers) };
 }

@@ -21,6 +21,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
+import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import { buildRegistry } from '../lambdas/processor/handlers';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
@@ -66,6 +67,8 @@ export interface LocalPipelineOptions {
   readonly sink?: EventSink;
   /** Business handlers. @default buildRegistry() from lambdas/processor/handlers.ts */
   readonly registry?: HandlerRegistry;
+  /** Handler Lambdas, run in-process (local/handler-lambdas.ts). @default - none */
+  readonly handlerLambdas?: HandlerLambdas;
   /** Processor invocations at once (the event source mapping's maximum concurrency): one container each. @default 4 */
   readonly concurrency?: number;
   /** Invocations a processor container serves before it is retired (a cold start follows). @default 25 */
@@ -254,6 +257,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         stripe: async () => stripeClient,
         sink,
         registry,
+        ...(opts.handlerLambdas ? { handlerLambdas: opts.handlerLambdas } : {}),
         sqs: sqsClient,
         queueUrl: queues.queueUrl,
         dlqUrl: queues.dlqUrl,

@@ -90,6 +90,12 @@ export interface RunHandlersArgs {
   readonly log: Logger;
 }
 
+/**
+ * Seconds a handler's timeout must leave of the processor's (checked at synth, lib/constructs/handler-lambdas.ts):
+ * the claim, the Stripe fetch and the publish around the invocation.
+ */
+export const HANDLER_TIMEOUT_MARGIN_SECONDS = 10;
+
 /** Margin kept between a handler's timeout and the processor's remaining time, for recording the outcome. */
 export const HANDLER_INVOKE_MARGIN_MS = 2_000;
 

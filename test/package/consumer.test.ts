@@ -47,19 +47,35 @@ function run(command: string, args: string[], cwd: string): string {
 const PACKAGE_NAME = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string }).name;
 
 /** The consumer's app: what docs/library.md shows. */
-const APP_TS = `import { App, Stack } from 'aws-cdk-lib';
+const APP_TS = `import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Code, Function, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { StripeWebhooks } from '${PACKAGE_NAME}';
 
 const app = new App();
 const stack = new Stack(app, 'Payments', { env: { region: 'eu-west-1' } });
 const webhooks = new StripeWebhooks(stack, 'Stripe', { appName: 'payments', removalPolicy: 'destroy' });
+const fulfil = new Function(stack, 'Fulfil', {
+  runtime: Runtime.NODEJS_22_X,
+  handler: 'index.handler',
+  code: Code.fromInline('exports.handler = async (input) => ({ fulfilled: input.event.id })'),
+  timeout: Duration.seconds(10),
+});
+webhooks.addHandler({ name: 'fulfil', eventTypes: ['checkout.session.completed'], handler: fulfil });
 // The consumer's own alarm wiring reads the typed properties.
 const urls: string[] = [webhooks.queue.queueUrl, webhooks.deadLetterQueue.queueUrl, webhooks.webhookUrl];
 const topic: string = webhooks.alarmTopic.topicArn;
 const table: string = webhooks.table.tableName;
 const bus: string = webhooks.eventBus.eventBusName;
 void [urls, topic, table, bus];
+`;
+
+/** A Node handler Lambda written against \`<package>/runtime\`, type-checked like the app. */
+const HANDLER_TS = `import { PermanentHandlerError, stripeHandler } from '${PACKAGE_NAME}/runtime';
+
+export const handler = stripeHandler<{ id: string; payment_status?: string }>(async ({ object, idempotencyKey }) => {
+  if (!object) throw new PermanentHandlerError('no session');
+  return { session: object.id, paid: object.payment_status === 'paid', idempotencyKey };
+});
 `;
 
 let template: Template;
@@ -83,10 +99,11 @@ beforeAll(() => {
         strict: true,
         outDir: '.',
       },
-      files: ['app.ts'],
+      files: ['app.ts', 'handler.ts'],
     }),
   );
   writeFileSync(join(appDir, 'app.ts'), APP_TS);
+  writeFileSync(join(appDir, 'handler.ts'), HANDLER_TS);
   run(
     'npm',
     [
@@ -135,6 +152,56 @@ describe('a fresh CDK app using the packed library', () => {
       Handler: 'index.handler',
       Code: { S3Key: Match.stringLikeRegexp('\\.zip$') },
     });
+  });
+
+  it('lets the processor invoke the handler Lambda, and only it', () => {
+    const fns = template.findResources('AWS::Lambda::Function');
+    const fulfilId = Object.keys(fns).find((id) => id.startsWith('Fulfil'));
+    const processor = Object.entries(fns).find(
+      ([, f]) => (f as { Properties: { FunctionName?: string } }).Properties.FunctionName === 'payments-processor',
+    );
+    expect(fulfilId).toBeDefined();
+    const roleId = (processor![1] as { Properties: { Role: { 'Fn::GetAtt': [string] } } }).Properties.Role[
+      'Fn::GetAtt'
+    ][0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .map(
+        (p) =>
+          p as {
+            Properties: {
+              Roles: { Ref: string }[];
+              PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] };
+            };
+          },
+      )
+      .filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'));
+    expect(statements).toHaveLength(1);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain(fulfilId!);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'payments-handler-fulfil-errors' });
+  });
+
+  it('runs a handler written against ./runtime through the contract', async () => {
+    const { handler } = (await import(join(appDir, 'handler.js'))) as { handler: (input: unknown) => Promise<unknown> };
+    const input = {
+      version: 1,
+      handler: 'fulfil',
+      event: {
+        id: 'evt_1',
+        type: 'checkout.session.completed',
+        livemode: false,
+        created: 1,
+        objectRef: null,
+        source: 'webhook',
+      },
+      object: { id: 'cs_1', payment_status: 'paid' },
+      objectOrigin: 'fetched',
+      idempotencyKey: 'evt_1',
+      attempt: 1,
+    };
+    expect(await handler(input)).toEqual({ session: 'cs_1', paid: true, idempotencyKey: 'evt_1' });
+    await expect(handler({ ...input, object: null })).rejects.toMatchObject({ name: 'PermanentHandlerError' });
   });
 
   it('ships each Lambda as a prebuilt bundle (index.mjs), built from nothing at the consumer', () => {
