@@ -20,7 +20,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
+import { ingressEnv } from '../lambdas/ingress/env';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
+import { processorEnv } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import { buildRegistry } from '../lambdas/processor/handlers';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
@@ -228,8 +230,8 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       sqs: sqs.client,
       queueUrl: queues.queueUrl,
       webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
-      toleranceSeconds: 300,
-      maxBodyBytes: 1_048_576,
+      toleranceSeconds: ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default,
+      maxBodyBytes: ingressEnv.MAX_BODY_BYTES.default,
       maxMessageBytes: 262_144,
       logger: ingressLogger,
       ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
@@ -252,7 +254,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
           client: dynamoClient,
           tableName,
           leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
-          doneTtlDays: 35,
+          doneTtlDays: processorEnv.DONE_TTL_DAYS.default,
         }),
         stripe: async () => stripeClient,
         sink,

@@ -13,7 +13,7 @@ import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { processorEnv } from '../../lambdas/processor/env';
+import { processorEnv } from '../../lambdas/processor/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { EventQueue } from './event-queue';
 import type { EventSink } from './event-sink';
@@ -43,7 +43,7 @@ export interface ProcessorProps {
   readonly maxConcurrency?: number;
   /** How long a claim on an event id is held; must exceed the timeout. @default timeout + 60 s */
   readonly leaseSeconds?: number;
-  /** How long a processed event id is remembered (>= 30). @default 35 */
+  /** How long a processed event id is remembered. @default - DONE_TTL_DAYS's default and limits (lambdas/processor/env.ts) */
   readonly doneTtlDays?: number;
   /** Pin the Stripe API version of fetched objects. @default - the account's default */
   readonly stripeApiVersion?: string;
@@ -70,7 +70,7 @@ export class Processor extends Construct {
     const batchSize = props.batchSize ?? 10;
     const maxConcurrency = props.maxConcurrency ?? 5;
     const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + 60;
-    const doneTtlDays = props.doneTtlDays ?? 35;
+    const doneTtlDays = props.doneTtlDays ?? processorEnv.DONE_TTL_DAYS.default;
 
     const problems: string[] = [];
     if (props.eventQueue.visibilityTimeout.toSeconds() < 6 * timeout.toSeconds()) {
@@ -84,7 +84,10 @@ export class Processor extends Construct {
     if (batchSize < 1 || batchSize > 10) problems.push(`batchSize must be 1..10 for a FIFO queue, got ${batchSize}`);
     if (maxConcurrency < 2 || maxConcurrency > 1000)
       problems.push(`maxConcurrency must be 2..1000, got ${maxConcurrency}`);
-    if (doneTtlDays < 30) problems.push(`doneTtlDays must be >= 30, got ${doneTtlDays}`);
+    const ttl = processorEnv.DONE_TTL_DAYS;
+    if (doneTtlDays < ttl.min || doneTtlDays > ttl.max) {
+      problems.push(`doneTtlDays must be ${ttl.min}..${ttl.max}, got ${doneTtlDays}`);
+    }
     if (problems.length > 0) throw new Error(`Invalid Processor props: ${problems.join('; ')}`);
 
     const environment: EnvInput<typeof processorEnv> = {
