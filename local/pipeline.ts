@@ -21,10 +21,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { ingressEnv } from '../lambdas/ingress/env';
+import { buildRegistry } from '../lambdas/processor/business-handlers';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
 import { processorEnv } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
-import { buildRegistry } from '../lambdas/processor/handlers';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
@@ -67,7 +67,7 @@ export interface LocalPipelineOptions {
   readonly sinkFile?: string;
   /** Where processed events go instead of the sink file. */
   readonly sink?: EventSink;
-  /** Business handlers. @default buildRegistry() from lambdas/processor/handlers.ts */
+  /** Business handlers. @default buildRegistry() from lambdas/processor/business-handlers.ts */
   readonly registry?: HandlerRegistry;
   /** Handler Lambdas, run in-process (local/handler-lambdas.ts). @default - none */
   readonly handlerLambdas?: HandlerLambdas;

@@ -23,11 +23,11 @@ import { createIdempotencyStore } from '../shared/idempotency-store';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
+import { buildRegistry } from './business-handlers';
 import { createProcessor, type TraceFn } from './core';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
 import { parseHandlerTargets } from './handler-lambdas';
-import { buildRegistry } from './handlers';
 import { createLambdaInvoker } from './lambda-invoker';
 
 const env = parseEnv(processorEnv);

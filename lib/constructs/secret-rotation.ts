@@ -28,11 +28,12 @@ import { Construct } from 'constructs';
 import type { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
 import type { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
 /** CloudWatch namespace and name of the metric a failed rotation step emits. */
-export const ROTATION_FAILED_METRIC = { namespace: 'StripeWebhooks', metricName: 'RotationFailed' } as const;
+export const ROTATION_FAILED_METRIC = { namespace: METRICS_NAMESPACE, metricName: 'RotationFailed' } as const;
 
 /** The secret actions a rotation function needs on the secret it rotates, and nothing else. */
 export const ROTATION_SECRET_ACTIONS = [

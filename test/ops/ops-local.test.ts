@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildRegistry } from '../../lambdas/processor/handlers';
+import { buildRegistry } from '../../lambdas/processor/business-handlers';
 import { readSink } from '../../local/file-sink';
 import { runOps } from '../../local/ops';
 import { type DlqListing, listDlq } from '../../local/ops/dlq';
