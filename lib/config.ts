@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
 import { ingressEnv } from '../lambdas/ingress/env';
-import { processorEnv } from '../lambdas/processor/env';
+import { LEASE_MARGIN_SECONDS, processorEnv } from '../lambdas/processor/env';
 import { isIpOrCidr } from './stripe-ips';
 
 /**
@@ -381,8 +381,6 @@ const SQS_MAX_RETENTION_DAYS = 14;
 const MAX_EVENT_TYPES_CHARS = 3000;
 /** The allowlist travels in one environment variable; Lambda allows 4 KB for all of them together. */
 const MAX_ALLOWLIST_CHARS = 2048;
-/** How much longer than the processor timeout an event claim is held by default. */
-const LEASE_MARGIN_SECONDS = 60;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 /** A fully qualified DNS name in lower case, without the trailing dot. */

@@ -1,5 +1,11 @@
 import { defineEnv } from '../shared/env';
 
+/**
+ * How much longer than the processor's timeout an event claim is held by default (the config's and the Processor
+ * construct's `leaseSeconds` default: timeout + this).
+ */
+export const LEASE_MARGIN_SECONDS = 60;
+
 /** The processor Lambda's environment. The Processor construct types its `environment` from this schema. */
 export const processorEnv = defineEnv({
   TABLE_NAME: { kind: 'string', doc: 'DynamoDB idempotency table' },

@@ -13,7 +13,7 @@ import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { processorEnv } from '../../lambdas/processor/env';
+import { LEASE_MARGIN_SECONDS, processorEnv } from '../../lambdas/processor/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { EventQueue } from './event-queue';
 import type { EventSink } from './event-sink';
@@ -69,7 +69,7 @@ export class Processor extends Construct {
     const timeout = props.timeout ?? Duration.seconds(30);
     const batchSize = props.batchSize ?? 10;
     const maxConcurrency = props.maxConcurrency ?? 5;
-    const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + 60;
+    const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + LEASE_MARGIN_SECONDS;
     const doneTtlDays = props.doneTtlDays ?? processorEnv.DONE_TTL_DAYS.default;
 
     const problems: string[] = [];
