@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The package consumer test has its own script (npm run test:package): it packs and installs the library.
+    exclude: ['test/package/**', 'node_modules/**'],
     // Integration tests start real local stand-ins (dynalite, fauxqs, a local Stripe server);
     // forks keep each file's servers and module state apart.
     pool: 'forks',

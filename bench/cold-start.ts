@@ -223,7 +223,10 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
       lambdaEntry('lambdas/processor/handler.ts'),
       join(OUT_DIR, 'processor-unbundled'),
     ),
-    naiveIngress: await buildNaive(lambdaEntry('bench/naive/ingress-handler.ts'), join(OUT_DIR, 'naive-ingress')),
+    naiveIngress: await buildNaive(
+      join(PROJECT_ROOT, 'bench/naive/ingress-handler.ts'),
+      join(OUT_DIR, 'naive-ingress'),
+    ),
   };
   const ingressEnvVars = childEnv(placeholderEnv(ingressEnv));
   const processorEnvVars = childEnv(placeholderEnv(processorEnv));

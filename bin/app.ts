@@ -1,11 +1,13 @@
 /**
- * CDK entry: the validated config in, the app out (lib/app.ts: one RegionalStack per region, `<appName>-<region>`;
- * the primary depends on the secondaries, so `cdk deploy --all` deploys them first).
+ * CDK entry of the reference app: a short user of the library (lib/index.ts). The validated config in (cdk.json's
+ * `stripeWebhooks`, `-c configFile=...`), one stack per region out (`<appName>-<region>`, each a StripeWebhooks
+ * construct, with the example handler Lambda; the primary depends on the secondaries, so `cdk deploy --all` deploys
+ * them first).
  * No context lookups: `npx cdk synth` works offline, without credentials.
  */
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../lib/app';
-import { ConfigError, loadConfig, type StripeWebhooksConfig } from '../lib/config';
+import { ConfigError, loadConfig, type StripeWebhooksConfig } from '../lib/index';
+import { buildReferenceApp } from './reference-app';
 
 const app = new App();
 let config: StripeWebhooksConfig;
@@ -17,4 +19,4 @@ try {
   console.error(err.message);
   process.exit(1);
 }
-buildApp(app, config);
+buildReferenceApp(app, config);

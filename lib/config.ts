@@ -15,7 +15,17 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
+import { ingressEnv } from '../lambdas/ingress/env';
+import { LEASE_MARGIN_SECONDS, processorEnv } from '../lambdas/processor/env';
 import { isIpOrCidr } from './stripe-ips';
+
+/**
+ * Every field optional, at every depth: what a user writes (cdk.json, a config file, StripeWebhooks props); the
+ * schema fills in the rest. Arrays and values are given whole.
+ */
+export type DeepPartial<T> = {
+  readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
 
 /** The processor Lambda and its SQS event source. */
 export interface ProcessorConfig {
@@ -43,7 +53,10 @@ export interface IngressConfig {
   readonly throttleRatePerSecond: number;
   /** Burst the API stage accepts above the steady rate. @default 400 */
   readonly throttleBurst: number;
-  /** Larger request bodies are rejected with 400 (at most 6 MiB, Lambda's synchronous payload limit). @default 1048576 */
+  /**
+   * Larger request bodies are rejected with 400 (at most 6 MiB, Lambda's synchronous payload limit).
+   * @default - MAX_BODY_BYTES's default in lambdas/ingress/env.ts (1 MiB)
+   */
   readonly maxBodyBytes: number;
   /** Oldest accepted `Stripe-Signature` timestamp, in seconds (Stripe's own default is 300). @default 300 */
   readonly signatureToleranceSeconds: number;
@@ -361,7 +374,6 @@ export const LOG_RETENTION_DAYS = [
 /** SQS keeps a message at most 14 days. */
 const SQS_MAX_RETENTION_DAYS = 14;
 /** Lambda's synchronous invocation payload limit (the API Gateway request must fit into it). */
-const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /**
  * The longest comma-separated event type list accepted: the list travels in Lambda environments (the reconciler's,
  * the rotation's), which hold 4 KB in all, and in a stack output (4096 characters).
@@ -369,8 +381,6 @@ const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const MAX_EVENT_TYPES_CHARS = 3000;
 /** The allowlist travels in one environment variable; Lambda allows 4 KB for all of them together. */
 const MAX_ALLOWLIST_CHARS = 2048;
-/** How much longer than the processor timeout an event claim is held by default. */
-const LEASE_MARGIN_SECONDS = 60;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 /** A fully qualified DNS name in lower case, without the trailing dot. */
@@ -389,6 +399,17 @@ const int = (min: number, max: number, why: string) =>
 
 const region = z.string().regex(REGION, 'must be an AWS region name such as us-east-1');
 
+/**
+ * A setting that is a Lambda's environment variable: its default and limits are the variable's, written once in the
+ * Lambda's env.ts (the construct passes the value on; the Lambda validates it again at start-up).
+ */
+function envInt(spec: { readonly default?: number; readonly min?: number; readonly max?: number }, why: string) {
+  if (spec.default === undefined || spec.min === undefined || spec.max === undefined) {
+    throw new Error('a setting taken from an env schema needs its default, min and max there');
+  }
+  return int(spec.min, spec.max, why).default(spec.default);
+}
+
 const processorSchema = z.strictObject({
   maxConcurrency: int(2, 1000, "Lambda's range for an SQS event source's maximum concurrency").default(5),
   batchSize: int(1, 10, 'SQS FIFO event sources deliver at most 10 messages').default(10),
@@ -401,8 +422,11 @@ const ingressSchema = z.strictObject({
   timeoutSeconds: int(1, 29, 'API Gateway gives up on an integration after 30 s').default(10),
   throttleRatePerSecond: int(1, 10000, "API Gateway's default account limit is 10000 requests/s").default(200),
   throttleBurst: int(1, 5000, "API Gateway's default account burst is 5000").default(400),
-  maxBodyBytes: int(1024, LAMBDA_SYNC_PAYLOAD_BYTES, "Lambda's synchronous payload limit is 6 MiB").default(1_048_576),
-  signatureToleranceSeconds: int(1, 3600, 'Stripe signs with a timestamp; 300 s is its default').default(300),
+  maxBodyBytes: envInt(ingressEnv.MAX_BODY_BYTES, "Lambda's synchronous payload limit is 6 MiB"),
+  signatureToleranceSeconds: envInt(
+    ingressEnv.SIGNATURE_TOLERANCE_SECONDS,
+    'Stripe signs with a timestamp; 300 s is its default',
+  ),
   apiType: z.enum(['http', 'rest'], "must be 'http' or 'rest'").default('http'),
   waf: z.boolean('must be true or false').default(false),
   wafRateLimitPer5Minutes: int(10, 2_000_000_000, "AWS WAF's range for a rate-based rule").default(12_000),
@@ -424,7 +448,7 @@ const queueSchema = z.strictObject({
 });
 
 const idempotencySchema = z.strictObject({
-  doneTtlDays: int(30, 365, 'Stripe retries for 3 days and keeps events 30 days').default(35),
+  doneTtlDays: envInt(processorEnv.DONE_TTL_DAYS, 'Stripe retries for 3 days and keeps events 30 days'),
   leaseSeconds: int(10, 43_200, 'a claim must outlive one processor invocation').optional(),
 });
 

@@ -8,6 +8,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { CliError, isMain, runMain } from '../scripts/cli';
+import { DEFAULT_LOCAL_HANDLERS_FILE, loadLocalHandlerLambdas } from './handler-lambdas';
 import { watchParent } from './parent-watch';
 import { DEFAULT_SINK_FILE, LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from './pipeline';
 import { listRunningPipelines, RUNTIME_DIR, runtimeFile, runtimeInfo } from './runtime-info';
@@ -91,9 +92,12 @@ async function main(): Promise<void> {
   // Checked before the stand-ins start, so a second `npm start` says at once which PORT to use.
   if (port !== 0 && !(await portFree(port))) throw await portInUse(port);
   let pipeline: LocalPipeline;
+  // Handler Lambdas run in-process, named in local/handlers.json (name -> entry file, event types).
+  const handlerLambdas = await loadLocalHandlerLambdas(process.env.LOCAL_HANDLERS_FILE || DEFAULT_LOCAL_HANDLERS_FILE);
   try {
     pipeline = await startLocalPipeline({
       port,
+      ...(handlerLambdas ? { handlerLambdas } : {}),
       ...(secret ? { webhookSecret: secret } : {}),
       ...(process.env.STRIPE_API_BASE ? { stripeApiBase: process.env.STRIPE_API_BASE } : {}),
       ...(process.env.STRIPE_SECRET_KEY ? { stripeSecretKey: process.env.STRIPE_SECRET_KEY } : {}),

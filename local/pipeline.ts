@@ -20,8 +20,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
+import { ingressEnv } from '../lambdas/ingress/env';
+import { buildRegistry } from '../lambdas/processor/business-handlers';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
-import { buildRegistry } from '../lambdas/processor/handlers';
+import { processorEnv } from '../lambdas/processor/env';
+import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
@@ -70,8 +73,10 @@ export interface LocalPipelineOptions {
   readonly sinkFile?: string;
   /** Where processed events go instead of the sink file. */
   readonly sink?: EventSink;
-  /** Business handlers. @default buildRegistry() from lambdas/processor/handlers.ts */
+  /** Business handlers. @default buildRegistry() from lambdas/processor/business-handlers.ts */
   readonly registry?: HandlerRegistry;
+  /** Handler Lambdas, run in-process (local/handler-lambdas.ts). @default - none */
+  readonly handlerLambdas?: HandlerLambdas;
   /** Processor invocations at once (the event source mapping's maximum concurrency): one container each. @default 4 */
   readonly concurrency?: number;
   /** Invocations a processor container serves before it is retired (a cold start follows). @default 25 */
@@ -238,8 +243,8 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       sqs: sqs.client,
       queueUrl: queues.queueUrl,
       webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
-      toleranceSeconds: 300,
-      maxBodyBytes: 1_048_576,
+      toleranceSeconds: ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default,
+      maxBodyBytes: ingressEnv.MAX_BODY_BYTES.default,
       maxMessageBytes: 262_144,
       logger: ingressLogger,
       ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
@@ -265,7 +270,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         client: dynamoClient,
         tableName,
         leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
-        doneTtlDays: 35,
+        doneTtlDays: processorEnv.DONE_TTL_DAYS.default,
       });
       const metrics = emit ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' }) : undefined;
       const deps: ProcessorDeps = {
@@ -273,6 +278,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         stripe: async () => stripeClient,
         sink,
         registry,
+        ...(opts.handlerLambdas ? { handlerLambdas: opts.handlerLambdas } : {}),
         sqs: sqsClient,
         queueUrl: queues.queueUrl,
         dlqUrl: queues.dlqUrl,

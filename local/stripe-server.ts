@@ -33,7 +33,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RETRIEVE_PATHS, retrieveRoute, SINGLETON_PATHS } from '../lambdas/processor/retrieve-routes';
+import { isSingleton, OBJECT_TYPE_BY_COLLECTION, SINGLETON_TYPE_BY_PATH, servedPath } from './stripe-api-paths';
 import {
   type Answer,
   listAccounts,
@@ -187,10 +187,6 @@ export function fixture(type: string): StripeObject | undefined {
   return found ? structuredClone(found) : undefined;
 }
 
-/** Collection path (e.g. `/v1/payment_intents`) → object type, from the processor's own table. */
-const TYPE_BY_COLLECTION = new Map(Object.entries(RETRIEVE_PATHS).map(([type, path]) => [path, type]));
-const TYPE_BY_SINGLETON = new Map(Object.entries(SINGLETON_PATHS).map(([type, path]) => [path, type]));
-
 /** Starts the server on 127.0.0.1. */
 export async function startStripeServer(opts: StripeServerOptions = {}): Promise<StripeServer> {
   const objects = new Map<string, Map<string, { obj: StripeObject; deleted: boolean }>>();
@@ -234,7 +230,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
   }
 
   function getObject(path: string, account: string | undefined): Answer {
-    const singletonType = TYPE_BY_SINGLETON.get(path);
+    const singletonType = SINGLETON_TYPE_BY_PATH.get(path);
     if (singletonType) {
       const fromStore = store(account).get(singletonType)?.obj;
       if (fromStore) return { status: 200, body: fromStore };
@@ -254,8 +250,8 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     const stored = store(account).get(id);
     if (stored) {
       // The right object behind the wrong collection is a client bug Stripe answers with 404: surface it here too.
-      const route = retrieveRoute(stored.obj.object, id, stored.obj);
-      if (route.kind === 'path' && !route.guessed && route.path !== path) return noSuch(stored.obj.object, id);
+      const served = servedPath(stored.obj);
+      if (served !== undefined && served !== path) return noSuch(stored.obj.object, id);
       if (!stored.deleted) return { status: 200, body: stored.obj };
       if (RETRIEVABLE_WHEN_DELETED.has(stored.obj.object)) {
         return { status: 200, body: { id, object: stored.obj.object, deleted: true } };
@@ -263,7 +259,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       return noSuch(stored.obj.object, id);
     }
 
-    const type = TYPE_BY_COLLECTION.get(collection);
+    const type = OBJECT_TYPE_BY_COLLECTION.get(collection);
     if (type) return noSuch(type, id);
     if (collection.startsWith('/v2/') || NESTED_COLLECTION.test(collection)) {
       return noSuch(collection.split('/').pop() ?? 'object', id);
@@ -452,7 +448,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
         throw new Error('setObject needs an object with a string id and object');
       }
       // Singletons (balance...) are stored under their type: they have no id of their own to be asked by.
-      const key = SINGLETON_PATHS[obj.object] ? obj.object : obj.id;
+      const key = isSingleton(obj.object) ? obj.object : obj.id;
       store(o?.account).set(key, { obj: structuredClone(obj), deleted: false });
     },
     deleteObject(id, o) {

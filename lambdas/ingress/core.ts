@@ -110,13 +110,16 @@ interface HttpRequest {
 }
 
 /** A request refused with a 4xx: `error` is a stable, low-cardinality code, `message` a sentence for humans. */
-class Rejection {
+class Rejection extends Error {
+  override name = 'Rejection';
   constructor(
     readonly status: number,
     readonly error: string,
-    readonly message: string,
+    message: string,
     readonly headers: Record<string, string> = {},
-  ) {}
+  ) {
+    super(message);
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

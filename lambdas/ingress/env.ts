@@ -11,7 +11,14 @@ export const ingressEnv = defineEnv({
     max: 3600,
     doc: 'oldest accepted Stripe-Signature timestamp, seconds',
   },
-  MAX_BODY_BYTES: { kind: 'int', default: 1_048_576, min: 1024, doc: 'larger request bodies are rejected with 400' },
+  MAX_BODY_BYTES: {
+    kind: 'int',
+    default: 1_048_576,
+    min: 1024,
+    // Lambda's synchronous payload limit: a larger body never reaches the function.
+    max: 6 * 1024 * 1024,
+    doc: 'larger request bodies are rejected with 400',
+  },
   MAX_MESSAGE_BYTES: {
     kind: 'int',
     default: 262_144,

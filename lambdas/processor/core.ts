@@ -22,6 +22,7 @@ import { type IdempotencyStore, LeaseLostError } from '../shared/idempotency-sto
 import { decodeMessage, messageGroupId, type QueueMessage } from '../shared/queue-message';
 import type { EventSink, ProcessedEvent } from '../shared/sink';
 import { stripeKeyMode } from '../shared/stripe-client';
+import { HandlerFailedError, type HandlerLambdas, runHandlerLambdas } from './handler-lambdas';
 import type { HandlerRegistry } from './registry';
 import { createStripeFetcher, type FetchCache, type StripeCallStats } from './stripe-fetch';
 
@@ -31,6 +32,8 @@ export interface ProcessorDeps {
   readonly stripe: () => Promise<Stripe>;
   readonly sink: EventSink;
   readonly registry: HandlerRegistry;
+  /** Handler Lambdas (StripeWebhooks.addHandler), run after the registry's handler. @default - none */
+  readonly handlerLambdas?: HandlerLambdas;
   readonly sqs: SQSClient;
   /** The event queue (to delay a message after a Stripe 429). */
   readonly queueUrl: string;
@@ -284,6 +287,20 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           for (const key of cache.keys()) if (key.includes(id)) cache.delete(key);
         },
       });
+      if (deps.handlerLambdas) {
+        const { context } = inv;
+        await runHandlerLambdas({
+          lambdas: deps.handlerLambdas,
+          msg,
+          object: current.object,
+          objectOrigin: current.origin,
+          attempt: claim.attempt,
+          handlersDone: claim.handlersDone,
+          markDone: (name) => deps.store.markHandlerDone(msg.eventId, token, name),
+          ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+          log,
+        });
+      }
       const processed: ProcessedEvent = {
         eventId: msg.eventId,
         type: msg.type,
@@ -391,6 +408,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
             EventId: str(msg?.eventId ?? 'unknown'),
             OriginalMessageId: str(record.messageId),
             FailedAt: str(new Date(now()).toISOString()),
+            ...(err instanceof HandlerFailedError ? { FailedHandler: str(err.handler) } : {}),
           },
         }),
       );

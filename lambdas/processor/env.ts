@@ -1,5 +1,11 @@
 import { defineEnv } from '../shared/env';
 
+/**
+ * How much longer than the processor's timeout an event claim is held by default (the config's and the Processor
+ * construct's `leaseSeconds` default: timeout + this).
+ */
+export const LEASE_MARGIN_SECONDS = 60;
+
 /** The processor Lambda's environment. The Processor construct types its `environment` from this schema. */
 export const processorEnv = defineEnv({
   TABLE_NAME: { kind: 'string', doc: 'DynamoDB idempotency table' },
@@ -13,8 +19,20 @@ export const processorEnv = defineEnv({
     min: 10,
     doc: 'how long a claim on an event id is held; must exceed the function timeout',
   },
-  DONE_TTL_DAYS: { kind: 'int', default: 35, min: 30, doc: 'how long a processed event id is remembered' },
+  DONE_TTL_DAYS: {
+    kind: 'int',
+    default: 35,
+    // Stripe retries for 3 days and keeps events 30 days: a replay of anything it still has is a duplicate.
+    min: 30,
+    max: 365,
+    doc: 'how long a processed event id is remembered',
+  },
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of fetched objects' },
   SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
+  HANDLER_LAMBDAS: {
+    kind: 'string',
+    optional: true,
+    doc: 'the handler Lambdas to invoke (StripeWebhooks.addHandler): a JSON array of { name, functionName, eventTypes, timeoutMs }',
+  },
 });

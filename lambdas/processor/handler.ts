@@ -14,6 +14,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -22,10 +23,12 @@ import { createIdempotencyStore } from '../shared/idempotency-store';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
+import { buildRegistry } from './business-handlers';
 import { createProcessor, type TraceFn } from './core';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
-import { buildRegistry } from './handlers';
+import { parseHandlerTargets } from './handler-lambdas';
+import { createLambdaInvoker } from './lambda-invoker';
 
 const env = parseEnv(processorEnv);
 
@@ -41,6 +44,7 @@ const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
+const handlerTargets = parseHandlerTargets(env.HANDLER_LAMBDAS);
 
 /**
  * A subsegment of the invocation's segment. It is not made the current segment: groups of one batch run
@@ -77,6 +81,14 @@ const processor = createProcessor({
   stripe,
   sink: createEventBridgeSink({ client: eventBridge, eventBusName: env.EVENT_BUS_NAME }),
   registry: buildRegistry(),
+  ...(handlerTargets.length > 0
+    ? {
+        handlerLambdas: {
+          targets: handlerTargets,
+          invoke: createLambdaInvoker(tracer.captureAWSv3Client(new LambdaClient({}))),
+        },
+      }
+    : {}),
   sqs,
   queueUrl: env.QUEUE_URL,
   dlqUrl: env.DLQ_URL,

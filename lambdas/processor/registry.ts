@@ -1,5 +1,5 @@
 /**
- * The business handlers, one per Stripe event type: what a product engineer writes (see handlers.ts).
+ * The business handlers, one per Stripe event type: what a product engineer writes (see business-handlers.ts).
  *
  * A handler receives the freshly fetched object, never the webhook snapshot. It may call Stripe (pass
  * `idempotencyKey` on every write so a redelivered event cannot apply it twice), and returns a small

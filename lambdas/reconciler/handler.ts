@@ -16,6 +16,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { parseEnv } from '../shared/env';
 import { createIdempotencyStore } from '../shared/idempotency-store';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
 import { createReconciler, type ReconcileResult } from './core';
@@ -25,7 +26,7 @@ import { createReconcilerState } from './state';
 const env = parseEnv(reconcilerEnv);
 
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-const metrics = new Metrics({ namespace: 'StripeWebhooks', serviceName: env.POWERTOOLS_SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
 const sqs = new SQSClient({});
 const dynamo = new DynamoDBClient({});
 

@@ -6,10 +6,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeError } from '../shared/errors';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import { checkRotationVersion, type RotationEvent, type RotationStep } from './secrets-manager';
 
 /** CloudWatch namespace of the rotation metrics (the project's one namespace). */
-export const ROTATION_METRICS_NAMESPACE = 'StripeWebhooks';
+export const ROTATION_METRICS_NAMESPACE = METRICS_NAMESPACE;
 /** Emitted once per failed step, with the single dimension `Secret`. */
 export const ROTATION_FAILED_METRIC = 'RotationFailed';
 /** The `Secret` dimension's values. */

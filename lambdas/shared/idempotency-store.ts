@@ -8,6 +8,8 @@
  * - `DONE`: processed; later copies are skipped until `expiresAt` (at least 30 days: Stripe retries for 3 days and
  *   keeps events for 30).
  * - `FAILED`: the last attempt failed and released its lease; claimable at once. `lastError` stays for the operator.
+ * `handlersDone` (a string set) names the handler Lambdas that already succeeded for the event: it survives a failed
+ * attempt, so a retry runs only the others (StripeWebhooks.addHandler).
  *
  * Conditional writes only: no transactions (dynalite has none) and no ReturnValuesOnConditionCheckFailure (dynalite
  * ignores it), so after a failed condition the item is read back with a consistent GetItem. DynamoDB deletes expired
@@ -49,12 +51,14 @@ export interface IdempotencyRecord {
   /** ISO 8601, DONE only. */
   readonly doneAt?: string;
   readonly lastError?: RecordedFailure;
+  /** The handler Lambdas that succeeded for this event, in any attempt. */
+  readonly handlersDone?: readonly string[];
   /** TTL, Unix seconds: DynamoDB deletes the item some time after this; readers treat it as absent from then. */
   readonly expiresAt: number;
 }
 
 export type ClaimResult =
-  | { outcome: 'claimed'; token: string; attempt: number }
+  | { outcome: 'claimed'; token: string; attempt: number; handlersDone: readonly string[] }
   /** Processed before: skip the message, report success. */
   | { outcome: 'done'; doneAt: string }
   /** A live lease held by another invocation: retry after the lease runs out. */
@@ -63,6 +67,11 @@ export type ClaimResult =
 export interface IdempotencyStore {
   /** Claims an event id for processing (absent, expired, FAILED, or IN_PROGRESS with a lapsed lease). */
   claim(eventId: string, meta: { type: string; messageId: string }): Promise<ClaimResult>;
+  /**
+   * Records that the handler Lambda `handler` succeeded for a claimed event, so no later attempt runs it again.
+   * Throws LeaseLostError when `token` no longer holds the claim.
+   */
+  markHandlerDone(eventId: string, token: string, handler: string): Promise<void>;
   /** Marks a claimed event DONE. Throws LeaseLostError when `token` no longer holds the claim. */
   markDone(eventId: string, token: string): Promise<void>;
   /**
@@ -114,7 +123,7 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
     const res = await doc.send(new GetCommand({ TableName, Key: { pk: eventId }, ConsistentRead: true }));
     const item = res.Item as IdempotencyRecord | undefined;
     if (!item) return undefined;
-    return item.expiresAt * 1000 <= now() ? undefined : item;
+    return item.expiresAt * 1000 <= now() ? undefined : { ...item, ...handlersDoneOf(item) };
   }
 
   async function tryClaim(eventId: string, meta: { type: string; messageId: string }) {
@@ -152,8 +161,9 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const attempt = Number((res.Attributes as { attempts?: unknown } | undefined)?.attempts ?? 1);
-      return { outcome: 'claimed', token, attempt } as const;
+      const attributes = res.Attributes as { attempts?: unknown; handlersDone?: unknown } | undefined;
+      const attempt = Number(attributes?.attempts ?? 1);
+      return { outcome: 'claimed', token, attempt, handlersDone: handlersDoneOf(attributes).handlersDone } as const;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
@@ -174,6 +184,30 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
       }
       // Still racing after a few rounds: another invocation is churning this id; let SQS bring the message back.
       return { outcome: 'busy', retryAfterSeconds: 1 };
+    },
+
+    async markHandlerDone(eventId, token, handler) {
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: eventId },
+            UpdateExpression: 'ADD handlersDone :handler',
+            ConditionExpression: '#token = :token AND #status = :inProgress',
+            ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+            ExpressionAttributeValues: {
+              ':handler': new Set([handler]),
+              ':token': token,
+              ':inProgress': 'IN_PROGRESS',
+            },
+          }),
+        );
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) {
+          throw new LeaseLostError(`the claim on ${eventId} was lost before handler ${handler} was recorded`);
+        }
+        throw err;
+      }
     },
 
     async markDone(eventId, token) {
@@ -259,4 +293,11 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
       }
     },
   };
+}
+
+/** `handlersDone` as a sorted array (DynamoDB returns a string set as a Set; absent means none). */
+function handlersDoneOf(item: { handlersDone?: unknown } | undefined): { handlersDone: string[] } {
+  const value = item?.handlersDone;
+  const names = value instanceof Set || Array.isArray(value) ? [...value].map(String) : [];
+  return { handlersDone: names.sort() };
 }

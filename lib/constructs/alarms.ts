@@ -66,6 +66,7 @@ export const ALARM_RUNBOOK_ANCHORS = [
   'secrets-manager-rotation-failed',
   'waf-body-rule-matched',
   'secret-replica-out-of-sync',
+  'handler-errors',
 ] as const;
 
 /** One runbook section. */
@@ -342,6 +343,17 @@ export class Alarms extends Construct {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }
+  }
+
+  /** The error alarm of a handler Lambda (StripeWebhooks.addHandler), `<appName>-handler-<name>-errors`. */
+  addHandlerErrorsAlarm(handlerName: string, fn: IFunction): void {
+    this.add('handler-errors', {
+      name: `handler-${handlerName}-errors`,
+      what: `The handler Lambda ${handlerName} failed invocations (threw, permanent failures included, or timed out)`,
+      metric: fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }),
+      threshold: this.props.config.thresholds.lambdaErrorsPer5Minutes,
+      missingData: { treatment: TreatMissingData.NOT_BREACHING, why: NO_DATA_IS_QUIET },
+    });
   }
 
   /** The runbook link of an anchor. */

@@ -39,10 +39,10 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ingressEnv } from '../../lambdas/ingress/env';
+import { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { EventQueue } from './event-queue';
 import { lambdaEntry, NodeFunction } from './node-function';
@@ -118,9 +118,9 @@ export interface IngressProps {
   readonly timeout?: Duration;
   /** Default-stage throttling. @default { rateLimit: 200, burstLimit: 400 } */
   readonly throttle?: ThrottleSettings;
-  /** Larger request bodies are rejected with 400. @default 1048576 */
+  /** Larger request bodies are rejected with 400. @default - MAX_BODY_BYTES's default (lambdas/ingress/env.ts) */
   readonly maxBodyBytes?: number;
-  /** Oldest accepted Stripe-Signature timestamp. @default Duration.seconds(300) */
+  /** Oldest accepted Stripe-Signature timestamp. @default - SIGNATURE_TOLERANCE_SECONDS's default (lambdas/ingress/env.ts) */
   readonly signatureTolerance?: Duration;
   /** Retention of the function's logs and the access logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
@@ -150,7 +150,7 @@ export interface IngressProps {
 /** The API (HTTP or REST) and the ingress Lambda behind it. */
 export class Ingress extends Construct {
   /** The ingress Lambda (`<appName>-ingress`). */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** Powertools service name of the function: the `service` dimension of its custom metrics. */
   readonly serviceName: string;
   /** Which API Gateway flavour this is. */
@@ -183,12 +183,14 @@ export class Ingress extends Construct {
       throw new Error("Ingress waf needs apiType 'rest': AWS WAF cannot be associated with an HTTP API");
     }
     const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
-    const maxBodyBytes = props.maxBodyBytes ?? 1_048_576;
+    const maxBodyBytes = props.maxBodyBytes ?? ingressEnv.MAX_BODY_BYTES.default;
 
     const environment: EnvInput<typeof ingressEnv> = {
       QUEUE_URL: props.eventQueue.queue.queueUrl,
       WEBHOOK_SECRET_ID: props.secrets.webhookSecretName,
-      SIGNATURE_TOLERANCE_SECONDS: String((props.signatureTolerance ?? Duration.seconds(300)).toSeconds()),
+      SIGNATURE_TOLERANCE_SECONDS: String(
+        (props.signatureTolerance ?? Duration.seconds(ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default)).toSeconds(),
+      ),
       MAX_BODY_BYTES: String(maxBodyBytes),
       MAX_MESSAGE_BYTES: String(props.eventQueue.maxMessageSizeBytes),
       ...(props.allowedSourceIps && props.allowedSourceIps.length > 0
@@ -392,7 +394,7 @@ export class Ingress extends Construct {
       ? new WebhookWebAcl(this, 'Waf', {
           name: `${props.appName}-ingress`,
           resourceArn: stage.stageArn,
-          maxBodyBytes: props.maxBodyBytes ?? 1_048_576,
+          maxBodyBytes: props.maxBodyBytes ?? ingressEnv.MAX_BODY_BYTES.default,
           ...(props.wafRateLimitPer5Minutes !== undefined
             ? { rateLimitPer5Minutes: props.wafRateLimitPer5Minutes }
             : {}),

@@ -1,14 +1,22 @@
 /**
- * The one way this app builds a Lambda function: NodejsFunction bundled by esbuild, arm64, a current Node.js runtime,
- * ESM with source maps, an explicit log group with retention, JSON logs and X-Ray tracing.
+ * The one way this app builds a Lambda function: arm64, a current Node.js runtime, ESM with source maps, an explicit
+ * log group with retention, JSON logs and X-Ray tracing. The code comes from one of two places (docs/library.md):
+ * - in this repository, the TypeScript entry, bundled by esbuild at synth (NodejsFunction);
+ * - in the published package, which ships no Lambda sources, the bundle `npm run build` made from that same entry
+ *   with the same esbuild options (`dist/lambdas/<entry>/index.mjs`), as a plain asset: a consumer's synth needs
+ *   neither esbuild nor Docker nor this project's runtime dependencies.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   ApplicationLogLevel,
   Architecture,
+  Code,
+  type FunctionProps,
+  Function as LambdaFunction,
   LoggingFormat,
   Runtime,
   SystemLogLevel,
@@ -19,12 +27,42 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 
-/** The repository root (this file is lib/constructs/node-function.ts). */
-export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The nearest folder at or above `dir` holding a package.json. */
+function packageRoot(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    if (dirname(d) === d) throw new Error(`no package.json above ${dir}`);
+  }
+}
+
+/**
+ * The package root: the repository (this file is lib/constructs/node-function.ts) or, for a consumer, the installed
+ * package (`node_modules/<name>`, whose code is the bundle dist/index.js).
+ */
+export const PROJECT_ROOT = packageRoot(fileURLToPath(new URL('.', import.meta.url)));
+
+/** Every Lambda entry the constructs use; `npm run build` prebuilds each for the package. */
+export const LAMBDA_ENTRIES = [
+  'lambdas/ingress/handler.ts',
+  'lambdas/processor/handler.ts',
+  'lambdas/reconciler/handler.ts',
+  'lambdas/rotation/webhook-secret/handler.ts',
+  'lambdas/rotation/api-key/handler.ts',
+  'lambdas/rotation/replication/handler.ts',
+  'lambdas/webhook-endpoint/handler.ts',
+] as const;
+
+/** One of LAMBDA_ENTRIES. */
+export type LambdaEntryPath = (typeof LAMBDA_ENTRIES)[number];
 
 /** A Lambda entry file, given relative to the repository root (e.g. `lambdas/ingress/handler.ts`). */
-export function lambdaEntry(relativePath: string): string {
+export function lambdaEntry(relativePath: LambdaEntryPath): string {
   return join(PROJECT_ROOT, relativePath);
+}
+
+/** Where `npm run build` puts the bundle of an entry (relative to the package root), e.g. `dist/lambdas/lambdas/ingress/handler`. */
+export function prebuiltBundleDir(relativeEntry: string): string {
+  return join('dist', 'lambdas', relativeEntry.replace(/\.[cm]?[jt]s$/, ''));
 }
 
 /** The Lambda runtime every function uses: the current Node.js runtime on Lambda. */
@@ -95,8 +133,8 @@ const ASYNC_DLQ_REASON =
 
 /** A bundled Node.js Lambda function with its own log group and a role scoped to it. */
 export class NodeFunction extends Construct {
-  /** The Lambda function. */
-  readonly function: NodejsFunction;
+  /** The Lambda function (a NodejsFunction when built from source). */
+  readonly function: LambdaFunction;
   /** The function's log group (`/aws/lambda/<functionName>`), created with the stack so its retention is set. */
   readonly logGroup: LogGroup;
   /** The function's execution role: writes to its own log group only (no AWSLambdaBasicExecutionRole). */
@@ -125,19 +163,14 @@ export class NodeFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
+    const common = {
       role: this.role,
-      entry: props.entry,
-      handler: 'handler',
       functionName: props.functionName,
       description: props.description,
       runtime: NODE_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: this.serviceName,
@@ -149,7 +182,21 @@ export class NodeFunction extends Construct {
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
       tracing: Tracing.ACTIVE,
-    });
+    } satisfies Omit<FunctionProps, 'code' | 'handler'>;
+    this.function = existsSync(props.entry)
+      ? new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: props.entry,
+          handler: 'handler',
+          projectRoot: PROJECT_ROOT,
+          depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+          bundling: BUNDLING,
+        })
+      : new LambdaFunction(this, 'Function', {
+          ...common,
+          code: Code.fromAsset(prebuiltCode(props.entry)),
+          handler: 'index.handler',
+        });
 
     // The X-Ray statement is the one CDK adds for active tracing, in the role's default policy.
     const defaultPolicy: IConstruct | undefined = this.role.node.tryFindChild('DefaultPolicy');
@@ -161,4 +208,15 @@ export class NodeFunction extends Construct {
       reason: props.noDeadLetterQueueReason ?? ASYNC_DLQ_REASON,
     });
   }
+}
+
+/** The prebuilt bundle folder of an entry that is not here as source (an installed package); fails with the fix. */
+function prebuiltCode(entry: string): string {
+  const dir = join(PROJECT_ROOT, prebuiltBundleDir(relative(PROJECT_ROOT, entry)));
+  if (!existsSync(join(dir, 'index.mjs'))) {
+    throw new Error(
+      `No Lambda code for ${relative(PROJECT_ROOT, entry)}: neither the source nor its bundle ${dir}/index.mjs exists (in the repository, run npm run build)`,
+    );
+  }
+  return dir;
 }

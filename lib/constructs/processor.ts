@@ -8,12 +8,12 @@
  * requests/s per endpoint): that limit, not AWS, is the bottleneck.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { processorEnv } from '../../lambdas/processor/env';
+import { LEASE_MARGIN_SECONDS, processorEnv } from '../../lambdas/processor/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import type { EventQueue } from './event-queue';
 import type { EventSink } from './event-sink';
@@ -43,7 +43,7 @@ export interface ProcessorProps {
   readonly maxConcurrency?: number;
   /** How long a claim on an event id is held; must exceed the timeout. @default timeout + 60 s */
   readonly leaseSeconds?: number;
-  /** How long a processed event id is remembered (>= 30). @default 35 */
+  /** How long a processed event id is remembered. @default - DONE_TTL_DAYS's default and limits (lambdas/processor/env.ts) */
   readonly doneTtlDays?: number;
   /** Pin the Stripe API version of fetched objects. @default - the account's default */
   readonly stripeApiVersion?: string;
@@ -58,7 +58,7 @@ export interface ProcessorProps {
 /** The processor Lambda and its SQS event source. */
 export class Processor extends Construct {
   /** The processor Lambda (`<appName>-processor`). */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** Powertools service name of the function: the `service` dimension of its custom metrics. */
   readonly serviceName: string;
   /** Its SQS event source on the event queue. */
@@ -69,8 +69,8 @@ export class Processor extends Construct {
     const timeout = props.timeout ?? Duration.seconds(30);
     const batchSize = props.batchSize ?? 10;
     const maxConcurrency = props.maxConcurrency ?? 5;
-    const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + 60;
-    const doneTtlDays = props.doneTtlDays ?? 35;
+    const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + LEASE_MARGIN_SECONDS;
+    const doneTtlDays = props.doneTtlDays ?? processorEnv.DONE_TTL_DAYS.default;
 
     const problems: string[] = [];
     if (props.eventQueue.visibilityTimeout.toSeconds() < 6 * timeout.toSeconds()) {
@@ -84,7 +84,10 @@ export class Processor extends Construct {
     if (batchSize < 1 || batchSize > 10) problems.push(`batchSize must be 1..10 for a FIFO queue, got ${batchSize}`);
     if (maxConcurrency < 2 || maxConcurrency > 1000)
       problems.push(`maxConcurrency must be 2..1000, got ${maxConcurrency}`);
-    if (doneTtlDays < 30) problems.push(`doneTtlDays must be >= 30, got ${doneTtlDays}`);
+    const ttl = processorEnv.DONE_TTL_DAYS;
+    if (doneTtlDays < ttl.min || doneTtlDays > ttl.max) {
+      problems.push(`doneTtlDays must be ${ttl.min}..${ttl.max}, got ${doneTtlDays}`);
+    }
     if (problems.length > 0) throw new Error(`Invalid Processor props: ${problems.join('; ')}`);
 
     const environment: EnvInput<typeof processorEnv> = {

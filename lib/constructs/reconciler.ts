@@ -10,7 +10,7 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
@@ -67,7 +67,7 @@ export interface ReconcilerProps {
 /** The reconciler Lambda and the schedule that runs it. */
 export class Reconciler extends Construct {
   /** The reconciler Lambda (`<appName>-reconciler`). */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** The EventBridge Scheduler schedule (`<appName>-reconciler`). */
   readonly schedule: CfnSchedule;
   /** The role the schedule invokes the function with (may invoke this function only). */

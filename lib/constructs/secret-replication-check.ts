@@ -7,7 +7,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as NodeLambda } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { replicationCheckEnv } from '../../lambdas/rotation/replication/env';
@@ -31,7 +31,7 @@ export interface SecretReplicationCheckProps {
 
 /** The replication check and its schedule. */
 export class SecretReplicationCheck extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: NodeLambda;
   /** The Powertools service name: the `service` dimension of SecretReplicasNotInSync. */
   readonly serviceName: string;
   readonly rule: Rule;

@@ -21,18 +21,19 @@ import { Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as NodeLambda } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnRotationSchedule, type Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
 import type { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
 /** CloudWatch namespace and name of the metric a failed rotation step emits. */
-export const ROTATION_FAILED_METRIC = { namespace: 'StripeWebhooks', metricName: 'RotationFailed' } as const;
+export const ROTATION_FAILED_METRIC = { namespace: METRICS_NAMESPACE, metricName: 'RotationFailed' } as const;
 
 /** The secret actions a rotation function needs on the secret it rotates, and nothing else. */
 export const ROTATION_SECRET_ACTIONS = [
@@ -87,9 +88,9 @@ export interface StripeSecretRotationProps {
 /** Secrets Manager rotation of the Stripe webhook signing secret and API key, with their alarms. */
 export class StripeSecretRotation extends Construct {
   /** Rotates the webhook signing secret (`<appName>-rotate-webhook-secret`) and runs the hourly cleanup. */
-  readonly webhookSecretFunction: NodejsFunction;
+  readonly webhookSecretFunction: NodeLambda;
   /** Rotates the API key (`<appName>-rotate-api-key`). */
-  readonly apiKeyFunction: NodejsFunction;
+  readonly apiKeyFunction: NodeLambda;
   readonly webhookSecretSchedule: CfnRotationSchedule;
   readonly apiKeySchedule: CfnRotationSchedule;
   /** Invokes the webhook function with `{ "action": "cleanup" }`. */
@@ -196,7 +197,7 @@ export class StripeSecretRotation extends Construct {
   /** Attaches `fn` as the rotation function of `secret`, every `days` days (0 = on demand only). */
   private rotate(
     secret: Secret,
-    fn: NodejsFunction,
+    fn: NodeLambda,
     days: number,
     opts: { id: string; onDemandReason: string },
   ): CfnRotationSchedule {

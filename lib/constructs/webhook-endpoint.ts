@@ -16,8 +16,8 @@
  */
 import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { ApplicationLogLevel } from 'aws-cdk-lib/aws-lambda';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -62,7 +62,7 @@ export interface StripeWebhookEndpointProps {
 /** The Stripe webhook endpoint, managed by CloudFormation. */
 export class StripeWebhookEndpoint extends Construct {
   /** The custom resource's handler (`<appName>-webhook-endpoint`). */
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   /** The Provider framework in front of it (answers CloudFormation). */
   readonly provider: Provider;
   readonly resource: CustomResource;

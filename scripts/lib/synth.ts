@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
-import { buildApp } from '../../lib/app';
+import { buildReferenceApp } from '../../bin/reference-app';
 import { loadConfig, type StripeWebhooksConfig } from '../../lib/config';
 import { PROJECT_ROOT } from '../../lib/constructs/node-function';
 
@@ -41,7 +41,7 @@ export function synthWithContext(
 ): { config: StripeWebhooksConfig; stacks: SynthesizedStack[] } {
   const app = new App({ outdir, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
   const config = loadConfig(app);
-  buildApp(app, config);
+  buildReferenceApp(app, config);
   const assembly = app.synth();
   const stacks = assembly.stacks.map((s: CloudFormationStackArtifact) => ({
     stackName: s.stackName,

@@ -295,7 +295,7 @@ describe('optional alarms', () => {
     const app = new App({ context: NO_BUNDLING });
     const s = new RegionalStack(app, `S-${region}`, {
       env: { account: '123456789012', region },
-      config: parseConfig({}),
+      config: parseConfig({ primaryRegion: region }),
       ...extra,
     });
     return { stack: s, template: Template.fromStack(s) };

@@ -122,7 +122,7 @@ describe('the dashboard', () => {
     const app = new App({ context: NO_BUNDLING });
     const s = new RegionalStack(app, 'Full', {
       env: { account: '123456789012', region: 'eu-west-1' },
-      config: parseConfig({}),
+      config: parseConfig({ primaryRegion: 'eu-west-1' }),
       healthChecks: [{ region: 'eu-west-1', healthCheckId: '33333333-3333-3333-3333-333333333333' }],
     });
     const full = widgetsOf(Template.fromStack(s));

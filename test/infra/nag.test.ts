@@ -216,7 +216,7 @@ describe('cdk-nag', () => {
 
     it('accept a secret without a rotation schedule (SMG4) only for the on-demand API key', () => {
       const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4').map((a) => a.construct.node.path);
-      expect(smg4).toEqual(['stripe-webhooks-us-east-1/StripeSecrets/ApiKey']);
+      expect(smg4).toEqual(['stripe-webhooks-us-east-1/Default/StripeSecrets/ApiKey']);
     });
 
     it('accept no missing rotation schedule once both secrets rotate on a schedule', () => {

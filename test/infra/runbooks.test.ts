@@ -68,7 +68,10 @@ describe('docs/runbooks.md', () => {
     // Every quoted log message the runbooks filter on is one the code writes.
     const messages = [...runbooks.matchAll(/message (?:=|in \[) ?"([^"]+)"/g)].map((m) => m[1]!);
     const reconciler = 'missed event enqueued'; // written by the reconciler (lambdas/reconciler)
-    const writers = `${core}\n${readFileSync(join(PROJECT_ROOT, 'lambdas/rotation/replication/core.ts'), 'utf8')}`;
+    const writers = ['lambdas/rotation/replication/core.ts', 'lambdas/processor/handler-lambdas.ts']
+      .map((f) => readFileSync(join(PROJECT_ROOT, f), 'utf8'))
+      .concat(core)
+      .join('\n');
     for (const message of messages.filter((m) => m !== reconciler)) expect(writers, message).toContain(`'${message}'`);
   });
 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildRegistry } from '../../lambdas/processor/handlers';
+import { buildRegistry } from '../../lambdas/processor/business-handlers';
 import { readSink } from '../../local/file-sink';
 import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';

@@ -34,7 +34,7 @@ let metrics: RecordingMetrics;
 let clock: number;
 let store: IdempotencyStore;
 let processor: Processor;
-/** What the test's payment_intent.succeeded handler does (default: the summary handlers.ts returns). */
+/** What the test's payment_intent.succeeded handler does (default: the summary business-handlers.ts returns). */
 let onPaymentIntent: (ctx: HandlerContext<Stripe.PaymentIntent>) => Promise<unknown>;
 const handled: string[] = [];
 

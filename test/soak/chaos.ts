@@ -112,6 +112,7 @@ function createContainer(base: ProcessorDeps): Container {
     ...base,
     store: {
       claim: (...args) => current.store.claim(...args),
+      markHandlerDone: (...args) => current.store.markHandlerDone(...args),
       markDone: (...args) => current.store.markDone(...args),
       recordFailure: (...args) => current.store.recordFailure(...args),
       get: (...args) => current.store.get(...args),
@@ -215,6 +216,7 @@ export function createChaos(plan: ChaosPlan): Chaos {
           if (result.outcome === 'busy') counts.busy++;
           return result;
         }),
+      markHandlerDone: (eventId, token, handler) => guard(() => base.markHandlerDone(eventId, token, handler)),
       markDone: (eventId, token) =>
         guard(async () => {
           await base.markDone(eventId, token);

@@ -1,5 +1,6 @@
 /**
- * The project's business handlers: the file a product engineer edits.
+ * The in-process business handlers (what runs inside the processor; the Lambda entry is handler.ts, handler Lambdas
+ * of your own are added with StripeWebhooks.addHandler): the file a product engineer edits.
  *
  * Each handler gets the object as it is now in Stripe (typed from the event type), returns a small summary that is
  * published with the event, and passes `idempotencyKey` on any Stripe write. Event types without a handler are
