@@ -16,7 +16,7 @@
  * across invocations stays in its container; the runtime throws away a container whose invocation crashed or timed
  * out, as Lambda resets such an execution environment, and this module then builds a processor for the new one.
  */
-import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { createProcessor, type Processor, type ProcessorDeps } from '../../lambdas/processor/core';
@@ -44,6 +44,8 @@ export interface InvocationRecord {
   death?: string;
   /** The poller's deadline passed while it was still running (its work may have carried on: a zombie). */
   timedOut?: boolean;
+  /** DLQ sends it made, as `eventId` -> the original message id and when (for explaining a second DLQ copy). */
+  readonly deadLetterSends: Array<{ eventId: string; messageId: string; at: number; answered?: string }>;
 }
 
 /** A Stripe request as the processor made it. */
@@ -167,6 +169,7 @@ export function createChaos(plan: ChaosPlan): Chaos {
       executed: new Set(),
       published: new Set(),
       markedDone: new Set(),
+      deadLetterSends: [],
     };
     invocations.push(record);
     const sequenceOf = new Map(event.Records.map((r) => [r.messageId, BigInt(r.attributes.SequenceNumber ?? '0')]));
@@ -289,6 +292,22 @@ export function createChaos(plan: ChaosPlan): Chaos {
             for (const entry of command.input.Entries ?? []) {
               counts.longestDelaySeconds = Math.max(counts.longestDelaySeconds, entry.VisibilityTimeout ?? 0);
             }
+          }
+          const attrs = command instanceof SendMessageCommand ? (command.input.MessageAttributes ?? {}) : {};
+          if (attrs.OriginalMessageId) {
+            const send = {
+              eventId: attrs.EventId?.StringValue ?? '?',
+              messageId: attrs.OriginalMessageId?.StringValue ?? '?',
+              at: Date.now(),
+            } as InvocationRecord['deadLetterSends'][number];
+            record.deadLetterSends.push(send);
+            return guard(async () => {
+              const out = (await (target.send as (...a: unknown[]) => Promise<unknown>)(...args)) as {
+                MessageId?: string;
+              };
+              send.answered = out.MessageId;
+              return out;
+            });
           }
           return guard(() => (target.send as (...a: unknown[]) => Promise<unknown>)(...args));
         };

@@ -89,7 +89,11 @@ export function checkSoak(r: SoakRecord): SoakChecks {
   }
   for (const [eventId, n] of dlqCount) {
     const deaths = diedAfterRun.get(eventId) ?? 0;
-    if (n > 1 + deaths) all.doubleDeadLetters.push(`${eventId}: ${n} copies in the DLQ, ${deaths} deaths after a run`);
+    if (n > 1 + deaths) {
+      all.doubleDeadLetters.push(
+        `${eventId}: ${n} copies in the DLQ, ${deaths} deaths after a run; ${explainDeadLetters(eventId, r)}`,
+      );
+    }
   }
   const runs = new Map<string, number>();
   for (const x of chaos.executions) runs.set(x.eventId, (runs.get(x.eventId) ?? 0) + 1);
@@ -172,4 +176,21 @@ export function checkSoak(r: SoakRecord): SoakChecks {
     findings,
     counts,
   };
+}
+
+/** Which messages the copies came from, when, and which invocations sent them (timed out or not). */
+function explainDeadLetters(eventId: string, r: SoakRecord): string {
+  const copies = r.deadLettered
+    .filter((d) => d.eventId === eventId)
+    .map((d) => `copy of ${d.originalMessageId ?? '?'} at ${d.failedAt ?? '?'}`);
+  const sends = r.chaos.invocations.flatMap((i) =>
+    i.deadLetterSends
+      .filter((s) => s.eventId === eventId)
+      .map(
+        (s) =>
+          `invocation ${i.id}${i.timedOut ? ' (timed out)' : ''}${i.death ? ' (died)' : ''} sent ${s.messageId} at ` +
+          `${new Date(s.at).toISOString()}, answered ${s.answered ?? '-'}`,
+      ),
+  );
+  return [...copies, ...sends].join('; ');
 }

@@ -369,6 +369,9 @@ export interface DeadLetter {
   readonly eventId: string;
   readonly code: string;
   readonly reason: string;
+  /** The event queue's message it was moved from, and when the processor moved it (explains a second copy). */
+  readonly originalMessageId?: string;
+  readonly failedAt?: string;
 }
 
 async function drainDlq(sqs: ReturnType<typeof sqsClient>, dlqUrl: string): Promise<DeadLetter[]> {
@@ -390,6 +393,8 @@ async function drainDlq(sqs: ReturnType<typeof sqsClient>, dlqUrl: string): Prom
         eventId: m.MessageAttributes?.EventId?.StringValue ?? JSON.parse(m.Body ?? '{}').eventId ?? '?',
         code: m.MessageAttributes?.FailureCode?.StringValue ?? '(none: moved by the queue after maxReceiveCount)',
         reason: m.MessageAttributes?.FailureReason?.StringValue ?? '',
+        originalMessageId: m.MessageAttributes?.OriginalMessageId?.StringValue,
+        failedAt: m.MessageAttributes?.FailedAt?.StringValue,
       });
     }
     await sqs.send(
