@@ -233,6 +233,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       log.info('event already processed: skipped', { doneAt: claim.doneAt });
       return { status: 'done' };
     }
+    if (claim.outcome === 'dead_lettered') {
+      inv.counts.duplicates++;
+      log.info('message already moved to the DLQ: deleted, not run again', { failedAt: claim.failedAt });
+      return { status: 'done' };
+    }
     if (claim.outcome === 'busy') {
       const busy = new RetryableError('another invocation holds the event', 'event_busy', claim.retryAfterSeconds);
       return retryableFailure(record, msg, undefined, busy, log, inv);

@@ -8,6 +8,9 @@
  * - `DONE`: processed; later copies are skipped until `expiresAt` (at least 30 days: Stripe retries for 3 days and
  *   keeps events for 30).
  * - `FAILED`: the last attempt failed and released its lease; claimable at once. `lastError` stays for the operator.
+ *   Except by the very message a permanent failure already moved to the DLQ: when that message comes back (its
+ *   invocation timed out or its delete was lost after the move), it is not run again, since the DLQ already holds
+ *   it. SQS's deduplication of the DLQ send covers only 5 minutes; a backed-off retry can come later than that.
  * `handlersDone` (a string set) names the handler Lambdas that already succeeded for the event: it survives a failed
  * attempt, so a retry runs only the others (StripeWebhooks.addHandler).
  *
@@ -62,7 +65,9 @@ export type ClaimResult =
   /** Processed before: skip the message, report success. */
   | { outcome: 'done'; doneAt: string }
   /** A live lease held by another invocation: retry after the lease runs out. */
-  | { outcome: 'busy'; retryAfterSeconds: number };
+  | { outcome: 'busy'; retryAfterSeconds: number }
+  /** This very message already failed permanently and was moved to the DLQ: delete it, do not run it again. */
+  | { outcome: 'dead_lettered'; failedAt: string };
 
 export interface IdempotencyStore {
   /** Claims an event id for processing (absent, expired, FAILED, or IN_PROGRESS with a lapsed lease). */
@@ -141,12 +146,14 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
             'attempts = if_not_exists(attempts, :zero) + :one, eventType = :type, messageId = :messageId, ' +
             'claimedAt = :claimedAt, expiresAt = :expiresAt REMOVE doneAt',
           ConditionExpression:
-            'attribute_not_exists(pk) OR expiresAt <= :nowSeconds OR #status = :failed ' +
+            'attribute_not_exists(pk) OR expiresAt <= :nowSeconds ' +
+            'OR (#status = :failed AND NOT (lastError.#permanent = :true AND lastError.messageId = :messageId)) ' +
             'OR (#status = :inProgress AND leaseExpiresAtMs <= :nowMs)',
-          ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+          ExpressionAttributeNames: { '#status': 'status', '#token': 'token', '#permanent': 'permanent' },
           ExpressionAttributeValues: {
             ':inProgress': 'IN_PROGRESS',
             ':failed': 'FAILED',
+            ':true': true,
             ':token': token,
             ':lease': t + opts.leaseSeconds * 1000,
             ':zero': 0,
@@ -177,6 +184,9 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
         if (claimed) return claimed;
         const item = await read(eventId);
         if (item?.status === 'DONE') return { outcome: 'done', doneAt: item.doneAt ?? item.claimedAt };
+        if (item?.status === 'FAILED' && item.lastError?.permanent && item.lastError.messageId === meta.messageId) {
+          return { outcome: 'dead_lettered', failedAt: item.lastError.at };
+        }
         if (item?.status === 'IN_PROGRESS' && item.leaseExpiresAtMs !== undefined && item.leaseExpiresAtMs > now()) {
           return { outcome: 'busy', retryAfterSeconds: Math.max(1, Math.ceil((item.leaseExpiresAtMs - now()) / 1000)) };
         }

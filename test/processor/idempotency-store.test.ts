@@ -101,6 +101,27 @@ describe('idempotency store', () => {
     expect((await store.get(eventId))?.lastError?.code).toBe('stripe_rate_limited');
   });
 
+  it('does not hand the message a permanent failure already dead-lettered back for another run', async () => {
+    const claimed = await store.claim(eventId, { ...meta, messageId: 'm-1' });
+    if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
+    const failure = { code: 'object_gone', message: 'gone', messageId: 'm-1', permanent: true };
+    await store.recordFailure(eventId, claimed.token, failure);
+    const failedAt = (await store.get(eventId))?.lastError?.at;
+
+    // The same message again (its invocation timed out after the DLQ move): in the DLQ already, not run again.
+    expect(await store.claim(eventId, { ...meta, messageId: 'm-1' })).toEqual({ outcome: 'dead_lettered', failedAt });
+    expect(await store.get(eventId)).toMatchObject({ status: 'FAILED', attempts: 1 });
+    // Another message of the event (a later delivery, a replay, a redrive) is claimed as before.
+    expect(await store.claim(eventId, { ...meta, messageId: 'm-2' })).toMatchObject({ outcome: 'claimed', attempt: 2 });
+  });
+
+  it('claims again the message whose failure was retryable (SQS redelivers it for another try)', async () => {
+    const claimed = await store.claim(eventId, { ...meta, messageId: 'm-1' });
+    if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
+    await store.recordFailure(eventId, claimed.token, { code: 'x', message: 'x', messageId: 'm-1', permanent: false });
+    expect(await store.claim(eventId, { ...meta, messageId: 'm-1' })).toMatchObject({ outcome: 'claimed', attempt: 2 });
+  });
+
   it('refuses markDone and recordFailure with a token that does not hold the claim', async () => {
     const claimed = await store.claim(eventId, meta);
     if (claimed.outcome !== 'claimed') throw new Error('expected a claim');

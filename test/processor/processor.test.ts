@@ -612,6 +612,23 @@ describe('failures', () => {
     expect(dead[0]!.messageAttributes.FailureReason?.StringValue).toContain('order for this payment does not exist');
   });
 
+  it('does not run or dead-letter again a message it already moved to the DLQ when that message comes back', async () => {
+    const event = classicEvent('payment_intent.succeeded', paymentIntent().stale);
+    onPaymentIntent = async () => {
+      throw new PermanentError('order for this payment does not exist', 'order_not_found');
+    };
+    await enqueue(sqs.client, queueUrl, [event]);
+    const records = await receiveRecords(sqs.client, queueUrl);
+    await runBatch(records);
+    // Its invocation timed out after the move, so SQS hands the same message out again, maybe after SQS's
+    // 5-minute deduplication of the DLQ send has passed: only the processor can tell it is in the DLQ already.
+    const { res } = await runBatch(records);
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(handled).toEqual([String(event.id)]);
+    expect(await store.get(String(event.id))).toMatchObject({ status: 'FAILED', attempts: 1 });
+  });
+
   it('reports a permanent failure as failed when the DLQ cannot take it (nothing is dropped)', async () => {
     const event = classicEvent('payment_intent.succeeded', paymentIntent().stale);
     onPaymentIntent = async () => {
