@@ -23,13 +23,15 @@ import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { ingressEnv } from '../lambdas/ingress/env';
 import { buildRegistry } from '../lambdas/processor/business-handlers';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
-import { processorEnv } from '../lambdas/processor/env';
+import { leaseSecondsFor, processorEnv, VISIBILITY_TIMEOUT_FACTOR } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
+import { sharedEnv } from '../lambdas/shared/env-specs';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { DEFAULT_CONFIG } from '../lib/config';
 import { queueFigures } from '../ops/queues';
 import { consoleActions } from './console/actions';
 import { EventJournal } from './console/journal';
@@ -81,15 +83,15 @@ export interface LocalPipelineOptions {
   readonly concurrency?: number;
   /** Invocations a processor container serves before it is retired (a cold start follows). @default 25 */
   readonly maxInvocationsPerContainer?: number;
-  /** @default 10 */
+  /** @default - the config's `processor.batchSize` */
   readonly batchSize?: number;
   /** The processor's timeout. @default 10 */
   readonly timeoutSeconds?: number;
-  /** @default 6 x timeoutSeconds, as in AWS */
+  /** @default - VISIBILITY_TIMEOUT_FACTOR x timeoutSeconds, as in AWS */
   readonly visibilityTimeoutSeconds?: number;
-  /** @default 10, as in AWS */
+  /** @default - the config's `queue.maxReceiveCount`, as in AWS */
   readonly maxReceiveCount?: number;
-  /** @default 3 x timeoutSeconds (more than the timeout, less than the visibility timeout) */
+  /** @default - leaseSecondsFor(timeoutSeconds), as in AWS */
   readonly leaseSeconds?: number;
   /** Print EMF metrics to stdout after every invocation, as Lambda would ship them. @default false */
   readonly emitMetrics?: boolean;
@@ -215,8 +217,8 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     closers.push(() => sqs.close());
     const queues = await createEventQueues(sqs.client, {
       name: LOCAL_QUEUE_NAME,
-      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 6 * timeoutSeconds,
-      maxReceiveCount: opts.maxReceiveCount ?? 10,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds,
+      maxReceiveCount: opts.maxReceiveCount ?? DEFAULT_CONFIG.queue.maxReceiveCount,
     });
 
     let stripe: StripeMode;
@@ -245,7 +247,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
       toleranceSeconds: ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default,
       maxBodyBytes: ingressEnv.MAX_BODY_BYTES.default,
-      maxMessageBytes: 262_144,
+      maxMessageBytes: sharedEnv.MAX_MESSAGE_BYTES.default,
       logger: ingressLogger,
       ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
     });
@@ -269,7 +271,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       const ownStore = createIdempotencyStore({
         client: dynamoClient,
         tableName,
-        leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
+        leaseSeconds: opts.leaseSeconds ?? leaseSecondsFor(timeoutSeconds),
         doneTtlDays: processorEnv.DONE_TTL_DAYS.default,
       });
       const metrics = emit ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' }) : undefined;
@@ -313,7 +315,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         queueUrl: queues.queueUrl,
         queueArn: queues.queueArn,
         concurrency: opts.concurrency ?? 4,
-        batchSize: opts.batchSize ?? 10,
+        batchSize: opts.batchSize ?? DEFAULT_CONFIG.processor.batchSize,
         timeoutMs: timeoutSeconds * 1000,
         createContainer,
         ...(opts.maxInvocationsPerContainer !== undefined

@@ -9,7 +9,7 @@
  * against the schema's actual default by test/infra/config-docs.test.ts, so the two cannot drift apart.
  */
 import { z } from 'zod';
-import { LEASE_MARGIN_SECONDS } from '../../lambdas/processor/env';
+import { leaseSecondsFor } from '../../lambdas/processor/env';
 import { alarmsSchema } from './alarms';
 import {
   apiVersion,
@@ -194,7 +194,7 @@ export const configSchema = sectionsSchema.superRefine(checkAcrossSections).tran
     ...cfg,
     idempotency: {
       ...cfg.idempotency,
-      leaseSeconds: cfg.idempotency.leaseSeconds ?? cfg.processor.timeoutSeconds + LEASE_MARGIN_SECONDS,
+      leaseSeconds: cfg.idempotency.leaseSeconds ?? leaseSecondsFor(cfg.processor.timeoutSeconds),
     },
   }),
 );

@@ -44,6 +44,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { DEFAULT_CONFIG } from '../config';
 import type { EventQueue } from './event-queue';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecretReader } from './stripe-secret-reader';
@@ -112,11 +113,11 @@ export interface IngressProps {
   readonly eventQueue: EventQueue;
   /** The webhook signing secret is read from here. */
   readonly secrets: StripeSecretReader;
-  /** @default 256 */
+  /** @default - the config's `ingress.memoryMb` */
   readonly memorySize?: number;
-  /** At most 29 s (API Gateway's integration timeout is 30 s). @default Duration.seconds(10) */
+  /** At most 29 s (API Gateway's integration timeout is 30 s). @default - the config's `ingress.timeoutSeconds` */
   readonly timeout?: Duration;
-  /** Default-stage throttling. @default { rateLimit: 200, burstLimit: 400 } */
+  /** Default-stage throttling. @default - the config's `ingress.throttleRatePerSecond` and `throttleBurst` */
   readonly throttle?: ThrottleSettings;
   /** Larger request bodies are rejected with 400. @default - MAX_BODY_BYTES's default (lambdas/ingress/env.ts) */
   readonly maxBodyBytes?: number;
@@ -128,11 +129,11 @@ export interface IngressProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/ingress/handler.ts */
   readonly entry?: string;
-  /** `http` (HTTP API) or `rest` (REST API with X-Ray, and WAF if asked). @default 'http' */
+  /** `http` (HTTP API) or `rest` (REST API with X-Ray, and WAF if asked). @default - the config's `ingress.apiType` */
   readonly apiType?: IngressApiType;
   /** Put a WAF web ACL in front of the REST API (`apiType: 'rest'` only). @default false */
   readonly waf?: boolean;
-  /** With `waf`: requests one source IP may send per 5 minutes. @default 12000 */
+  /** With `waf`: requests one source IP may send per 5 minutes. @default - the config's `ingress.wafRateLimitPer5Minutes` */
   readonly wafRateLimitPer5Minutes?: number;
   /**
    * REST only: set the account-wide API Gateway CloudWatch Logs role (kept on stack deletion), which access logging
@@ -170,7 +171,7 @@ export class Ingress extends Construct {
 
   constructor(scope: Construct, id: string, props: IngressProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.seconds(10);
+    const timeout = props.timeout ?? Duration.seconds(DEFAULT_CONFIG.ingress.timeoutSeconds);
     if (!timeout.isUnresolved() && timeout.toSeconds() > 29) {
       throw new Error(
         `Ingress timeout must be at most 29 s (API Gateway's integration timeout), got ${timeout.toSeconds()} s`,
@@ -178,11 +179,14 @@ export class Ingress extends Construct {
     }
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-    this.apiType = props.apiType ?? 'http';
+    this.apiType = props.apiType ?? DEFAULT_CONFIG.ingress.apiType;
     if (props.waf && this.apiType !== 'rest') {
       throw new Error("Ingress waf needs apiType 'rest': AWS WAF cannot be associated with an HTTP API");
     }
-    const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
+    const throttle = props.throttle ?? {
+      rateLimit: DEFAULT_CONFIG.ingress.throttleRatePerSecond,
+      burstLimit: DEFAULT_CONFIG.ingress.throttleBurst,
+    };
     const maxBodyBytes = props.maxBodyBytes ?? ingressEnv.MAX_BODY_BYTES.default;
 
     const environment: EnvInput<typeof ingressEnv> = {
@@ -202,7 +206,7 @@ export class Ingress extends Construct {
       entry: props.entry ?? lambdaEntry('lambdas/ingress/handler.ts'),
       functionName: `${props.appName}-ingress`,
       description: 'Verifies Stripe webhook signatures and enqueues the events',
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? DEFAULT_CONFIG.ingress.memoryMb,
       timeout,
       environment,
       logRetention,
