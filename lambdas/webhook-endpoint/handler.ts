@@ -6,9 +6,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { stripeFromSecret } from '../rotation/stripe-from-secret';
 import { parseEnv } from '../shared/env';
 import { describeError } from '../shared/errors';
+import { stripeFromSecret } from '../shared/stripe-from-api-key-secret';
 import { createWebhookEndpointResource, type ProviderResult } from './core';
 import { webhookEndpointEnv } from './env';
 

@@ -4,10 +4,10 @@
  */
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
 import { createWebhookSecretRotation, type WebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
 import { activeWebhookSecrets, parseWebhookSecretDocument } from '../../lambdas/shared/secrets';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
+import { stripeFromSecret } from '../../lambdas/shared/stripe-from-api-key-secret';
 import { managedMetadata, ROTATION_TOKEN_KEY } from '../../lambdas/shared/webhook-endpoints';
 import { serializeWebhookSecretDocument } from '../../lambdas/shared/webhook-secret-document';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';

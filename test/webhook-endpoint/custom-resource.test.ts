@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
 import { createWebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
 import { activeWebhookSecrets, parseWebhookSecretDocument } from '../../lambdas/shared/secrets';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
+import { stripeFromSecret } from '../../lambdas/shared/stripe-from-api-key-secret';
 import { managedMetadata } from '../../lambdas/shared/webhook-endpoints';
 import { serializeWebhookSecretDocument } from '../../lambdas/shared/webhook-secret-document';
 import {

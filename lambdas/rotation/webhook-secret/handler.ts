@@ -8,8 +8,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import { parseEnv } from '../../shared/env';
+import { stripeFromSecret } from '../../shared/stripe-from-api-key-secret';
 import { ROTATION_METRICS_NAMESPACE } from '../run-step';
-import { stripeFromSecret } from '../stripe-from-secret';
 import { createWebhookSecretRotation } from './core';
 import { webhookSecretRotationEnv } from './env';
 

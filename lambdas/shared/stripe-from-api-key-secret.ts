@@ -5,8 +5,8 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type Stripe from 'stripe';
-import { parseApiKey, SecretFormatError } from '../shared/secrets';
-import { createStripeClient } from '../shared/stripe-client';
+import { parseApiKey, SecretFormatError } from './secrets';
+import { createStripeClient } from './stripe-client';
 
 /** The API key secret holds no usable key yet (the placeholder the stack creates, or an empty value). */
 export class ApiKeyNotSetError extends Error {
