@@ -22,12 +22,14 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lam
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { ingressEnv } from '../lambdas/ingress/env';
 import { buildRegistry } from '../lambdas/processor/business-handlers';
+import { composeProcessorDeps } from '../lambdas/processor/compose';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
 import { leaseSecondsFor, processorEnv, VISIBILITY_TIMEOUT_FACTOR } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
+import { parseEnv } from '../lambdas/shared/env';
 import { sharedEnv } from '../lambdas/shared/env-specs';
-import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
+import type { IdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
@@ -260,7 +262,18 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     const registry = opts.registry ?? buildRegistry();
     const { invokeProcessor } = opts;
 
-    /** One processor container: what lambdas/processor/handler.ts builds at module scope, with its own clients. */
+    /** The processor's environment, as the Processor construct sets it (unset variables take the schema's defaults). */
+    const env = parseEnv(processorEnv, {
+      TABLE_NAME: tableName,
+      STRIPE_API_KEY_SECRET_ID: 'unused-locally (the key is given to the Stripe client directly)',
+      EVENT_BUS_NAME: 'unused-locally (events go to the sink)',
+      QUEUE_URL: queues.queueUrl,
+      DLQ_URL: queues.dlqUrl,
+      LEASE_SECONDS: String(opts.leaseSeconds ?? leaseSecondsFor(timeoutSeconds)),
+      ...(opts.handlerLambdas ? { HANDLER_LAMBDAS: JSON.stringify(opts.handlerLambdas.targets) } : {}),
+    });
+
+    /** One processor container: what lambdas/processor/handler.ts builds at module scope (composeProcessor), with its own clients. */
     const createContainer = (_info: ContainerInfo) => {
       const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
       const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
@@ -268,26 +281,21 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       const sqsClient = observer ? observer.sqs(ownSqs, queues.dlqUrl) : ownSqs;
       const ownStripe = createStripeClient(stripeKey, stripeOptions);
       const stripeClient = observer ? observer.stripe(ownStripe) : ownStripe;
-      const ownStore = createIdempotencyStore({
-        client: dynamoClient,
-        tableName,
-        leaseSeconds: opts.leaseSeconds ?? leaseSecondsFor(timeoutSeconds),
-        doneTtlDays: processorEnv.DONE_TTL_DAYS.default,
-      });
-      const metrics = emit ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' }) : undefined;
-      const deps: ProcessorDeps = {
-        store: observer ? observer.store(ownStore) : ownStore,
+      const metrics = emit
+        ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME })
+        : undefined;
+      const deps = composeProcessorDeps(env, {
+        dynamo: dynamoClient,
+        sqs: sqsClient,
         stripe: async () => stripeClient,
         sink,
         registry,
-        ...(opts.handlerLambdas ? { handlerLambdas: opts.handlerLambdas } : {}),
-        sqs: sqsClient,
-        queueUrl: queues.queueUrl,
-        dlqUrl: queues.dlqUrl,
-        logger: new Logger({ serviceName: 'stripe-processor', logLevel }),
+        ...(opts.handlerLambdas ? { invokeHandler: opts.handlerLambdas.invoke } : {}),
+        logger: new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, logLevel }),
         ...(metrics ? { metrics } : {}),
+        ...(observer ? { observeStore: (store: IdempotencyStore) => observer.store(store) } : {}),
         ...(opts.timeMarginMs !== undefined ? { timeMarginMs: opts.timeMarginMs } : {}),
-      };
+      });
       const processor = createProcessor(deps);
       const invoke: BatchFunction = invokeProcessor
         ? (event, ctx) => invokeProcessor(event, ctx, deps)

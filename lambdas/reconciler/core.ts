@@ -37,6 +37,7 @@ import {
   type Sleep,
   type StripeCallCounters,
 } from '../shared/stripe-events';
+import { reconcilerEnv } from './env';
 import { eventSources, type SourceSettings } from './sources';
 import type { ReconcilerState } from './state';
 
@@ -52,19 +53,19 @@ const MIN_SLICE_SECONDS = 60;
 const MAX_LISTED_IDS = 50;
 
 export interface ReconcilerSettings extends SourceSettings {
-  /** @default 5 */
+  /** @default - MAX_REQUESTS_PER_SECOND's default (./env.ts), as every setting here that has a variable */
   readonly maxRequestsPerSecond?: number;
-  /** @default 300 */
+  /** @default - GRACE_SECONDS's default */
   readonly graceSeconds?: number;
-  /** @default 300 */
+  /** @default - OVERLAP_SECONDS's default */
   readonly overlapSeconds?: number;
-  /** @default 24 */
+  /** @default - INITIAL_LOOKBACK_HOURS's default */
   readonly initialLookbackHours?: number;
-  /** @default 3600 */
+  /** @default - SLICE_SECONDS's default */
   readonly sliceSeconds?: number;
-  /** The event queue's maximum message size (see enqueueMessage). @default 262144 */
+  /** The event queue's maximum message size (see enqueueMessage). @default - MAX_MESSAGE_BYTES's default */
   readonly maxMessageBytes?: number;
-  /** How long the lock lasts without renewal. @default 900000 */
+  /** How long the lock lasts without renewal. @default - LOCK_SECONDS's default, in milliseconds */
   readonly lockMs?: number;
   /** No new slice or page starts when less than this remains. @default 30000 */
   readonly timeMarginMs?: number;
@@ -161,11 +162,12 @@ export interface Reconciler {
 export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSettings = {}): Reconciler {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? realSleep;
-  const grace = settings.graceSeconds ?? 300;
-  const overlap = settings.overlapSeconds ?? 300;
-  const lookbackSeconds = (settings.initialLookbackHours ?? 24) * 3_600;
-  const sliceSeconds = settings.sliceSeconds ?? 3_600;
-  const lockMs = settings.lockMs ?? 900_000;
+  // A setting left out takes its environment variable's default: one place for both (lambdas/reconciler/env.ts).
+  const grace = settings.graceSeconds ?? reconcilerEnv.GRACE_SECONDS.default;
+  const overlap = settings.overlapSeconds ?? reconcilerEnv.OVERLAP_SECONDS.default;
+  const lookbackSeconds = (settings.initialLookbackHours ?? reconcilerEnv.INITIAL_LOOKBACK_HOURS.default) * 3_600;
+  const sliceSeconds = settings.sliceSeconds ?? reconcilerEnv.SLICE_SECONDS.default;
+  const lockMs = settings.lockMs ?? reconcilerEnv.LOCK_SECONDS.default * 1000;
   const margin = settings.timeMarginMs ?? 30_000;
   // `*` (or nothing) = every type. Stripe filters on up to 20 types; beyond that, list everything and filter here.
   if (sliceSeconds < 1) throw new Error('sliceSeconds must be at least 1');
@@ -237,7 +239,11 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
     let connectedAccounts = 0;
 
     const call: PacedCallOptions = {
-      pacer: createPacer({ requestsPerSecond: settings.maxRequestsPerSecond ?? 5, now, sleep }),
+      pacer: createPacer({
+        requestsPerSecond: settings.maxRequestsPerSecond ?? reconcilerEnv.MAX_REQUESTS_PER_SECOND.default,
+        now,
+        sleep,
+      }),
       counters,
       sleep,
       ...(settings.maxRateLimitRetries !== undefined ? { maxRetries: settings.maxRateLimitRetries } : {}),
