@@ -21,7 +21,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ingressEnv } from '../../lambdas/ingress/env';
 import { WebhookWebAcl } from './web-acl';
@@ -92,20 +92,13 @@ export function buildHttpApi(
   fn: IFunction,
   props: ApiProps,
   throttle: ThrottleSettings,
-  logRetention: RetentionDays,
-  logRemovalPolicy: RemovalPolicy,
+  accessLogGroup: LogGroup,
 ) {
   const api = new HttpApi(scope, 'Api', {
     apiName: `${props.appName}-http-api`,
     description: 'Receives Stripe webhooks',
     // The stage is created below, with throttling and access logs.
     createDefaultStage: false,
-  });
-
-  const accessLogGroup = new LogGroup(scope, 'AccessLogs', {
-    logGroupName: `/aws/vendedlogs/apigateway/${props.appName}-http-api`,
-    retention: logRetention,
-    removalPolicy: logRemovalPolicy,
   });
 
   const stage = new HttpStage(scope, 'DefaultStage', {
@@ -144,15 +137,8 @@ export function buildRestApi(
   fn: IFunction,
   props: ApiProps,
   throttle: ThrottleSettings,
-  logRetention: RetentionDays,
-  logRemovalPolicy: RemovalPolicy,
+  accessLogGroup: LogGroup,
 ) {
-  const accessLogGroup = new LogGroup(scope, 'AccessLogs', {
-    logGroupName: `/aws/vendedlogs/apigateway/${props.appName}-rest-api`,
-    retention: logRetention,
-    removalPolicy: logRemovalPolicy,
-  });
-
   const api = new RestApi(scope, 'RestApi', {
     restApiName: `${props.appName}-rest-api`,
     description: 'Receives Stripe webhooks',

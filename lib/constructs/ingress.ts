@@ -25,7 +25,7 @@ import type { RestApi, Stage } from 'aws-cdk-lib/aws-apigateway';
 import type { HttpApi, HttpStage, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
@@ -161,10 +161,15 @@ export class Ingress extends Construct {
     props.eventQueue.grantHealthProbe(this.function);
     props.secrets.grantReadWebhookSecret(this.function);
 
+    const accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      logGroupName: `/aws/vendedlogs/apigateway/${props.appName}-${this.apiType}-api`,
+      retention: logRetention,
+      removalPolicy: logRemovalPolicy,
+    });
     const built =
       this.apiType === 'rest'
-        ? buildRestApi(this, this.function, props, throttle, logRetention, logRemovalPolicy)
-        : buildHttpApi(this, this.function, props, throttle, logRetention, logRemovalPolicy);
+        ? buildRestApi(this, this.function, props, throttle, accessLogGroup)
+        : buildHttpApi(this, this.function, props, throttle, accessLogGroup);
     this.api = built.api;
     this.stage = built.stage;
     this.accessLogGroup = built.accessLogGroup;
