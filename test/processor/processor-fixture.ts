@@ -12,12 +12,31 @@ import { createRegistry, type HandlerContext } from '../../lambdas/processor/reg
 import { createIdempotencyStore, type IdempotencyStore } from '../../lambdas/shared/idempotency-store';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
+import { captureOutput } from '../support/capture-output';
 import { MemorySink, RecordingMetrics, receiveRecords, uid } from './harness';
 import { createIdempotencyTable, type LocalDynamo, type LocalSqs, startDynamo, startSqs } from './local-aws';
 
 export const TABLE = 'processor-idempotency';
 export const LEASE_SECONDS = 60;
 export const silent = new Logger({ logLevel: 'SILENT' });
+
+/** A logger that writes every level, for tests that read the log (captureLog). */
+export const verbose = () => new Logger({ logLevel: 'DEBUG', serviceName: 'test' });
+
+/** One JSON log line, as Powertools writes it. */
+export interface LogEntry {
+  level: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+/** Runs `act` and returns the log lines it wrote (use a `verbose()` logger), parsed. */
+export async function captureLog(act: () => Promise<unknown>): Promise<LogEntry[]> {
+  const lines = await captureOutput(async () => {
+    await act();
+  });
+  return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogEntry);
+}
 
 export const failedIds = (res: SQSBatchResponse) => res.batchItemFailures.map((f) => f.itemIdentifier);
 
@@ -101,6 +120,17 @@ export class ProcessorFixture {
   async runBatch(records?: SQSRecord[]): Promise<{ res: SQSBatchResponse; records: SQSRecord[] }> {
     const batch = records ?? (await receiveRecords(this.sqs.client, this.queueUrl));
     return { res: await this.processor.handle({ Records: batch }), records: batch };
+  }
+
+  /** runBatch, with the log lines it wrote (make the processor with a `verbose()` logger). */
+  async runBatchLogged(
+    records?: SQSRecord[],
+  ): Promise<{ res: SQSBatchResponse; records: SQSRecord[]; log: LogEntry[] }> {
+    let run: { res: SQSBatchResponse; records: SQSRecord[] } | undefined;
+    const log = await captureLog(async () => {
+      run = await this.runBatch(records);
+    });
+    return { ...run!, log };
   }
 
   /** Where fauxqs will next show an in-flight message, in ms from now (its visibility deadline). */
