@@ -97,11 +97,9 @@ export async function processRecord(
       stripe,
       logger: log,
       idempotencyKey: msg.eventId,
-      refetchNext: () => {
-        const id = msg.object?.id;
-        if (!id) return;
-        for (const key of cache.keys()) if (key.includes(id)) cache.delete(key);
-      },
+      // The cache is this group's, and a group is one object (account:object id): dropping all of it drops the
+      // object's fetch (and nothing another record needs: a reference message's event fetch is its own).
+      refetchNext: () => cache.clear(),
     });
     if (deps.handlerLambdas) {
       const { context } = inv;
