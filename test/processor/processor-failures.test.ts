@@ -159,6 +159,23 @@ describe('failures', () => {
     expect(dead[0]!.messageAttributes.FailureCode?.StringValue).toBe('bad_message');
   });
 
+  it('fails a handler that throws a value with no string form retryably, its lease released', async () => {
+    const event = classicEvent('payment_intent.succeeded', t.paymentIntent().stale);
+    // JavaScript lets a handler throw anything; String() of an object without a prototype throws in turn.
+    t.onPaymentIntent = async () => {
+      throw Object.assign(Object.create(null) as object, { detail: 'no prototype' });
+    };
+    await enqueue(t.sqs.client, t.queueUrl, [event]);
+
+    const { res, records } = await t.runBatch();
+
+    expect(failedIds(res)).toEqual([records[0]!.messageId]);
+    expect(await t.store.get(String(event.id))).toMatchObject({
+      status: 'FAILED',
+      lastError: { code: 'unexpected_error', message: '[object Object]', permanent: false },
+    });
+  });
+
   it('does not mark an event done when the sink fails, and publishes it on the next delivery', async () => {
     const pi = t.paymentIntent();
     const event = classicEvent('payment_intent.succeeded', pi.stale);
