@@ -64,8 +64,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       const failed = new Set<string>();
       // The margin never exceeds half of what the invocation had at its start: a 5 s margin on a short timeout
       // would otherwise leave every record unstarted, and every event would end in the DLQ unprocessed.
-      const budget = context?.getRemainingTimeInMillis();
-      const invocationMargin = budget === undefined ? margin : Math.min(margin, budget / 2);
+      const budget = context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+      const invocationMargin = Math.min(margin, budget / 2);
       const groups = groupRecords(event.Records);
       await Promise.all(
         [...groups.values()].map((records) =>

@@ -89,7 +89,7 @@ export function resolveScope(deps: ProcessorDeps): ProcessorScope {
 /** What happened to one record. `failed` = report it in batchItemFailures (SQS redelivers it). */
 export type RecordOutcome =
   | { readonly status: 'done' }
-  | { readonly status: 'failed'; readonly retryAfterSeconds?: number };
+  | { readonly status: 'failed'; readonly retryAfterSeconds?: number | undefined };
 
 export interface InvocationCounts {
   processed: number;

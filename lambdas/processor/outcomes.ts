@@ -62,7 +62,7 @@ export async function retryableFailure(
   inv.counts.retryable++;
   scope.countFailure('retryable');
   log.warn('event failed: will be retried', { code, reason, retryAfterSeconds });
-  return retryAfterSeconds === undefined ? { status: 'failed' } : { status: 'failed', retryAfterSeconds };
+  return { status: 'failed', retryAfterSeconds };
 }
 
 export async function permanentFailure(

@@ -31,11 +31,8 @@ export async function processRecord(
   } catch (err) {
     return permanentFailure(scope, record, undefined, undefined, asPermanent(err), log, inv);
   }
-  log.appendPersistentKeys({
-    eventId: msg.eventId,
-    eventType: msg.type,
-    ...(msg.account ? { account: msg.account } : {}),
-  });
+  // An undefined account (a platform event) is left out of the JSON log line.
+  log.appendPersistentKeys({ eventId: msg.eventId, eventType: msg.type, account: msg.account });
 
   let claim: Awaited<ReturnType<IdempotencyStore['claim']>>;
   try {

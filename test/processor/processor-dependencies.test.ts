@@ -45,6 +45,21 @@ async function storeThatCanFail(): Promise<{ store: IdempotencyStore; stop: () =
   return { store: t.makeStore(() => t.clock, client), stop };
 }
 
+/**
+ * A metrics library that throws once, at the first EventsProcessed (Powertools throws a RangeError on an invalid
+ * value): not a failure the processor handles on purpose, so it must not take the whole batch down.
+ */
+class ThrowingMetrics extends RecordingMetrics {
+  throwOn: string | undefined = 'EventsProcessed';
+  override addMetric(...args: Parameters<RecordingMetrics['addMetric']>): this {
+    if (args[0] === this.throwOn) {
+      this.throwOn = undefined;
+      throw new RangeError('NaN is not a valid number');
+    }
+    return super.addMetric(...args);
+  }
+}
+
 const messages = (log: Array<{ message: string }>) => log.map((e) => e.message);
 
 describe('the idempotency table unreachable', () => {
@@ -127,6 +142,12 @@ describe('the idempotency table unreachable', () => {
     expect(t.handled).toEqual([]);
     expect(t.metrics.total('EventSkipped', { Reason: 'livemode_mismatch' })).toBe(1);
     expect(messages(log)).toContain('could not mark the skipped event done (a copy will be skipped again)');
+    expect(log.find((e) => e.message === 'event skipped')).toMatchObject({
+      level: 'WARN',
+      reason: 'livemode_mismatch',
+      eventLivemode: false,
+      apiKeyMode: 'live',
+    });
     expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ skipped: 1, processed: 0 });
   });
 });
@@ -195,18 +216,6 @@ describe('other dependencies failing', () => {
   });
 
   it('fails a record that throws unexpectedly with the rest of its group, and carries on with the other groups', async () => {
-    // A metrics library that throws (Powertools throws a RangeError on an invalid value): not a failure the
-    // processor handles on purpose, so it must not take the whole batch down.
-    class ThrowingMetrics extends RecordingMetrics {
-      throwOn: string | undefined = 'EventsProcessed';
-      override addMetric(...args: Parameters<RecordingMetrics['addMetric']>): this {
-        if (args[0] === this.throwOn) {
-          this.throwOn = undefined;
-          throw new RangeError('NaN is not a valid number');
-        }
-        return super.addMetric(...args);
-      }
-    }
     t.processor = t.makeProcessor({ metrics: new ThrowingMetrics(t.metrics.emitted), logger: verbose() });
     const a = t.paymentIntent();
     const b = t.paymentIntent();
@@ -238,5 +247,20 @@ describe('other dependencies failing', () => {
       eventType: 'payment_intent.succeeded',
       error: 'RangeError: NaN is not a valid number',
     });
+    expect(log.filter((e) => e.message === 'later records of the group left for redelivery, in order')).toEqual([
+      expect.objectContaining({ messageIds: [aRecords[1]!.messageId] }),
+    ]);
+  });
+
+  it('logs an unexpected throw of a record that lacks the producer attributes by its message id', async () => {
+    t.processor = t.makeProcessor({ metrics: new ThrowingMetrics(t.metrics.emitted), logger: verbose() });
+    await enqueue(t.sqs.client, t.queueUrl, [classicEvent('payment_intent.succeeded', t.paymentIntent().stale)]);
+
+    const { res, records, log } = await t.runBatchLogged();
+
+    expect(failedIds(res)).toEqual([records[0]!.messageId]);
+    const entry = log.find((e) => e.message === 'unexpected error processing a record');
+    expect(entry).toMatchObject({ messageId: records[0]!.messageId, error: 'RangeError: NaN is not a valid number' });
+    expect(entry).not.toHaveProperty('eventId');
   });
 });

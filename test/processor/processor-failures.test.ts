@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../lambdas/shared/errors';
 import { captureOutput } from '../support/capture-output';
 import { classicEvent, enqueue, receiveRecords } from './harness';
-import { failedIds, LEASE_SECONDS, useProcessorFixture } from './processor-fixture';
+import { failedIds, LEASE_SECONDS, useProcessorFixture, verbose } from './processor-fixture';
 
 const t = useProcessorFixture();
 
@@ -137,13 +137,21 @@ describe('failures', () => {
     await enqueue(t.sqs.client, t.queueUrl, [event]);
     const records = await receiveRecords(t.sqs.client, t.queueUrl);
     t.dlqUrl = `${t.dlqUrl}-does-not-exist`;
-    t.processor = t.makeProcessor();
+    t.processor = t.makeProcessor({ logger: verbose() });
 
-    const { res } = await t.runBatch(records);
+    const { res, log } = await t.runBatchLogged(records);
 
     expect(failedIds(res)).toEqual([records[0]!.messageId]);
     // The lease is released so the redelivery is not blocked.
     expect(await t.store.get(String(event.id))).toMatchObject({ status: 'FAILED', lastError: { permanent: false } });
+    expect(t.metrics.total('ProcessingFailed', { Kind: 'retryable' })).toBe(1);
+    expect(t.metrics.total('ProcessingFailed', { Kind: 'permanent' })).toBe(0);
+    expect(log.find((e) => e.message === 'could not move the event to the DLQ: will be retried')).toMatchObject({
+      level: 'ERROR',
+      code: 'rejected',
+      dlqError: expect.stringContaining('QueueDoesNotExist'),
+    });
+    expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ retryable: 1, permanent: 0 });
   });
 
   it('moves an undecodable message to the DLQ', async () => {
@@ -208,11 +216,44 @@ describe('failures', () => {
       return 'slow';
     };
 
-    const { res } = await t.runBatch();
+    t.processor = t.makeProcessor({ logger: verbose() });
+
+    const { res, log } = await t.runBatchLogged();
 
     expect(res.batchItemFailures).toEqual([]);
     expect(t.sink.published).toHaveLength(1);
     expect(t.metrics.total('LeaseLost')).toBe(1);
+    const lost = 'lease lost before the event was marked done: another invocation may process it too';
+    expect(log.find((e) => e.message === lost)).toMatchObject({ level: 'ERROR', eventId: event.id });
+    expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ processed: 1, leaseLost: 1 });
+  });
+
+  it("records a thrown error's code only when it is a non-empty string, else unexpected_error", async () => {
+    const thrown = new Map<string, unknown>();
+    t.onPaymentIntent = async ({ event }) => {
+      throw thrown.get(event.eventId);
+    };
+    const cases: Array<[unknown, string]> = [
+      [new RetryableError('blank code', ''), 'RetryableError: blank code'],
+      [Object.assign(new Error('numeric code'), { code: 42 }), 'Error: numeric code'],
+      [null, 'null'],
+    ];
+    const events = cases.map(([error]) => {
+      const event = classicEvent('payment_intent.succeeded', t.paymentIntent().stale);
+      thrown.set(String(event.id), error);
+      return event;
+    });
+    await enqueue(t.sqs.client, t.queueUrl, events);
+
+    const { res } = await t.runBatch();
+
+    expect(failedIds(res)).toHaveLength(3);
+    for (const [i, [, message]] of cases.entries()) {
+      expect(await t.store.get(String(events[i]!.id))).toMatchObject({
+        status: 'FAILED',
+        lastError: { code: 'unexpected_error', message, permanent: false },
+      });
+    }
   });
 
   it('starts no record when the invocation is nearly out of time, and reports them all for redelivery', async () => {
@@ -248,6 +289,63 @@ describe('failures', () => {
 });
 
 describe('logs', () => {
+  it('sums each batch up in one line: processed, duplicates, retried and dead-lettered events, and Stripe calls', async () => {
+    const [processed, duplicate, busy, rejected] = [1, 2, 3, 4].map(() =>
+      classicEvent('payment_intent.succeeded', t.paymentIntent().stale),
+    );
+    const done = await t.store.claim(String(duplicate!.id), { type: 'payment_intent.succeeded', messageId: 'earlier' });
+    if (done.outcome !== 'claimed') throw new Error('the test could not claim its event');
+    await t.store.markDone(String(duplicate!.id), done.token);
+    await t.store.claim(String(busy!.id), { type: 'payment_intent.succeeded', messageId: 'other-invocation' });
+    t.onPaymentIntent = async ({ event }) => {
+      if (event.eventId === rejected!.id) throw new PermanentError('no such order (test)', 'order_not_found');
+      return 'ok';
+    };
+    await enqueue(t.sqs.client, t.queueUrl, [processed!, duplicate!, busy!, rejected!]);
+    t.processor = t.makeProcessor({ logger: verbose() });
+
+    const { log } = await t.runBatchLogged();
+
+    expect(log.map((e) => e.message).sort()).toEqual(
+      [
+        'batch processed',
+        'event already processed: skipped',
+        'event failed permanently: moved to the DLQ',
+        'event failed: will be retried',
+        'event processed',
+      ].sort(),
+    );
+    const entry = (message: string) => log.find((e) => e.message === message);
+    expect(entry('batch processed')).toMatchObject({
+      records: 4,
+      groups: 4,
+      processed: 1,
+      duplicates: 1,
+      skipped: 0,
+      retryable: 1,
+      permanent: 1,
+      notStarted: 0,
+      leaseLost: 0,
+      stripeCalls: 2,
+      stripe429: 0,
+    });
+    expect(entry('event processed')).toMatchObject({ eventId: processed!.id, attempt: 1 });
+    expect(entry('event processed')).not.toHaveProperty('account');
+    expect(entry('event already processed: skipped')).toMatchObject({ eventId: duplicate!.id });
+    expect(entry('event failed: will be retried')).toMatchObject({
+      level: 'WARN',
+      eventId: busy!.id,
+      code: 'event_busy',
+      reason: 'RetryableError(event_busy): another invocation holds the event',
+    });
+    expect(entry('event failed permanently: moved to the DLQ')).toMatchObject({
+      level: 'ERROR',
+      eventId: rejected!.id,
+      code: 'order_not_found',
+      reason: 'PermanentError(order_not_found): no such order (test)',
+    });
+  });
+
   it('carries eventId, eventType and messageId on every line of a record, and never the object', async () => {
     const pi = t.paymentIntent();
     t.stripeServer.setObject({ ...pi.current, client_secret: 'pi_secret_SHOULD_NOT_APPEAR' });

@@ -17,15 +17,20 @@ async function recordsOf(events: Array<Record<string, unknown>>): Promise<SQSRec
   return receiveRecords(t.sqs.client, t.queueUrl);
 }
 
+/** The record as a standard queue delivers it: without a MessageGroupId. */
+function withoutGroup({ attributes: { MessageGroupId: _group, ...attributes }, ...record }: SQSRecord): SQSRecord {
+  return { ...record, attributes };
+}
+
 describe('time', () => {
   it('reports only the records not yet started when time runs out in the middle of a group', async () => {
     const pi = t.paymentIntent();
     const events = [1, 2, 3].map(() => classicEvent('payment_intent.succeeded', pi.stale));
     const records = await recordsOf(events);
     t.processor = t.makeProcessor({ logger: verbose() });
-    // 30 s at the start and before the first record; 4 s (under the 5 s margin) before the second.
-    const remaining = [30_000, 30_000];
-    const context = { getRemainingTimeInMillis: () => remaining.shift() ?? 4_000 };
+    // 30 s at the start; exactly the 5 s margin before the first record (it starts), 1 ms less before the second.
+    const remaining = [30_000, 5_000];
+    const context = { getRemainingTimeInMillis: () => remaining.shift() ?? 4_999 };
 
     let res: Awaited<ReturnType<typeof t.processor.handle>> | undefined;
     const log = await captureLog(async () => {
@@ -58,6 +63,24 @@ describe('time', () => {
   });
 });
 
+describe('records without a group', () => {
+  it('runs each record of a standard queue on its own: a failure holds back no other record', async () => {
+    const pi = t.paymentIntent();
+    const events = [1, 2].map(() => classicEvent('payment_intent.succeeded', pi.stale));
+    t.onPaymentIntent = async ({ event }) => {
+      if (event.eventId === events[0]!.id) throw new RetryableError('not yet (test)', 'not_yet');
+      return 'ok';
+    };
+    // From a standard queue: no MessageGroupId.
+    const records = (await recordsOf(events)).map(withoutGroup);
+
+    const { res } = await t.runBatch(records);
+
+    expect(failedIds(res)).toEqual([records[0]!.messageId]);
+    expect(t.sink.published.map((p) => p.eventId)).toEqual([events[1]!.id]);
+  });
+});
+
 describe('delays SQS accepts', () => {
   it('rounds a delay up to whole seconds, caps it at 12 hours and never makes it negative', async () => {
     const delays = new Map<string, number>();
@@ -70,10 +93,12 @@ describe('delays SQS accepts', () => {
       return event;
     });
     const records = await recordsOf(events);
+    t.processor = t.makeProcessor({ logger: verbose() });
 
-    const { res } = await t.runBatch(records);
+    const { res, log } = await t.runBatchLogged(records);
 
     expect(failedIds(res)).toHaveLength(3);
+    expect(log.filter((e) => e.message.startsWith('could not delay'))).toEqual([]);
     const [short, long, negative] = records.map((r) => r.messageId);
     const shortWait = await t.visibleInMs(short!);
     expect(shortWait).toBeGreaterThan(0);
@@ -127,6 +152,15 @@ describe('dead letters', () => {
     expect(res.batchItemFailures).toEqual([]);
     const [dead] = await t.deadLetters();
     expect(dead?.messageAttributes.FailureCode).toMatchObject({ DataType: 'String', StringValue: '-' });
+    // No FailedHandler: that one names a handler Lambda's failure only.
+    expect(Object.keys(dead?.messageAttributes ?? {}).sort()).toEqual([
+      'EventId',
+      'FailedAt',
+      'FailureCode',
+      'FailureReason',
+      'OriginalMessageId',
+    ]);
+    expect(dead?.messageAttributes.FailedAt?.StringValue).toBe(new Date(t.clock).toISOString());
     expect(dead?.messageAttributes.FailureReason).toMatchObject({
       DataType: 'String',
       StringValue: 'PermanentError: rejected without a code (test)',
@@ -141,7 +175,7 @@ describe('dead letters', () => {
     const event = classicEvent('payment_intent.succeeded', pi.stale);
     // From a standard queue: no message groups.
     const [record, other] = (await recordsOf([event, classicEvent('payment_intent.succeeded', pi.stale)])).map(
-      ({ attributes: { MessageGroupId: _group, ...attributes }, ...r }) => ({ ...r, attributes }),
+      withoutGroup,
     );
     const undecodable = { ...other!, body: '{"not":"a queue message"}' };
 
@@ -151,5 +185,9 @@ describe('dead letters', () => {
     const groups = new Map((await t.deadLetters()).map((m) => [m.messageAttributes.EventId?.StringValue, m]));
     expect(groups.get(String(event.id))?.messageGroupId).toBe(`platform:${pi.id}`);
     expect(groups.get('unknown')?.messageGroupId).toBe('undecodable');
+    // The decoder's own reason, as it gave it.
+    expect(groups.get('unknown')?.messageAttributes.FailureReason?.StringValue).toBe(
+      'PermanentError(bad_message): message is not a v1 queue message',
+    );
   });
 });

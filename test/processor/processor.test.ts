@@ -303,6 +303,22 @@ describe('Stripe specifics', () => {
     expect(t.metrics.total('EventSkipped', { Reason: 'livemode_mismatch' })).toBe(2);
   });
 
+  it("processes events of either mode when the API key's mode is unknown", async () => {
+    // A key of no known shape (not sk_/rk_ live/test): nothing to compare an event's livemode with.
+    const unknown = createStripeClient('key_of_unknown_shape', { apiBase: t.stripeServer.url });
+    t.processor = t.makeProcessor({ stripe: async () => unknown });
+    const pi = t.paymentIntent();
+    const event = classicEvent('payment_intent.succeeded', pi.stale);
+    event.livemode = true;
+    await enqueue(t.sqs.client, t.queueUrl, [event]);
+
+    const { res } = await t.runBatch();
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.handled).toEqual([event.id]);
+    expect(t.metrics.total('EventSkipped')).toBe(0);
+  });
+
   it('fetches a thin event object through related_object.url with Stripe-Context, and none without one', async () => {
     const meter = `mtr_${uid()}`;
     t.stripeServer.setObject({ id: meter, object: 'billing.meter', status: 'active' }, { account: 'acct_thin1' });
