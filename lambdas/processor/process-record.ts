@@ -75,7 +75,7 @@ export async function processRecord(
       receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
       cache,
       now,
-      ...(deps.random ? { random: deps.random } : {}),
+      random: deps.random,
     });
     const current = await scope.trace(
       'Stripe fetch',
@@ -112,15 +112,16 @@ export async function processRecord(
         log,
       });
     }
+    // Every sink publishes JSON, which leaves out an undefined account (a platform event) or result.
     const processed: ProcessedEvent = {
       eventId: msg.eventId,
       type: msg.type,
-      ...(msg.account ? { account: msg.account } : {}),
+      account: msg.account,
       livemode: msg.livemode,
       created: msg.created,
       object: current.object,
       objectOrigin: current.origin,
-      ...(result !== undefined ? { result } : {}),
+      result,
       source: msg.source,
       processedAt: new Date(now()).toISOString(),
     };
