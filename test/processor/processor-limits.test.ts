@@ -179,9 +179,13 @@ describe('dead letters', () => {
     );
     const undecodable = { ...other!, body: '{"not":"a queue message"}' };
 
-    const { res } = await t.runBatch([record!, undecodable]);
+    t.processor = t.makeProcessor({ logger: verbose() });
+
+    const { res, log } = await t.runBatchLogged([record!, undecodable]);
 
     expect(res.batchItemFailures).toEqual([]);
+    // Nothing to release for the undecodable one: it was never claimed.
+    expect(log.filter((e) => e.level === 'WARN')).toEqual([]);
     const groups = new Map((await t.deadLetters()).map((m) => [m.messageAttributes.EventId?.StringValue, m]));
     expect(groups.get(String(event.id))?.messageGroupId).toBe(`platform:${pi.id}`);
     expect(groups.get('unknown')?.messageGroupId).toBe('undecodable');
