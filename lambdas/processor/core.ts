@@ -107,22 +107,22 @@ async function runGroup(scope: ProcessorScope, records: SQSRecord[], inv: Invoca
       });
       return;
     }
-    let outcome: RecordOutcome;
+    let failure: RecordOutcome;
     try {
-      outcome = await processRecord(scope, record, cache, inv);
+      failure = await processRecord(scope, record, cache, inv);
     } catch (err) {
       // A bug or an unexpected throw on the failure path: fail this record (and the rest of its group) rather
       // than the whole invocation, which would send every group's records back, processed ones included.
       logger.error('unexpected error processing a record', {
         messageId: record.messageId,
         // From the message attributes every producer sets (lambdas/shared/enqueue.ts): the body may be unreadable.
-        eventId: record.messageAttributes?.eventId?.stringValue,
-        eventType: record.messageAttributes?.eventType?.stringValue,
+        eventId: record.messageAttributes.eventId?.stringValue,
+        eventType: record.messageAttributes.eventType?.stringValue,
         error: describeError(err),
       });
-      outcome = { status: 'failed' };
+      failure = {};
     }
-    if (outcome.status === 'failed') {
+    if (failure) {
       const rest = records.slice(i);
       for (const r of rest) inv.failed.add(r.messageId);
       if (rest.length > 1) {
@@ -132,7 +132,7 @@ async function runGroup(scope: ProcessorScope, records: SQSRecord[], inv: Invoca
       }
       // Delay the whole rest of the group: FIFO redelivers none of a group while any of it is in flight, so
       // delaying only the failed record would still leave the group blocked for the full visibility timeout.
-      if (outcome.retryAfterSeconds !== undefined) await delay(scope, rest, outcome.retryAfterSeconds);
+      if (failure.retryAfterSeconds !== undefined) await delay(scope, rest, failure.retryAfterSeconds);
       return;
     }
   }

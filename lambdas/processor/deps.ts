@@ -86,10 +86,15 @@ export function resolveScope(deps: ProcessorDeps): ProcessorScope {
   };
 }
 
-/** What happened to one record. `failed` = report it in batchItemFailures (SQS redelivers it). */
-export type RecordOutcome =
-  | { readonly status: 'done' }
-  | { readonly status: 'failed'; readonly retryAfterSeconds?: number | undefined };
+/**
+ * What happened to one record: `undefined` when it is done (processed, skipped, or safely in the DLQ), else a
+ * failure: report it in batchItemFailures (SQS redelivers it), after the delay it asks for if any.
+ */
+export type RecordOutcome = RecordFailure | undefined;
+
+export interface RecordFailure {
+  readonly retryAfterSeconds?: number | undefined;
+}
 
 export interface InvocationCounts {
   processed: number;

@@ -41,7 +41,7 @@ export async function skip(
   inv.counts.skipped++;
   scope.metrics?.singleMetric().addDimension('Reason', reason).addMetric('EventSkipped', MetricUnit.Count, 1);
   log.warn('event skipped', { reason, ...details });
-  return { status: 'done' };
+  return undefined;
 }
 
 export async function retryableFailure(
@@ -56,20 +56,24 @@ export async function retryableFailure(
   const code = errorCode(err, 'unexpected_error');
   const reason = short(describeError(err));
   const retryAfterSeconds = err instanceof RetryableError ? err.retryAfterSeconds : undefined;
-  if (token) {
-    await release(scope, msg, token, { code, message: reason, messageId: record.messageId, permanent: false }, log);
-  }
+  if (token)
+    await release(scope, { msg, token }, { code, message: reason, messageId: record.messageId, permanent: false }, log);
   inv.counts.retryable++;
   scope.countFailure('retryable');
   log.warn('event failed: will be retried', { code, reason, retryAfterSeconds });
-  return { status: 'failed', retryAfterSeconds };
+  return { retryAfterSeconds };
+}
+
+/** The event a record holds and the lease on it: undefined when the record could not even be decoded. */
+export interface Claimed {
+  readonly msg: QueueMessage;
+  readonly token: string;
 }
 
 export async function permanentFailure(
   scope: ProcessorScope,
   record: SQSRecord,
-  msg: QueueMessage | undefined,
-  token: string | undefined,
+  claimed: Claimed | undefined,
   err: PermanentError,
   log: Logger,
   inv: Invocation,
@@ -81,13 +85,13 @@ export async function permanentFailure(
       new SendMessageCommand({
         QueueUrl: scope.deps.dlqUrl,
         MessageBody: record.body,
-        MessageGroupId: record.attributes.MessageGroupId ?? (msg ? messageGroupId(msg) : 'undecodable'),
+        MessageGroupId: record.attributes.MessageGroupId ?? (claimed ? messageGroupId(claimed.msg) : 'undecodable'),
         // The original message id: a second attempt to dead-letter the same message is dropped by SQS.
         MessageDeduplicationId: record.messageId,
         MessageAttributes: {
           FailureCode: str(err.code),
           FailureReason: str(reason),
-          EventId: str(msg?.eventId ?? 'unknown'),
+          EventId: str(claimed?.msg.eventId ?? 'unknown'),
           OriginalMessageId: str(record.messageId),
           FailedAt: str(new Date(scope.now()).toISOString()),
           ...(err instanceof HandlerFailedError ? { FailedHandler: str(err.handler) } : {}),
@@ -101,23 +105,22 @@ export async function permanentFailure(
       reason,
       dlqError: describeError(sendErr),
     });
-    if (msg && token) await release(scope, msg, token, { ...failure, permanent: false }, log);
+    if (claimed) await release(scope, claimed, { ...failure, permanent: false }, log);
     inv.counts.retryable++;
     scope.countFailure('retryable');
-    return { status: 'failed' };
+    return {};
   }
-  if (msg && token) await release(scope, msg, token, { ...failure, permanent: true }, log);
+  if (claimed) await release(scope, claimed, { ...failure, permanent: true }, log);
   inv.counts.permanent++;
   scope.countFailure('permanent');
   log.error('event failed permanently: moved to the DLQ', { code: err.code, reason });
-  return { status: 'done' };
+  return undefined;
 }
 
 /** Records the failure and releases the lease; a failure to do so is logged, never thrown (the lease expires). */
 async function release(
   scope: ProcessorScope,
-  msg: QueueMessage,
-  token: string,
+  { msg, token }: Claimed,
   failure: { code: string; message: string; messageId: string; permanent: boolean },
   log: Logger,
 ): Promise<void> {

@@ -29,7 +29,7 @@ export async function processRecord(
   try {
     msg = decodeMessage(record.body);
   } catch (err) {
-    return permanentFailure(scope, record, undefined, undefined, asPermanent(err), log, inv);
+    return permanentFailure(scope, record, undefined, asPermanent(err), log, inv);
   }
   // An undefined account (a platform event) is left out of the JSON log line.
   log.appendPersistentKeys({ eventId: msg.eventId, eventType: msg.type, account: msg.account });
@@ -44,7 +44,7 @@ export async function processRecord(
     inv.counts.duplicates++;
     count('DuplicateSkipped');
     log.info('event already processed: skipped', { doneAt: claim.doneAt });
-    return { status: 'done' };
+    return undefined;
   }
   if (claim.outcome === 'busy') {
     const busy = new RetryableError('another invocation holds the event', 'event_busy', claim.retryAfterSeconds);
@@ -127,7 +127,7 @@ export async function processRecord(
     };
     await deps.sink.publish(processed);
   } catch (err) {
-    if (err instanceof PermanentError) return permanentFailure(scope, record, msg, token, err, log, inv);
+    if (err instanceof PermanentError) return permanentFailure(scope, record, { msg, token }, err, log, inv);
     return retryableFailure(scope, record, msg, token, err, log, inv);
   }
 
@@ -136,7 +136,7 @@ export async function processRecord(
   count('EventsProcessed');
   scope.metrics?.addMetric('ProcessingLatency', MetricUnit.Milliseconds, Math.max(0, now() - msg.created * 1000));
   log.info('event processed');
-  return { status: 'done' };
+  return undefined;
 }
 
 /**

@@ -60,7 +60,8 @@ class ThrowingMetrics extends RecordingMetrics {
   }
 }
 
-const messages = (log: Array<{ message: string }>) => log.map((e) => e.message);
+/** What the SDK reports for a request to a stopped dynalite. */
+const unreachable = expect.stringMatching(/ECONNREFUSED|ECONNRESET|socket hang up/);
 
 describe('the idempotency table unreachable', () => {
   it('leaves the records of a group for redelivery when the event cannot be claimed', async () => {
@@ -100,7 +101,7 @@ describe('the idempotency table unreachable', () => {
     expect(t.sink.published).toHaveLength(1);
     expect(t.metrics.total('EventsProcessed')).toBe(1);
     expect(t.metrics.total('LeaseLost')).toBe(0);
-    expect(messages(log)).toContain('could not mark the event done');
+    expect(log.find((e) => e.message === 'could not mark the event done')).toMatchObject({ error: unreachable });
     expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ processed: 1, leaseLost: 0 });
   });
 
@@ -119,7 +120,9 @@ describe('the idempotency table unreachable', () => {
     expect(failedIds(res)).toEqual([record.messageId]);
     expect(await t.visibleInMs(record.messageId)).toBeGreaterThan(40_000);
     expect(t.metrics.total('ProcessingFailed', { Kind: 'retryable' })).toBe(1);
-    expect(messages(log)).toContain('could not record the failure (the lease will expire on its own)');
+    expect(
+      log.find((e) => e.message === 'could not record the failure (the lease will expire on its own)'),
+    ).toMatchObject({ error: unreachable });
   });
 
   it('skips a livemode mismatch even when the skip cannot be marked done', async () => {
@@ -141,7 +144,9 @@ describe('the idempotency table unreachable', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(t.handled).toEqual([]);
     expect(t.metrics.total('EventSkipped', { Reason: 'livemode_mismatch' })).toBe(1);
-    expect(messages(log)).toContain('could not mark the skipped event done (a copy will be skipped again)');
+    expect(
+      log.find((e) => e.message === 'could not mark the skipped event done (a copy will be skipped again)'),
+    ).toMatchObject({ error: unreachable });
     expect(log.find((e) => e.message === 'event skipped')).toMatchObject({
       level: 'WARN',
       reason: 'livemode_mismatch',

@@ -135,23 +135,33 @@ describe('failures', () => {
       throw new PermanentError('rejected (test)', 'rejected');
     };
     await enqueue(t.sqs.client, t.queueUrl, [event]);
-    const records = await receiveRecords(t.sqs.client, t.queueUrl);
+    const [record] = await receiveRecords(t.sqs.client, t.queueUrl);
+    // And an undecodable one, never claimed: nothing to release for it.
+    const undecodable = {
+      ...record!,
+      messageId: `${record!.messageId}-undecodable`,
+      body: 'not json',
+      attributes: { ...record!.attributes, MessageGroupId: 'undecodable' },
+    };
+    const records = [record!, undecodable];
     t.dlqUrl = `${t.dlqUrl}-does-not-exist`;
     t.processor = t.makeProcessor({ logger: verbose() });
 
     const { res, log } = await t.runBatchLogged(records);
 
-    expect(failedIds(res)).toEqual([records[0]!.messageId]);
+    expect(failedIds(res)).toEqual(records.map((r) => r.messageId));
     // The lease is released so the redelivery is not blocked.
     expect(await t.store.get(String(event.id))).toMatchObject({ status: 'FAILED', lastError: { permanent: false } });
-    expect(t.metrics.total('ProcessingFailed', { Kind: 'retryable' })).toBe(1);
+    expect(t.metrics.total('ProcessingFailed', { Kind: 'retryable' })).toBe(2);
     expect(t.metrics.total('ProcessingFailed', { Kind: 'permanent' })).toBe(0);
-    expect(log.find((e) => e.message === 'could not move the event to the DLQ: will be retried')).toMatchObject({
+    const dlqErrors = log.filter((e) => e.message === 'could not move the event to the DLQ: will be retried');
+    expect(dlqErrors.map((e) => e.code).sort()).toEqual(['bad_message', 'rejected']);
+    expect(dlqErrors[0]).toMatchObject({
       level: 'ERROR',
-      code: 'rejected',
       dlqError: expect.stringContaining('QueueDoesNotExist'),
     });
-    expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ retryable: 1, permanent: 0 });
+    expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ retryable: 2, permanent: 0 });
+    expect(log.filter((e) => e.message.startsWith('could not record the failure'))).toEqual([]);
   });
 
   it('moves an undecodable message to the DLQ', async () => {
@@ -224,7 +234,11 @@ describe('failures', () => {
     expect(t.sink.published).toHaveLength(1);
     expect(t.metrics.total('LeaseLost')).toBe(1);
     const lost = 'lease lost before the event was marked done: another invocation may process it too';
-    expect(log.find((e) => e.message === lost)).toMatchObject({ level: 'ERROR', eventId: event.id });
+    expect(log.find((e) => e.message === lost)).toMatchObject({
+      level: 'ERROR',
+      eventId: event.id,
+      error: expect.stringContaining('LeaseLostError'),
+    });
     expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ processed: 1, leaseLost: 1 });
   });
 
@@ -331,7 +345,10 @@ describe('logs', () => {
     });
     expect(entry('event processed')).toMatchObject({ eventId: processed!.id, attempt: 1 });
     expect(entry('event processed')).not.toHaveProperty('account');
-    expect(entry('event already processed: skipped')).toMatchObject({ eventId: duplicate!.id });
+    expect(entry('event already processed: skipped')).toMatchObject({
+      eventId: duplicate!.id,
+      doneAt: expect.any(String),
+    });
     expect(entry('event failed: will be retried')).toMatchObject({
       level: 'WARN',
       eventId: busy!.id,

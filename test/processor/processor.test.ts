@@ -36,6 +36,7 @@ describe('processing', () => {
     expect(await t.store.get(String(event.id))).toMatchObject({ status: 'DONE', attempts: 1 });
     expect(t.metrics.total('EventsProcessed')).toBe(1);
     expect(t.metrics.total('StripeCalls')).toBe(1);
+    expect(t.metrics.total('ObjectGone')).toBe(0);
     expect(t.metrics.emitted.find((m) => m.name === 'ProcessingLatency')?.value).toBeGreaterThanOrEqual(5_000);
   });
 
@@ -129,6 +130,12 @@ describe('processing', () => {
       lastError: { code: 'unexpected_error', permanent: false },
     });
     expect(t.metrics.total('ProcessingFailed', { Kind: 'retryable' })).toBe(1);
+    // No delay asked for: they come back after the queue's own visibility timeout (30 s).
+    for (const r of records.filter((r) => failedIds(res).includes(r.messageId))) {
+      const wait = await t.visibleInMs(r.messageId);
+      expect(wait).toBeGreaterThan(20_000);
+      expect(wait).toBeLessThanOrEqual(30_000);
+    }
   });
 
   it('fetches each object once per group in a batch (later events of the object reuse the fetch)', async () => {
@@ -301,6 +308,19 @@ describe('Stripe specifics', () => {
     expect((await t.sqs.inspect(t.dlqName)).messages.ready).toHaveLength(0);
     for (const e of events) expect(await t.store.get(String(e.id))).toMatchObject({ status: 'DONE' });
     expect(t.metrics.total('EventSkipped', { Reason: 'livemode_mismatch' })).toBe(2);
+  });
+
+  it('skips a livemode mismatch without a metrics object too (metrics are optional)', async () => {
+    const live = createStripeClient('sk_live_processor', { apiBase: t.stripeServer.url });
+    t.processor = t.makeProcessor({ stripe: async () => live, metrics: undefined });
+    const event = classicEvent('payment_intent.succeeded', t.paymentIntent().stale);
+    await enqueue(t.sqs.client, t.queueUrl, [event]);
+
+    const { res } = await t.runBatch();
+
+    expect(res.batchItemFailures).toEqual([]);
+    expect(t.handled).toEqual([]);
+    expect(await t.store.get(String(event.id))).toMatchObject({ status: 'DONE' });
   });
 
   it("processes events of either mode when the API key's mode is unknown", async () => {
