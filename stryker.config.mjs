@@ -6,8 +6,8 @@ export default {
   mutate: ['lambdas/ingress/**/*.ts', 'lambdas/shared/**/*.ts', 'lambdas/processor/**/*.ts'],
   // Each mutant runs only the tests that reached it in the dry run, so those tests must pass alone.
   coverageAnalysis: 'perTest',
-  // With --incremental (npm run test:mutation): committed, so a re-run (and CI on a fresh clone) tests only the
-  // mutants whose code or covering tests changed.
+  // With --incremental (npm run test:mutation): the three folders' results, to commit once measured. The money-path
+  // run CI makes keeps its own (stryker.money-path.config.mjs): Stryker writes only the current run's files.
   incrementalFile: 'test/mutation/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },

@@ -38,5 +38,10 @@ export function describeError(err: unknown): string {
       ? `${err.name}(${code}): ${err.message}`
       : `${err.name}: ${err.message}`;
   }
-  return String(err);
+  try {
+    return String(err);
+  } catch {
+    // A thrown value without a string form (an object without a prototype): String() throws in turn.
+    return Object.prototype.toString.call(err);
+  }
 }

@@ -58,7 +58,12 @@ describe('docs/runbooks.md', () => {
   });
 
   it('queries the log fields the Lambdas write', () => {
-    const core = ['lambdas/ingress/core.ts', 'lambdas/processor/core.ts']
+    const core = [
+      'lambdas/ingress/core.ts',
+      'lambdas/processor/core.ts',
+      'lambdas/processor/process-record.ts',
+      'lambdas/processor/outcomes.ts',
+    ]
       .map((f) => readFileSync(join(PROJECT_ROOT, f), 'utf8'))
       .join('\n');
     for (const field of ['eventId', 'eventType', 'sqsMessageId', 'messageId', 'apiRequestId', 'sourceIp', 'code']) {

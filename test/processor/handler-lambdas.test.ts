@@ -190,6 +190,27 @@ describe('handler Lambdas', () => {
     expect(seen.map((s) => s.handler)).toEqual(['ledger']);
   });
 
+  it('does not invoke a handler Lambda the invocation has no time left for, and retries the event', async () => {
+    const event = classicEvent('payment_intent.succeeded', paymentIntent(1));
+    await enqueue(sqs.client, queueUrl, [event]);
+    const seen: Seen[] = [];
+    const processor = processorWith({ fulfil: async () => ({}) }, seen);
+    // 6.5 s left all along: enough to start the record, not for a 5 s handler and the 2 s invoke margin.
+    const context = { getRemainingTimeInMillis: () => 6_500 };
+
+    const res = await processor.handle({ Records: await receiveRecords(sqs.client, queueUrl) }, context);
+
+    expect(res.batchItemFailures).toHaveLength(1);
+    expect(seen).toEqual([]);
+    expect(await store.get(String(event.id))).toMatchObject({
+      status: 'FAILED',
+      lastError: {
+        code: 'handler_retryable',
+        message: 'RetryableError(handler_retryable): handler fulfil failed: not enough time left in this invocation',
+      },
+    });
+  });
+
   it('runs the example fulfilment handler from its entry file through the same contract', async () => {
     const handlers = await loadHandlerEntries({ fulfilment: 'examples/fulfilment/handler.ts' });
     const invoke = inProcessInvoker(handlers);

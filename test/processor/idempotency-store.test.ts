@@ -122,13 +122,16 @@ describe('idempotency store', () => {
     expect(await store.claim(eventId, { ...meta, messageId: 'm-1' })).toMatchObject({ outcome: 'claimed', attempt: 2 });
   });
 
-  it('refuses markDone and recordFailure with a token that does not hold the claim', async () => {
+  it('refuses markDone, recordFailure and markHandlerDone with a token that does not hold the claim', async () => {
     const claimed = await store.claim(eventId, meta);
     if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
     await expect(store.markDone(eventId, 'not-the-token')).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
       store.recordFailure(eventId, 'not-the-token', { code: 'x', message: 'x', messageId: 'm', permanent: true }),
     ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.markHandlerDone(eventId, 'not-the-token', 'ledger')).rejects.toThrow(
+      new LeaseLostError(`the claim on ${eventId} was lost before handler ledger was recorded`),
+    );
     expect(await store.get(eventId)).toMatchObject({ status: 'IN_PROGRESS', token: claimed.token });
 
     await store.markDone(eventId, claimed.token);

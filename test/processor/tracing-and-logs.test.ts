@@ -13,7 +13,7 @@ import { createIdempotencyStore } from '../../lambdas/shared/idempotency-store';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { captureOutput } from '../support/capture-output';
-import { classicEvent, enqueue, MemorySink, receiveRecords, uid } from './harness';
+import { classicEvent, enqueue, MemorySink, receiveRecords, thinEvent, uid } from './harness';
 import { createIdempotencyTable, type LocalDynamo, type LocalSqs, startDynamo, startSqs } from './local-aws';
 
 let dynamo: LocalDynamo;
@@ -111,6 +111,21 @@ describe('tracing', () => {
     ]);
     // Annotations are indexed by X-Ray: ids and types only, never object fields.
     expect(JSON.stringify(spans)).not.toContain(id);
+  });
+
+  it('annotates the span of an event about no object with objectType none', async () => {
+    const { queueUrl, spans, processor } = await setUp();
+    await enqueue(sqs.client, queueUrl, [thinEvent('v2.core.event_destination.ping', null)]);
+    await captureLogs(async () => {
+      await processor.handle({ Records: await receiveRecords(sqs.client, queueUrl) }, lambdaContext);
+    });
+    expect(spans).toEqual([
+      {
+        name: 'Stripe fetch',
+        annotations: { eventType: 'v2.core.event_destination.ping', objectType: 'none', messageKind: 'thin' },
+        outcome: 'ok',
+      },
+    ]);
   });
 
   it('records a failed fetch in its span, and the record is retried', async () => {
