@@ -24,6 +24,7 @@ import {
   esbuildOptionsFromBundling,
   nodeModulesClosureBytes,
 } from './bundles';
+import { type ColdPathResults, INGRESS_NODE_OPTIONS, runColdPathBench } from './cold-path';
 import { median } from './lib/stats';
 
 const run = promisify(execFile);
@@ -80,6 +81,8 @@ export interface ColdStartResults {
     readonly naive: { readonly bytes: number; readonly nodeModulesBytes: number; readonly import: ImportTiming };
   };
   readonly processor: FunctionColdStart;
+  /** Import + first full request in a fresh process, ours against the naive twin (bench/cold-path.ts). */
+  readonly coldPath: ColdPathResults;
   /** Import of single packages (and an empty module, Node's floor), bundled with BUNDLING or from node_modules. */
   readonly probes: ImportTiming[];
 }
@@ -231,8 +234,9 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
   const ingressEnvVars = childEnv(placeholderEnv(ingressEnv));
   const processorEnvVars = childEnv(placeholderEnv(processorEnv));
   const maps = '--enable-source-maps';
+  const ingressMaps = INGRESS_NODE_OPTIONS.join(' ');
   const variants: Variant[] = [
-    { id: 'ingress bundle', file: built.ingress.file, nodeOptions: maps, env: ingressEnvVars },
+    { id: 'ingress bundle', file: built.ingress.file, nodeOptions: ingressMaps, env: ingressEnvVars },
     { id: 'ingress bundle, no source maps', file: built.ingress.file, nodeOptions: '', env: ingressEnvVars },
     { id: 'ingress unbundled', file: built.ingressUnbundled.file, nodeOptions: '', env: ingressEnvVars },
     { id: 'naive ingress', file: built.naiveIngress.file, nodeOptions: '', env: ingressEnvVars },
@@ -243,6 +247,12 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
   ];
   const timings = await timeImports(variants, runs, progress);
   const t = (id: string) => timings.get(id)!;
+  const coldPath = await runColdPathBench(
+    { id: 'ingress bundle', file: built.ingress.file, nodeOptions: INGRESS_NODE_OPTIONS },
+    { id: 'naive ingress', file: built.naiveIngress.file, nodeOptions: [] },
+    runs,
+    progress,
+  );
 
   const ingressPackages = [
     '@aws-lambda-powertools/logger',
@@ -289,6 +299,7 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
       bundleImportNoSourceMaps: t('processor bundle, no source maps'),
       unbundledImport: t('processor unbundled'),
     },
+    coldPath,
     probes: variants
       .filter((v) => !v.id.startsWith('ingress') && !v.id.startsWith('naive') && !v.id.startsWith('processor'))
       .map((v) => t(v.id)),
