@@ -26,7 +26,9 @@ import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
 import { processorEnv } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
+import { awsJsonClient } from '../lambdas/shared/aws-json';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { jsonQueueClient } from '../lambdas/shared/queue-client';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
@@ -240,7 +242,17 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       : undefined;
 
     const ingress = createIngress({
-      sqs: sqs.client,
+      // The client the deployed ingress uses (aws4 over HTTP), against fauxqs.
+      sqs: jsonQueueClient(
+        awsJsonClient({
+          service: 'sqs',
+          endpoint: sqs.endpoint,
+          region: LOCAL_REGION,
+          credentials: () => LOCAL_CREDENTIALS,
+          // The one local thread may be busy for seconds under load (the soak); the SDK it replaces had no timeout.
+          timeoutMs: 60_000,
+        }),
+      ),
       queueUrl: queues.queueUrl,
       webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
       toleranceSeconds: ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default,
