@@ -9,8 +9,9 @@
  * against the same stand-ins, run by run in turn with ours. Figures are medians of CPU time (what the function's own
  * CPU share pays on Lambda, steadier on a shared machine) and of wall time.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -168,14 +169,30 @@ export async function runColdPathBench(
   };
 }
 
-/** `npx tsx bench/cold-path.ts [runs]`: this bench alone (builds the two ingress variants first). */
+/**
+ * `npx tsx bench/cold-path.ts [runs] [--ref <git ref>]`: this bench alone (builds the two ingress variants first).
+ * `--ref` measures the ingress as it was at that commit (its lambdas/ extracted under bench/out), e.g. to record
+ * the figure before a change.
+ */
 async function main(argv: string[]): Promise<void> {
-  const runs = Number(argv[0] ?? 11);
+  const refAt = argv.indexOf('--ref');
+  const ref = refAt >= 0 ? argv[refAt + 1] : undefined;
+  const runs = Number(argv.find((a, i) => /^\d+$/.test(a) && argv[i - 1] !== '--ref') ?? 11);
   const out = join(PROJECT_ROOT, 'bench/out/cold-path');
-  const ours = await buildDeployedBundle(BUNDLING, lambdaEntry('lambdas/ingress/handler.ts'), join(out, 'ingress'));
+  let entry = lambdaEntry('lambdas/ingress/handler.ts');
+  if (ref) {
+    const tree = join(out, 'at-ref');
+    rmSync(tree, { recursive: true, force: true });
+    mkdirSync(tree, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} lambdas | tar -x -C ${JSON.stringify(tree)}`], {
+      cwd: PROJECT_ROOT,
+    });
+    entry = join(tree, 'lambdas/ingress/handler.ts');
+  }
+  const ours = await buildDeployedBundle(BUNDLING, entry, join(out, 'ingress'));
   const naive = await buildNaive(join(PROJECT_ROOT, 'bench/naive/ingress-handler.ts'), join(out, 'naive'));
   const results = await runColdPathBench(
-    { id: 'ingress bundle', file: ours.file, nodeOptions: INGRESS_NODE_OPTIONS },
+    { id: ref ? `ingress bundle at ${ref}` : 'ingress bundle', file: ours.file, nodeOptions: INGRESS_NODE_OPTIONS },
     { id: 'naive ingress', file: naive.file, nodeOptions: [] },
     runs,
     (s) => process.stderr.write(`${s}\n`),
