@@ -10,7 +10,7 @@ import type { RegionHealthCheck } from './constructs/health-check-alarms';
 export type RegionRole = 'primary' | 'secondary';
 
 /**
- * Props of StripeWebhooks: the configuration (each field documented with its `@default` in lib/config.ts and the
+ * Props of StripeWebhooks: the configuration (each field documented with its `@default` on the schema in lib/config/ and the
  * README's configuration table; validated at synth, a bad value fails with the field, the value and the fix), plus
  * the region's part in a multi-region set.
  */

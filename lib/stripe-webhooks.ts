@@ -1,6 +1,6 @@
 /**
  * `StripeWebhooks`: one region's whole Stripe webhook pipeline, in the caller's stack. The props are the validated
- * configuration (lib/config.ts: every field optional, the same defaults, validation and messages as cdk.json's
+ * configuration (lib/config/: every field optional, the same defaults, validation and messages as cdk.json's
  * `stripeWebhooks`); the typed properties expose what users extend: the queue, DLQ, table, bus, ingress URL, alarm
  * topic and functions. Composes the constructs; holds no logic beyond turning the config into their props.
  *

@@ -79,7 +79,7 @@ export interface AlarmsProps {
   readonly ingress: Ingress;
   readonly processor: Processor;
   readonly eventQueue: EventQueue;
-  /** Thresholds, e-mail and runbook URL (lib/config.ts, `alarms`). */
+  /** Thresholds, e-mail and runbook URL (lib/config/alarms.ts). */
   readonly config: AlarmsConfig;
   /** Alarm on the reconciler's metrics (it runs in this region). @default false */
   readonly reconcilerEnabled?: boolean;

@@ -45,7 +45,7 @@ describe('the README configuration table', () => {
       const values = defaults.split(' / ').map((d) => d.trim());
       keys.forEach((key, i) => {
         const literal = /^`([^`]+)`$/.exec(values[i] ?? '')?.[1];
-        if (literal === undefined) return; // prose ("none", "timeout + 60", "see lib/config.ts")
+        if (literal === undefined) return; // prose ("none", "timeout + 60", "see lib/config/alarms.ts")
         const actual = defaultAt(key);
         expect(typeof actual === 'string' ? actual : JSON.stringify(actual), key).toBe(literal);
         checked++;
