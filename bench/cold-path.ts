@@ -21,6 +21,7 @@ import { startSecretsManagerStub } from '../local/secrets-manager';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/stand-ins';
 import { isMain, runMain } from '../scripts/cli';
 import { buildDeployedBundle, buildNaive } from './bundles';
+import { childEnv } from './lib/child-env';
 import { startSqsStub } from './lib/sqs-stub';
 import { median } from './lib/stats';
 import { paymentSucceededEvent, webhookRequest } from './lib/stripe-events';
@@ -63,7 +64,41 @@ export interface ColdPathVariant {
   readonly nodeOptions: readonly string[];
 }
 
-function summarise(id: string, runs: ColdPathRun[]): ColdPathTiming {
+/** The environment of a cold-path child: childEnv with the local stand-ins' credentials, plus `extra`. */
+export function coldPathEnv(extra: Record<string, string>): Record<string, string> {
+  return childEnv({
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...extra,
+  });
+}
+
+/** Imports `variant` in a fresh process and runs its handler once on `event`: the timings and the answer. */
+export async function runColdPathChild(
+  variant: ColdPathVariant,
+  env: Record<string, string>,
+  event: unknown,
+): Promise<{ run: ColdPathRun; answer: unknown; stdout: string }> {
+  const { stdout } = await run(process.execPath, [...variant.nodeOptions, CHILD, pathToFileURL(variant.file).href], {
+    env: { ...env, COLD_PATH_EVENT: JSON.stringify(event) },
+    timeout: 60_000,
+    cwd: PROJECT_ROOT,
+  });
+  const out = JSON.parse(stdout.trim().split('\n').pop() ?? '') as ColdPathRun & { answer?: unknown };
+  return {
+    run: {
+      importMs: out.importMs,
+      importCpuMs: out.importCpuMs,
+      requestMs: out.requestMs,
+      requestCpuMs: out.requestCpuMs,
+    },
+    answer: out.answer,
+    stdout,
+  };
+}
+
+export function summarise(id: string, runs: ColdPathRun[]): ColdPathTiming {
   const m = (f: (r: ColdPathRun) => number) => median(runs.map(f));
   return {
     id,
@@ -101,46 +136,24 @@ export async function runColdPathBench(
   const sm = await startSecretsManagerStub();
   const sqs = await startSqsStub();
   sm.setSecret(SECRET_ID, SIGNING_SECRET);
-  const baseEnv = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] =>
-        e[1] !== undefined && !e[0].startsWith('AWS_') && !e[0].startsWith('CDK_') && e[0] !== 'NODE_OPTIONS',
-    ),
-  );
-  const env = {
-    ...baseEnv,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  const env = coldPathEnv({
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     QUEUE_URL: sqs.queueUrl,
     WEBHOOK_SECRET_ID: SECRET_ID,
-  };
+  });
   let n = 0;
   const once = async (variant: ColdPathVariant): Promise<ColdPathRun> => {
     n += 1;
     const sentBefore = sqs.messages.length;
-    const { stdout } = await run(process.execPath, [...variant.nodeOptions, CHILD, pathToFileURL(variant.file).href], {
-      env: { ...env, COLD_PATH_EVENT: JSON.stringify(signedWebhookNow(n)) },
-      timeout: 60_000,
-      cwd: PROJECT_ROOT,
-    });
-    const last = stdout.trim().split('\n').pop() ?? '';
-    const out = JSON.parse(last) as ColdPathRun & { answer?: { statusCode?: number; body?: string } };
-    if (out.answer?.statusCode !== 200 || sqs.messages.length !== sentBefore + 1) {
+    const { run: timing, answer, stdout } = await runColdPathChild(variant, env, signedWebhookNow(n));
+    if ((answer as { statusCode?: number } | undefined)?.statusCode !== 200 || sqs.messages.length !== sentBefore + 1) {
       throw new Error(
-        `${variant.id}: the cold path did not enqueue its webhook (answer ${JSON.stringify(out.answer)}, ` +
+        `${variant.id}: the cold path did not enqueue its webhook (answer ${JSON.stringify(answer)}, ` +
           `${sqs.messages.length - sentBefore} messages, ${sqs.badSignatures} bad signatures)\n${stdout}`,
       );
     }
-    return {
-      importMs: out.importMs,
-      importCpuMs: out.importCpuMs,
-      requestMs: out.requestMs,
-      requestCpuMs: out.requestCpuMs,
-    };
+    return timing;
   };
   const samples = { ours: [] as ColdPathRun[], naive: [] as ColdPathRun[] };
   try {

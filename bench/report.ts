@@ -3,6 +3,7 @@
  * (always "how many times better the project's figure is": reference/ours for times, sizes and dollars,
  * ours/reference for rates), and the target where the brief sets one.
  */
+import type { BudgetResults } from './budget';
 import type { ColdStartResults, ImportTiming } from './cold-start';
 import type { CostResults } from './cost';
 import type { IngressResults } from './ingress';
@@ -49,6 +50,7 @@ export function buildReport(
   cold: ColdStartResults,
   throughput: ThroughputResults,
   cost: CostResults,
+  budget?: BudgetResults,
 ): { rows: Row[]; targets: Target[] } {
   const rows: Row[] = [];
   const targets: Target[] = [];
@@ -225,6 +227,20 @@ export function buildReport(
     ours: ms(proc.bundleImport.medianCpuMs),
     reference: ms(proc.unbundledImport.medianCpuMs),
     ratio: lowerBetter(proc.bundleImport.medianCpuMs, proc.unbundledImport.medianCpuMs),
+    target: `<= 60 ms: ${proc.bundleImport.medianCpuMs <= 60 ? 'met' : 'NOT met'}`,
+  });
+  targets.push({
+    name: 'processor bundle import CPU ms',
+    target: '<= 60',
+    value: proc.bundleImport.medianCpuMs,
+    met: proc.bundleImport.medianCpuMs <= 60,
+  });
+  const pcp = cold.processorColdPath;
+  row({
+    section: '2 cold start',
+    measure: `processor cold path (import + first batch of 1: key, claim, fetch, handler, publish), median of ${pcp.runsPerVariant}`,
+    ours: `${ms(pcp.processor.median.totalMs)} (CPU ${ms(pcp.processor.median.totalCpuMs)})`,
+    target: `import / first batch CPU ${ms(pcp.processor.median.importCpuMs)} / ${ms(pcp.processor.median.requestCpuMs)}; load ${pcp.loadAverage.atStart[0]}`,
   });
 
   // 3. Throughput.
@@ -339,6 +355,7 @@ export function buildReport(
     measure: `fixed, whatever the traffic: ${cost.fixedMonthly.basis}`,
     ours: usd(cost.fixedMonthly.dollars),
   });
+  if (budget) budgetRows(budget, row, targets);
   return { rows, targets };
 }
 
@@ -364,4 +381,64 @@ export function formatTable(rows: readonly Row[]): string {
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
   return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/** Bench 5: the Stripe request budget against a hard limit, and the latency at half the budget. */
+function budgetRows(
+  b: BudgetResults,
+  row: (r: Partial<Row> & Pick<Row, 'section' | 'measure' | 'ours'>) => void,
+  targets: Target[],
+): void {
+  const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  const load = `load ${b.loadAverage.atStart[0]} -> ${b.loadAverage.atEnd[0]}`;
+  for (const run of [b.distinct, b.shared]) {
+    row({
+      section: '5 budget',
+      measure: `Stripe budget ${b.budgetPerSecond}/s used, ${run.label} backlog (${run.events} events), Stripe limit ${b.limitPerSecond}/s`,
+      ours: pct(run.budgetUsed),
+      target: `>= 90%: ${run.budgetUsed >= 0.9 ? 'met' : 'NOT met'}; ${b.concurrency} containers, ${load}`,
+    });
+    row({
+      section: '5 budget',
+      measure: `  429s from Stripe; most requests in one second`,
+      ours: `${run.rateLimited}; ${run.maxInOneSecond}`,
+      target: `0 429s: ${run.rateLimited === 0 ? 'met' : 'NOT met'}`,
+    });
+    row({
+      section: '5 budget',
+      measure: `  Stripe calls per event (${run.objects} objects)`,
+      ours: run.callsPerEvent.toFixed(2),
+    });
+    targets.push({
+      name: `Stripe budget used, ${run.label} backlog`,
+      target: '>= 0.9',
+      value: run.budgetUsed,
+      met: run.budgetUsed >= 0.9,
+    });
+    targets.push({
+      name: `Stripe 429s, ${run.label} backlog`,
+      target: '0',
+      value: run.rateLimited,
+      met: run.rateLimited === 0,
+    });
+  }
+  targets.push({
+    name: 'Stripe calls per event, distinct objects',
+    target: '1.00',
+    value: b.distinct.callsPerEvent,
+    met: Math.abs(b.distinct.callsPerEvent - 1) < 0.005,
+  });
+  targets.push({
+    name: 'Stripe calls per event, backlog on shared objects',
+    target: '< 1.0',
+    value: b.shared.callsPerEvent,
+    met: b.shared.callsPerEvent < 1,
+  });
+  const l = b.latency;
+  row({
+    section: '6 latency',
+    measure: `webhook 2xx to handler start, ${l.events} webhooks at ${l.ratePerSecond}/s (half the budget): p50 / p95 / p99`,
+    ours: `${ms(l.p50Ms)} / ${ms(l.p95Ms)} / ${ms(l.p99Ms)}`,
+    target: `max ${ms(l.maxMs)}, ${l.rateLimited} 429s`,
+  });
 }

@@ -29,6 +29,7 @@ import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { awsJsonClient } from '../lambdas/shared/aws-json';
 import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { jsonQueueClient } from '../lambdas/shared/queue-client';
+import { stripeBudgetShare } from '../lambdas/shared/request-budget';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
@@ -127,6 +128,11 @@ export interface LocalPipelineOptions {
    * never hold two records of one object (see startSqs). @default false
    */
   readonly fifoBatchesLikeSqs?: boolean;
+  /**
+   * The deployment's Stripe request budget, requests/s: each processor container takes an equal share (budget /
+   * `concurrency`), as in Lambda (lambdas/shared/request-budget.ts). @default - no budget
+   */
+  readonly stripeMaxRequestsPerSecond?: number;
   /** Run dynalite on a worker thread, off the pipeline's event loop (see startDynamo). @default false */
   readonly dynamoInWorker?: boolean;
   /** Run fauxqs on a worker thread, off the pipeline's event loop (see startSqs). @default false */
@@ -276,7 +282,18 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
       const ownSqs = new SQSClient({ ...clientConfig, endpoint: sqs.endpoint });
       const sqsClient = observer ? observer.sqs(ownSqs, queues.dlqUrl) : ownSqs;
-      const ownStripe = createStripeClient(stripeKey, stripeOptions);
+      const ownStripe = createStripeClient(stripeKey, {
+        ...stripeOptions,
+        ...(opts.stripeMaxRequestsPerSecond
+          ? {
+              budget: stripeBudgetShare({
+                maxRequestsPerSecond: opts.stripeMaxRequestsPerSecond,
+                reservedPerSecond: 0,
+                shares: opts.concurrency ?? 4,
+              }),
+            }
+          : {}),
+      });
       const stripeClient = observer ? observer.stripe(ownStripe) : ownStripe;
       const ownStore = createIdempotencyStore({
         client: dynamoClient,

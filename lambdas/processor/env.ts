@@ -28,6 +28,11 @@ export const processorEnv = defineEnv({
     doc: 'how long a processed event id is remembered',
   },
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of fetched objects' },
+  STRIPE_API_BASE: {
+    kind: 'string',
+    optional: true,
+    doc: 'a Stripe-compatible server instead of api.stripe.com (local stand-ins and the cold-path bench; unset in AWS)',
+  },
   STRIPE_MAX_REQUESTS_PER_SECOND: {
     kind: 'int',
     optional: true,

@@ -71,6 +71,7 @@ const stripe = stripeFromSecret(
   lazySecretsManagerSecret(env.STRIPE_API_KEY_SECRET_ID, { maxAgeSeconds: env.SECRET_CACHE_SECONDS }),
   {
     ...(env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {}),
+    ...(env.STRIPE_API_BASE ? { apiBase: env.STRIPE_API_BASE } : {}),
     // This container's share of the deployment's Stripe request budget (lambdas/shared/request-budget.ts).
     budget: stripeBudgetShare({
       maxRequestsPerSecond: env.STRIPE_MAX_REQUESTS_PER_SECOND,
