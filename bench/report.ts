@@ -355,6 +355,7 @@ export function buildReport(
     measure: `fixed, whatever the traffic: ${cost.fixedMonthly.basis}`,
     ours: usd(cost.fixedMonthly.dollars),
   });
+  perEventRows(cost, row, targets);
   if (budget) budgetRows(budget, row, targets);
   return { rows, targets };
 }
@@ -440,5 +441,38 @@ function budgetRows(
     measure: `webhook 2xx to handler start, ${l.events} webhooks at ${l.ratePerSecond}/s (half the budget): p50 / p95 / p99`,
     ours: `${ms(l.p50Ms)} / ${ms(l.p95Ms)} / ${ms(l.p99Ms)}`,
     target: `max ${ms(l.maxMs)}, ${l.rateLimited} 429s`,
+  });
+}
+
+/** Log bytes a processed event may cost (ingress + processor + access log): about $1 per million at $0.50/GB. */
+export const LOG_BYTES_PER_EVENT_BUDGET = 2048;
+
+/** Per-event resource figures of the default configuration: DynamoDB write units and log bytes, with their budgets. */
+function perEventRows(
+  cost: CostResults,
+  row: (r: Partial<Row> & Pick<Row, 'section' | 'measure' | 'ours'>) => void,
+  targets: Target[],
+): void {
+  const u = cost.usage.ours;
+  const wru = u.dynamoWritesPerEvent * Math.max(1, Math.ceil(u.dynamoItemBytes / 1024));
+  row({
+    section: '4 per event',
+    measure: `DynamoDB write units per event (${u.dynamoWritesPerEvent} writes of a ${Math.round(u.dynamoItemBytes)} B item)`,
+    ours: wru.toFixed(2),
+    target: 'claim before the handler, done after it: see docs/performance.md',
+  });
+  const logs = u.logBytesPerEvent;
+  const total = logs.ingress + logs.processor + logs.apiAccess;
+  row({
+    section: '4 per event',
+    measure: `log bytes per event (ingress ${Math.round(logs.ingress)} + processor ${Math.round(logs.processor)} + access ${Math.round(logs.apiAccess)})`,
+    ours: `${Math.round(total).toLocaleString('en-US')} B`,
+    target: `<= ${LOG_BYTES_PER_EVENT_BUDGET.toLocaleString('en-US')} B: ${total <= LOG_BYTES_PER_EVENT_BUDGET ? 'met' : 'NOT met'}`,
+  });
+  targets.push({
+    name: 'log bytes per event',
+    target: `<= ${LOG_BYTES_PER_EVENT_BUDGET}`,
+    value: total,
+    met: total <= LOG_BYTES_PER_EVENT_BUDGET,
   });
 }

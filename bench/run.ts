@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: performance and cost benchmarks (not part of `npm test`). Runs the four benches in order, prints
+ * `npm run bench`: performance and cost benchmarks (not part of `npm test`). Runs the five benches in order, prints
  * one table and writes bench/results.json with every figure and the machine it ran on.
  *
  *   1. ingress verification   bench/ingress.ts
