@@ -30,8 +30,8 @@ const run = promisify(execFile);
 const CHILD = join(PROJECT_ROOT, 'bench/lib/cold-path-child.mjs');
 const SECRET_ID = 'bench/webhook-signing';
 const SIGNING_SECRET = 'whsec_bench_cold_path';
-/** The Node flags the deployed ingress runs with (NODE_OPTIONS in lib/constructs/node-function.ts). */
-export const INGRESS_NODE_OPTIONS: readonly string[] = ['--enable-source-maps'];
+/** The Node flags the deployed ingress runs with: none (`sourceMapsAtRuntime: false` in lib/constructs/ingress.ts). */
+export const INGRESS_NODE_OPTIONS: readonly string[] = [];
 
 /** One cold path in one fresh process. */
 export interface ColdPathRun {

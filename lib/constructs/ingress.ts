@@ -205,6 +205,8 @@ export class Ingress extends Construct {
       memorySize: props.memorySize ?? 256,
       timeout,
       environment,
+      // Stripe waits on this function's cold start; the source map ships, Node does not parse it at start.
+      sourceMapsAtRuntime: false,
       logRetention,
       logRemovalPolicy,
     });

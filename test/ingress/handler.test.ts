@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeMessage } from '../../lambdas/shared/queue-message';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../local/secrets-manager';
 import { LOCAL_CREDENTIALS } from '../../local/stand-ins';
+import { captureOutput } from '../support/capture-output';
 import {
   eventBridgeEvent,
   httpEvent,
@@ -59,6 +60,7 @@ beforeAll(async () => {
   vi.stubEnv('AWS_SESSION_TOKEN', 'session-token-as-lambda-sets-it');
   vi.stubEnv('AWS_ENDPOINT_URL_SQS', new URL(queueUrl).origin);
   vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.endpoint);
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
   ({ handler } = await import('../../lambdas/ingress/handler'));
 });
 
@@ -96,6 +98,26 @@ describe('ingress Lambda handler', () => {
     const queued = (await local.drain(queueUrl)).map((m) => decodeMessage(m.Body ?? ''));
     expect(queued.map((m) => [m.eventId, m.source])).toEqual([['evt_handler_eb', 'eventbridge']]);
   });
+  it('logs with the invocation context and publishes the metrics of each invocation', async () => {
+    // A forged webhook: its WARN line passes the test's POWERTOOLS_LOG_LEVEL (WARN).
+    const forged = signedWebhook(paymentIntentEvent({ id: 'evt_handler_ctx' }), { secret: 'whsec_forged' });
+    let res: unknown;
+    const lines = (
+      await captureOutput(async () => {
+        res = await handler(forged, context);
+      })
+    ).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(res).toMatchObject({ statusCode: 400 });
+    expect(lines.find((l) => l.message === 'request rejected')).toMatchObject({
+      reason: 'bad_signature',
+      function_request_id: context.awsRequestId,
+      function_name: context.functionName,
+    });
+    const emf = lines.filter((l) => '_aws' in l);
+    expect(emf.some((l) => l.WebhookReceived === 1)).toBe(true);
+    expect(emf.some((l) => l.WebhookRejected === 1 && l.Reason === 'bad_signature')).toBe(true);
+  });
+
   it('answers health checks without a metrics warning per call', async () => {
     const written: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -139,6 +161,10 @@ describe('ingress bundle', () => {
   it('bundles no AWS SDK: SQS and Secrets Manager go through the aws4 client (lambdas/shared/aws-json.ts)', () => {
     expect(inOutput.some((p) => p.includes('node_modules/aws4/'))).toBe(true);
     expect(inOutput.filter((p) => /node_modules\/(@aws-sdk|@smithy)\//.test(p))).toEqual([]);
+  });
+
+  it('bundles no @middy/core: its stream imports cost every cold start (handler.ts)', () => {
+    expect(inOutput.filter((p) => p.includes('node_modules/@middy/'))).toEqual([]);
   });
 
   it('bundles no X-Ray SDK: the ingress is traced by Lambda active tracing only (docs/observability.md)', () => {
