@@ -5,8 +5,10 @@
  *
  * - Backlogs: webhooks POSTed as fast as the ingress takes them, drained by `concurrency` processor containers,
  *   each holding its share of the budget (lambdas/shared/request-budget.ts). Reported: the budget used (Stripe calls
- *   per second over the drain, against the budget; target >= 90%), the 429s (target 0), the most requests Stripe saw
- *   in one second, and Stripe calls per event (distinct objects: 1.00; a backlog on shared objects: below 1).
+ *   per second over the drain, against the budget; target >= 90% on distinct objects, where Stripe is the
+ *   bottleneck: on shared objects one fetch serves a batch's group mates and the other work sets the pace), the 429s
+ *   (target 0), the most requests Stripe saw in one second, and Stripe calls per event (distinct objects: 1.00; a
+ *   backlog on shared objects: below 1).
  * - Latency: webhooks at half the budget, one at a time at an even pace; for each event, the time from the
  *   webhook's 2xx to the start of its business handler. p50/p95/p99.
  */
@@ -79,7 +81,7 @@ export async function runBudgetBench(
   opts: { events?: number; latencyEvents?: number; budgetPerSecond?: number; concurrency?: number } = {},
 ): Promise<BudgetResults> {
   const atStart = loadavg().map((l) => Number(l.toFixed(2)));
-  const events = opts.events ?? 400;
+  const events = opts.events ?? 600;
   const budget = opts.budgetPerSecond ?? 20;
   const concurrency = opts.concurrency ?? 4;
   const stripeLatencyMs = 20;
@@ -185,7 +187,7 @@ export async function runBudgetBench(
 
   try {
     const distinct = await backlog('distinct objects', events, 1);
-    const shared = await backlog('shared objects', Math.round(events / 5), 5);
+    const shared = await backlog('shared objects', Math.round(events / 10), 5);
 
     const rate = budget / 2;
     const latencyEvents = opts.latencyEvents ?? 200;
@@ -236,7 +238,7 @@ export async function runBudgetBench(
 
 /** `npx tsx bench/budget.ts [events]`: this bench alone. */
 async function main(argv: string[]): Promise<void> {
-  const events = Number(argv[0] ?? 400);
+  const events = Number(argv[0] ?? 600);
   const results = await runBudgetBench((s) => process.stderr.write(`${s}\n`), { events });
   process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
 }

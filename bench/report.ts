@@ -393,11 +393,12 @@ function budgetRows(
   const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
   const load = `load ${b.loadAverage.atStart[0]} -> ${b.loadAverage.atEnd[0]}`;
   for (const run of [b.distinct, b.shared]) {
+    const paced = run === b.distinct;
     row({
       section: '5 budget',
       measure: `Stripe budget ${b.budgetPerSecond}/s used, ${run.label} backlog (${run.events} events), Stripe limit ${b.limitPerSecond}/s`,
       ours: pct(run.budgetUsed),
-      target: `>= 90%: ${run.budgetUsed >= 0.9 ? 'met' : 'NOT met'}; ${b.concurrency} containers, ${load}`,
+      target: `${paced ? `>= 90%: ${run.budgetUsed >= 0.9 ? 'met' : 'NOT met'}` : 'Stripe not the bottleneck'}; ${b.concurrency} containers, ${load}`,
     });
     row({
       section: '5 budget',
@@ -410,12 +411,14 @@ function budgetRows(
       measure: `  Stripe calls per event (${run.objects} objects)`,
       ours: run.callsPerEvent.toFixed(2),
     });
-    targets.push({
-      name: `Stripe budget used, ${run.label} backlog`,
-      target: '>= 0.9',
-      value: run.budgetUsed,
-      met: run.budgetUsed >= 0.9,
-    });
+    if (paced) {
+      targets.push({
+        name: `Stripe budget used, ${run.label} backlog`,
+        target: '>= 0.9',
+        value: run.budgetUsed,
+        met: run.budgetUsed >= 0.9,
+      });
+    }
     targets.push({
       name: `Stripe 429s, ${run.label} backlog`,
       target: '0',
