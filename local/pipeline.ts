@@ -22,17 +22,21 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lam
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { ingressEnv } from '../lambdas/ingress/env';
 import { buildRegistry } from '../lambdas/processor/business-handlers';
+import { composeProcessorDeps } from '../lambdas/processor/compose';
 import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
-import { processorEnv } from '../lambdas/processor/env';
+import { leaseSecondsFor, processorEnv, VISIBILITY_TIMEOUT_FACTOR } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
 import { awsJsonClient } from '../lambdas/shared/aws-json';
-import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { parseEnv } from '../lambdas/shared/env';
+import { sharedEnv } from '../lambdas/shared/env-specs';
+import type { IdempotencyStore } from '../lambdas/shared/idempotency-store';
 import { jsonQueueClient } from '../lambdas/shared/queue-client';
 import { stripeBudgetShare } from '../lambdas/shared/request-budget';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
+import { DEFAULT_CONFIG } from '../lib/config';
 import { queueFigures } from '../ops/queues';
 import { consoleActions } from './console/actions';
 import { EventJournal } from './console/journal';
@@ -84,15 +88,15 @@ export interface LocalPipelineOptions {
   readonly concurrency?: number;
   /** Invocations a processor container serves before it is retired (a cold start follows). @default 25 */
   readonly maxInvocationsPerContainer?: number;
-  /** @default 10 */
+  /** @default - the config's `processor.batchSize` */
   readonly batchSize?: number;
   /** The processor's timeout. @default 10 */
   readonly timeoutSeconds?: number;
-  /** @default 6 x timeoutSeconds, as in AWS */
+  /** @default - VISIBILITY_TIMEOUT_FACTOR x timeoutSeconds, as in AWS */
   readonly visibilityTimeoutSeconds?: number;
-  /** @default 10, as in AWS */
+  /** @default - the config's `queue.maxReceiveCount`, as in AWS */
   readonly maxReceiveCount?: number;
-  /** @default 3 x timeoutSeconds (more than the timeout, less than the visibility timeout) */
+  /** @default - leaseSecondsFor(timeoutSeconds), as in AWS */
   readonly leaseSeconds?: number;
   /** Print EMF metrics to stdout after every invocation, as Lambda would ship them. @default false */
   readonly emitMetrics?: boolean;
@@ -223,8 +227,8 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     closers.push(() => sqs.close());
     const queues = await createEventQueues(sqs.client, {
       name: LOCAL_QUEUE_NAME,
-      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 6 * timeoutSeconds,
-      maxReceiveCount: opts.maxReceiveCount ?? 10,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds,
+      maxReceiveCount: opts.maxReceiveCount ?? DEFAULT_CONFIG.queue.maxReceiveCount,
     });
 
     let stripe: StripeMode;
@@ -263,7 +267,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
       toleranceSeconds: ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default,
       maxBodyBytes: ingressEnv.MAX_BODY_BYTES.default,
-      maxMessageBytes: 262_144,
+      maxMessageBytes: sharedEnv.MAX_MESSAGE_BYTES.default,
       logger: ingressLogger,
       ...(ingressMetrics ? { metrics: ingressMetrics } : {}),
     });
@@ -276,7 +280,18 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     const registry = opts.registry ?? buildRegistry();
     const { invokeProcessor } = opts;
 
-    /** One processor container: what lambdas/processor/handler.ts builds at module scope, with its own clients. */
+    /** The processor's environment, as the Processor construct sets it (unset variables take the schema's defaults). */
+    const env = parseEnv(processorEnv, {
+      TABLE_NAME: tableName,
+      STRIPE_API_KEY_SECRET_ID: 'unused-locally (the key is given to the Stripe client directly)',
+      EVENT_BUS_NAME: 'unused-locally (events go to the sink)',
+      QUEUE_URL: queues.queueUrl,
+      DLQ_URL: queues.dlqUrl,
+      LEASE_SECONDS: String(opts.leaseSeconds ?? leaseSecondsFor(timeoutSeconds)),
+      ...(opts.handlerLambdas ? { HANDLER_LAMBDAS: JSON.stringify(opts.handlerLambdas.targets) } : {}),
+    });
+
+    /** One processor container: what lambdas/processor/handler.ts builds at module scope (composeProcessor), with its own clients. */
     const createContainer = (_info: ContainerInfo) => {
       const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
       const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
@@ -295,26 +310,21 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
           : {}),
       });
       const stripeClient = observer ? observer.stripe(ownStripe) : ownStripe;
-      const ownStore = createIdempotencyStore({
-        client: dynamoClient,
-        tableName,
-        leaseSeconds: opts.leaseSeconds ?? 3 * timeoutSeconds,
-        doneTtlDays: processorEnv.DONE_TTL_DAYS.default,
-      });
-      const metrics = emit ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-processor' }) : undefined;
-      const deps: ProcessorDeps = {
-        store: observer ? observer.store(ownStore) : ownStore,
+      const metrics = emit
+        ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME })
+        : undefined;
+      const deps = composeProcessorDeps(env, {
+        dynamo: dynamoClient,
+        sqs: sqsClient,
         stripe: async () => stripeClient,
         sink,
         registry,
-        ...(opts.handlerLambdas ? { handlerLambdas: opts.handlerLambdas } : {}),
-        sqs: sqsClient,
-        queueUrl: queues.queueUrl,
-        dlqUrl: queues.dlqUrl,
-        logger: new Logger({ serviceName: 'stripe-processor', logLevel }),
+        ...(opts.handlerLambdas ? { invokeHandler: opts.handlerLambdas.invoke } : {}),
+        logger: new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, logLevel }),
         ...(metrics ? { metrics } : {}),
+        ...(observer ? { observeStore: (store: IdempotencyStore) => observer.store(store) } : {}),
         ...(opts.timeMarginMs !== undefined ? { timeMarginMs: opts.timeMarginMs } : {}),
-      };
+      });
       const processor = createProcessor(deps);
       const invoke: BatchFunction = invokeProcessor
         ? (event, ctx) => invokeProcessor(event, ctx, deps)
@@ -342,7 +352,7 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
         queueUrl: queues.queueUrl,
         queueArn: queues.queueArn,
         concurrency: opts.concurrency ?? 4,
-        batchSize: opts.batchSize ?? 10,
+        batchSize: opts.batchSize ?? DEFAULT_CONFIG.processor.batchSize,
         timeoutMs: timeoutSeconds * 1000,
         createContainer,
         ...(opts.maxInvocationsPerContainer !== undefined

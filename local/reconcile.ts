@@ -1,5 +1,5 @@
 /**
- * `npm run reconcile`: one reconciler run (the Lambda's core, lambdas/reconciler/core.ts) against the running
+ * `npm run reconcile`: one reconciler run (composeReconciler, as the Lambda builds it) against the running
  * `npm start` (found through its .local/runtime-<port>.json; `--port`/`--url` pick one of several): its dynalite table (idempotency records, lock, checkpoint), its
  * fauxqs event queue, and the same Stripe it uses (the embedded offline Stripe or STRIPE_API_BASE; with the real
  * API, STRIPE_SECRET_KEY must be set here too).
@@ -12,10 +12,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createReconciler, type ReconcileResult, type ReconcilerSettings } from '../lambdas/reconciler/core';
-import { parseEventTypes } from '../lambdas/reconciler/env';
-import { createReconcilerState } from '../lambdas/reconciler/state';
-import { createIdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { composeReconciler } from '../lambdas/reconciler/compose';
+import type { ReconcileResult, ReconcilerSettings } from '../lambdas/reconciler/core';
+import { parseEventTypes, reconcilerEnv } from '../lambdas/reconciler/env';
+import { parseEnv } from '../lambdas/shared/env';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
 import { CliError, isMain, parseCommandLine, runMain, UsageError } from '../scripts/cli';
 import { LOCAL_STRIPE_KEY } from './pipeline';
@@ -51,15 +51,20 @@ export async function reconcileLocal(info: RuntimeInfo, opts: LocalReconcileOpti
       info.stripe.apiBase && info.stripe.kind !== 'live' ? { apiBase: info.stripe.apiBase } : {},
     );
     const { since, lookbackHours, logger, stripeSecretKey: _key, ...settings } = opts;
-    const reconciler = createReconciler(
+    // The environment the Reconciler construct sets, for what the running pipeline has (the rest: their defaults).
+    const env = parseEnv(reconcilerEnv, {
+      TABLE_NAME: info.tableName,
+      QUEUE_URL: info.queueUrl,
+      DLQ_URL: info.dlqUrl,
+      STRIPE_API_KEY_SECRET_ID: 'unused-locally (the key is given to the Stripe client directly)',
+    });
+    const reconciler = composeReconciler(
+      env,
       {
-        store: createIdempotencyStore({ client: dynamo, tableName: info.tableName, leaseSeconds: 60, doneTtlDays: 35 }),
-        state: createReconcilerState({ client: dynamo, tableName: info.tableName }),
-        stripe: async () => stripe,
+        dynamo,
         sqs,
-        queueUrl: info.queueUrl,
-        dlqUrl: info.dlqUrl,
-        logger: logger ?? new Logger({ serviceName: 'stripe-reconciler', logLevel: 'WARN' }),
+        stripe: async () => stripe,
+        logger: logger ?? new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, logLevel: 'WARN' }),
       },
       settings,
     );

@@ -22,6 +22,12 @@
  * - optionally a fixed set of valid API keys (`apiKeys`): any other key is refused with 401, so tests can stage a
  *   bad key; `GET /v1/account` answers the account a key belongs to (`setAccountForKey`, default `acct_local`).
  *
+ * The pieces, one concern each: stripe-objects.ts (the objects and retrieves), stripe-event-store.ts (events),
+ * stripe-lists.ts (list queries), stripe-webhook-endpoints.ts, stripe-idempotency.ts (`Idempotency-Key`),
+ * stripe-faults.ts; this file is the HTTP side (auth, routing, admin routes) and puts them together. Paths come from
+ * stripe-api-paths.ts, the fake's own table, never the processor's (a fake sharing the code under test cannot catch
+ * its mistakes).
+ *
  * Hand-written on node:http rather than stripe-mock: stripe-mock is a Go binary (no downloads here), is stateless
  * (it cannot hold a newer state of an object than the webhook carried, the very thing fetch-before-process is
  * about), and has no fault injection.
@@ -30,57 +36,17 @@
  * does for unknown routes.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isSingleton, OBJECT_TYPE_BY_COLLECTION, SINGLETON_TYPE_BY_PATH, servedPath } from './stripe-api-paths';
-import {
-  type Answer,
-  listAccounts,
-  listClassicEvents,
-  listThinEvents,
-  noSuch,
-  PLATFORM,
-  type StoredEvent,
-  stripeError,
-  unrecognized,
-} from './stripe-lists';
+import { createEventStore } from './stripe-event-store';
+import { createFaultQueue, faultAnswer, type StripeFault } from './stripe-faults';
+import { withIdempotencyKeys } from './stripe-idempotency';
+import { type Answer, listAccounts, stripeError, unrecognized } from './stripe-lists';
+import { createObjectStore, type StripeObject } from './stripe-objects';
 import { createWebhookEndpoints, type RequestContext, type WebhookEndpointRecord } from './stripe-webhook-endpoints';
 
-/** A Stripe object as stored: at least `id` and `object`. */
-export interface StripeObject {
-  id: string;
-  object: string;
-  [k: string]: unknown;
-}
-
-/** Which requests a fault applies to (all given fields must match). */
-export interface RequestMatch {
-  method?: string;
-  /** Exact path (without query) or a pattern. */
-  path?: string | RegExp;
-  /** The `Stripe-Account` / `Stripe-Context` of the request; `null` = platform requests only. */
-  account?: string | null;
-}
-
-export type StripeFault = (
-  | {
-      kind: 'rate_limit';
-      /** Sent as `Retry-After` when set. */
-      retryAfterSeconds?: number;
-      /** Sent as `Stripe-Should-Retry` when set. */
-      shouldRetry?: boolean;
-    }
-  | { kind: 'server_error' /** @default 500 */; status?: number; shouldRetry?: boolean }
-  /** Delays the answer, then answers normally. */
-  | { kind: 'latency'; ms: number }
-  /** Destroys the socket without an answer (recorded with status 0). */
-  | { kind: 'reset' }
-) & {
-  /** How many matching requests this fault applies to. @default 1 */
-  times?: number;
-  match?: RequestMatch;
-};
+export type { RequestMatch, StripeFault } from './stripe-faults';
+export { fixture, type StripeObject } from './stripe-objects';
 
 export interface RecordedCall {
   readonly method: string;
@@ -148,13 +114,6 @@ export interface StripeServerOptions {
   faultPolicy?: (request: { method: string; path: string; account?: string }) => StripeFault | undefined;
 }
 
-/** Object types whose retrieve answers `{ id, object, deleted: true }` once deleted (the rest answer 404). */
-const RETRIEVABLE_WHEN_DELETED: ReadonlySet<string> = new Set(['customer']);
-
-/** Nested collections (sub-resources under a parent): known routes, so an unknown id there is `resource_missing`. */
-const NESTED_COLLECTION =
-  /^\/v1\/(customers|accounts|application_fees|transfers)\/[^/]+\/(sources|external_accounts|persons|capabilities|refunds|reversals|balance_transactions|cash_balance_transactions)$/;
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -175,102 +134,15 @@ function redactKey(key: string): string {
   return `${prefix}********${key.slice(-4)}`;
 }
 
-let fixtures: Record<string, StripeObject> | undefined;
-/** Stripe's example object of `type` (local/fixtures), a fresh copy. */
-export function fixture(type: string): StripeObject | undefined {
-  fixtures ??= (
-    JSON.parse(readFileSync(new URL('./fixtures/stripe-objects.json', import.meta.url), 'utf8')) as {
-      resources: Record<string, StripeObject>;
-    }
-  ).resources;
-  const found = fixtures[type];
-  return found ? structuredClone(found) : undefined;
-}
-
 /** Starts the server on 127.0.0.1. */
 export async function startStripeServer(opts: StripeServerOptions = {}): Promise<StripeServer> {
-  const objects = new Map<string, Map<string, { obj: StripeObject; deleted: boolean }>>();
-  const events: StoredEvent[] = [];
-  const calls: RecordedCall[] = [];
-  let faults: Array<StripeFault & { remaining: number }> = [];
-  let seq = 0;
+  const objects = createObjectStore({ singletonsFromFixtures: opts.singletonsFromFixtures ?? false });
+  const events = createEventStore();
+  const faults = createFaultQueue();
   const endpoints = createWebhookEndpoints();
-  /** POST answers by API key + Idempotency-Key, with the request they answered. */
-  const idempotent = new Map<string, { fingerprint: string; answer: Answer }>();
+  const calls: RecordedCall[] = [];
   let validKeys: ReadonlySet<string> | undefined = opts.apiKeys ? new Set(opts.apiKeys) : undefined;
   const accountsByKey = new Map<string, string>();
-
-  const store = (account: string | undefined) => {
-    const key = account ?? PLATFORM;
-    let m = objects.get(key);
-    if (!m) {
-      m = new Map();
-      objects.set(key, m);
-    }
-    return m;
-  };
-
-  function takeFault(method: string, path: string, account: string | undefined): StripeFault | undefined {
-    for (const f of faults) {
-      if (f.remaining <= 0) continue;
-      const m = f.match;
-      if (m?.method && m.method.toUpperCase() !== method) continue;
-      if (m?.path !== undefined && (typeof m.path === 'string' ? m.path !== path : !m.path.test(path))) continue;
-      if (m?.account !== undefined && (m.account ?? undefined) !== account) continue;
-      f.remaining--;
-      faults = faults.filter((x) => x.remaining > 0);
-      return f;
-    }
-    return undefined;
-  }
-
-  /** Connected accounts: the platform's objects of type `account`, in the order they were first stored. */
-  function connectedAccounts(): Array<StripeObject> {
-    return [...store(undefined).values()].filter((o) => o.obj.object === 'account' && !o.deleted).map((o) => o.obj);
-  }
-
-  function getObject(path: string, account: string | undefined): Answer {
-    const singletonType = SINGLETON_TYPE_BY_PATH.get(path);
-    if (singletonType) {
-      const fromStore = store(account).get(singletonType)?.obj;
-      if (fromStore) return { status: 200, body: fromStore };
-      const fx = opts.singletonsFromFixtures ? fixture(singletonType) : undefined;
-      return fx ? { status: 200, body: fx } : unrecognized('GET', path);
-    }
-    const cut = path.lastIndexOf('/');
-    const collection = path.slice(0, cut);
-    let id: string;
-    try {
-      id = decodeURIComponent(path.slice(cut + 1));
-    } catch {
-      return unrecognized('GET', path);
-    }
-    if (collection.split('/').length < 3 || id === '') return unrecognized('GET', path);
-
-    const stored = store(account).get(id);
-    if (stored) {
-      // The right object behind the wrong collection is a client bug Stripe answers with 404: surface it here too.
-      const served = servedPath(stored.obj);
-      if (served !== undefined && served !== path) return noSuch(stored.obj.object, id);
-      if (!stored.deleted) return { status: 200, body: stored.obj };
-      if (RETRIEVABLE_WHEN_DELETED.has(stored.obj.object)) {
-        return { status: 200, body: { id, object: stored.obj.object, deleted: true } };
-      }
-      return noSuch(stored.obj.object, id);
-    }
-
-    const type = OBJECT_TYPE_BY_COLLECTION.get(collection);
-    if (type) return noSuch(type, id);
-    if (collection.startsWith('/v2/') || NESTED_COLLECTION.test(collection)) {
-      return noSuch(collection.split('/').pop() ?? 'object', id);
-    }
-    return unrecognized('GET', path);
-  }
-
-  function getEvent(id: string, account: string | undefined, thin: boolean): Answer {
-    const found = events.find((e) => e.event.id === id && e.thin === thin && e.account === (account ?? PLATFORM));
-    return found ? { status: 200, body: found.event } : noSuch(thin ? 'v2.core.event' : 'event', id);
-  }
 
   function route(method: string, path: string, ctx: RequestContext): Answer {
     const { query, account } = ctx;
@@ -282,40 +154,17 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       const id = (ctx.apiKey && accountsByKey.get(ctx.apiKey)) || 'acct_local';
       return { status: 200, body: { id, object: 'account' } };
     }
-    if (path === '/v1/events') return listClassicEvents(events, query, account);
-    if (path === '/v2/core/events') return listThinEvents(events, query, account);
-    if (path === '/v1/accounts') return listAccounts(connectedAccounts(), query);
+    if (path === '/v1/events') return events.list(query, account, false);
+    if (path === '/v2/core/events') return events.list(query, account, true);
+    if (path === '/v1/accounts') return listAccounts(objects.connectedAccounts(), query);
     const v1Event = /^\/v1\/events\/([^/]+)$/.exec(path);
-    if (v1Event) return getEvent(decodeURIComponent(v1Event[1]!), account, false);
+    if (v1Event) return events.retrieve(decodeURIComponent(v1Event[1]!), account, false);
     const v2Event = /^\/v2\/core\/events\/([^/]+)$/.exec(path);
-    if (v2Event) return getEvent(decodeURIComponent(v2Event[1]!), account, true);
-    if (path.startsWith('/v1/') || path.startsWith('/v2/')) return getObject(path, account);
+    if (v2Event) return events.retrieve(decodeURIComponent(v2Event[1]!), account, true);
+    if (path.startsWith('/v1/') || path.startsWith('/v2/')) return objects.retrieve(path, account);
     return unrecognized(method, path);
   }
-
-  /**
-   * `route`, with Stripe's idempotency for POSTs: the same key (per API key) and the same parameters replay the first
-   * answer, other parameters are refused. Like Stripe, answers of 5xx are not kept (the request may be retried).
-   */
-  function routeIdempotently(method: string, path: string, ctx: RequestContext, key: string | undefined): Answer {
-    if (method !== 'POST' || key === undefined) return route(method, path, ctx);
-    const cacheKey = `${ctx.apiKey ?? ''}\u0000${key}`;
-    const fingerprint = `${method} ${path}\u0000${ctx.account ?? ''}\u0000${ctx.body}`;
-    const seen = idempotent.get(cacheKey);
-    if (seen) {
-      if (seen.fingerprint !== fingerprint) {
-        return stripeError(
-          400,
-          'idempotency_error',
-          `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
-        );
-      }
-      return { ...seen.answer, headers: { ...seen.answer.headers, 'Idempotent-Replayed': 'true' } };
-    }
-    const answer = route(method, path, ctx);
-    if (answer.status < 500) idempotent.set(cacheKey, { fingerprint, answer });
-    return answer;
-  }
+  const routeIdempotently = withIdempotencyKeys(route);
 
   /** The admin routes (see StripeServerOptions.admin): they call the same methods a test calls in process. */
   async function adminRoute(method: string, path: string, req: IncomingMessage): Promise<Answer> {
@@ -379,7 +228,7 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
     const body = Buffer.concat(chunks).toString('utf8');
 
     const fault =
-      takeFault(method, url.pathname, account) ??
+      faults.take(method, url.pathname, account) ??
       opts.faultPolicy?.({ method, path: url.pathname, ...(account ? { account } : {}) });
     if (opts.latencyMs) await sleep(opts.latencyMs);
     if (fault?.kind === 'latency') await sleep(fault.ms);
@@ -389,17 +238,9 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
       return;
     }
     let answer: Answer;
-    if (fault?.kind === 'rate_limit') {
-      answer = stripeError(429, 'invalid_request_error', 'Too many requests hit the API too quickly.', {
-        code: 'rate_limit',
-      });
-      answer.headers = {
-        ...(fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {}),
-        ...(fault.shouldRetry !== undefined ? { 'Stripe-Should-Retry': String(fault.shouldRetry) } : {}),
-      };
-    } else if (fault?.kind === 'server_error') {
-      answer = stripeError(fault.status ?? 500, 'api_error', 'An unknown error occurred (injected).');
-      if (fault.shouldRetry !== undefined) answer.headers = { 'Stripe-Should-Retry': String(fault.shouldRetry) };
+    const injected = faultAnswer(fault);
+    if (injected) {
+      answer = injected;
     } else if (!header('authorization')) {
       answer = stripeError(
         401,
@@ -443,43 +284,14 @@ export async function startStripeServer(opts: StripeServerOptions = {}): Promise
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),
-    setObject(obj, o) {
-      if (typeof obj.id !== 'string' || obj.id === '' || typeof obj.object !== 'string') {
-        throw new Error('setObject needs an object with a string id and object');
-      }
-      // Singletons (balance...) are stored under their type: they have no id of their own to be asked by.
-      const key = isSingleton(obj.object) ? obj.object : obj.id;
-      store(o?.account).set(key, { obj: structuredClone(obj), deleted: false });
-    },
-    deleteObject(id, o) {
-      const stored = store(o?.account).get(id);
-      if (!stored) throw new Error(`deleteObject: no object ${id}${o?.account ? ` on ${o.account}` : ''}`);
-      stored.deleted = true;
-    },
-    addEvent(event) {
-      if (typeof event.id !== 'string') throw new Error('addEvent needs an event with a string id');
-      const thin = event.object === 'v2.core.event';
-      const created =
-        typeof event.created === 'number' ? event.created : Math.floor(Date.parse(String(event.created)) / 1000);
-      if (!Number.isFinite(created)) throw new Error('addEvent needs `created` (Unix seconds, or ISO for thin events)');
-      const account = thin ? event.context : event.account;
-      events.push({
-        event: structuredClone(event),
-        account: typeof account === 'string' && account !== '' ? account : PLATFORM,
-        created,
-        seq: seq++,
-        thin,
-      });
-    },
+    setObject: (obj, o) => objects.set(obj, o?.account),
+    deleteObject: (id, o) => objects.delete(id, o?.account),
+    addEvent: (event) => events.add(event),
     resetCalls() {
       calls.length = 0;
     },
-    inject(fault) {
-      faults.push({ ...fault, remaining: fault.times ?? 1 });
-    },
-    clearFaults() {
-      faults = [];
-    },
+    inject: (fault) => faults.inject(fault),
+    clearFaults: () => faults.clear(),
     webhookEndpoints: () => endpoints.all(),
     webhookEndpoint: (id) => endpoints.get(id),
     setApiKeys(keys) {

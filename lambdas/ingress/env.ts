@@ -1,4 +1,5 @@
 import { defineEnv } from '../shared/env';
+import { sharedEnv } from '../shared/env-specs';
 
 /** The ingress Lambda's environment. The Ingress construct types its `environment` from this schema. */
 export const ingressEnv = defineEnv({
@@ -19,14 +20,8 @@ export const ingressEnv = defineEnv({
     max: 6 * 1024 * 1024,
     doc: 'larger request bodies are rejected with 400',
   },
-  MAX_MESSAGE_BYTES: {
-    kind: 'int',
-    default: 262_144,
-    min: 8192,
-    max: 1_048_576,
-    doc: "the event queue's maximum message size; larger events (with 4 KB for attributes) go as a reference",
-  },
-  SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
+  MAX_MESSAGE_BYTES: sharedEnv.MAX_MESSAGE_BYTES,
+  SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   ALLOWED_SOURCE_IPS: {
     kind: 'string',
     optional: true,

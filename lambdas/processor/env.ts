@@ -1,10 +1,23 @@
 import { defineEnv } from '../shared/env';
+import { sharedEnv } from '../shared/env-specs';
 
 /**
- * How much longer than the processor's timeout an event claim is held by default (the config's and the Processor
- * construct's `leaseSeconds` default: timeout + this).
+ * How much longer than the processor's timeout an event claim is held by default: see leaseSecondsFor.
  */
 export const LEASE_MARGIN_SECONDS = 60;
+
+/**
+ * The one rule for the lease's default, used by the config (`idempotency.leaseSeconds`), the Processor construct and
+ * the local runtime: the processor's timeout plus LEASE_MARGIN_SECONDS, so a live invocation never loses its claim
+ * and a crashed one blocks its event about a minute past its timeout. LEASE_SECONDS itself has no default: a
+ * processor without it would not know its own timeout.
+ */
+export function leaseSecondsFor(timeoutSeconds: number): number {
+  return timeoutSeconds + LEASE_MARGIN_SECONDS;
+}
+
+/** The event queue's visibility timeout is this many times the processor's timeout (AWS's advice for SQS sources). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** The processor Lambda's environment. The Processor construct types its `environment` from this schema. */
 export const processorEnv = defineEnv({
@@ -15,9 +28,8 @@ export const processorEnv = defineEnv({
   DLQ_URL: { kind: 'string', doc: 'URL of the FIFO dead-letter queue (permanent failures go straight there)' },
   LEASE_SECONDS: {
     kind: 'int',
-    default: 120,
     min: 10,
-    doc: 'how long a claim on an event id is held; must exceed the function timeout',
+    doc: 'how long a claim on an event id is held; must exceed the function timeout (leaseSecondsFor)',
   },
   DONE_TTL_DAYS: {
     kind: 'int',
@@ -52,7 +64,7 @@ export const processorEnv = defineEnv({
     min: 1,
     doc: 'processor containers that may run at once (its maximum concurrency): each takes this share of the rest',
   },
-  SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
+  SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
   HANDLER_LAMBDAS: {
     kind: 'string',

@@ -1,6 +1,6 @@
 /**
- * The processor Lambda: wiring only. The work is in core.ts (createProcessor), which the local runtime and the
- * tests run with stand-ins.
+ * The processor Lambda: the AWS clients and middleware. compose.ts builds the processor from the environment and
+ * these clients, as the local runtime and the tests do with the stand-ins' clients; the work is in core.ts.
  *
  * Module scope holds the clients (reused across invocations) and the validated environment (a missing variable
  * fails the cold start with its name). No AWS call happens at import time: the API key is read on the first
@@ -19,16 +19,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseEnv } from '../shared/env';
-import { createIdempotencyStore } from '../shared/idempotency-store';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { stripeBudgetShare } from '../shared/request-budget';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
-import { buildRegistry } from './business-handlers';
-import { createProcessor, type TraceFn } from './core';
+import { composeProcessor } from './compose';
+import type { TraceFn } from './core';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
-import { parseHandlerTargets } from './handler-lambdas';
 import { createLambdaInvoker } from './lambda-invoker';
 
 const env = parseEnv(processorEnv);
@@ -45,7 +43,6 @@ const tracer = new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME });
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const eventBridge = tracer.captureAWSv3Client(new EventBridgeClient({}));
-const handlerTargets = parseHandlerTargets(env.HANDLER_LAMBDAS);
 
 /**
  * A subsegment of the invocation's segment. It is not made the current segment: groups of one batch run
@@ -81,27 +78,12 @@ const stripe = stripeFromSecret(
   },
 );
 
-const processor = createProcessor({
-  store: createIdempotencyStore({
-    client: dynamo,
-    tableName: env.TABLE_NAME,
-    leaseSeconds: env.LEASE_SECONDS,
-    doneTtlDays: env.DONE_TTL_DAYS,
-  }),
+const processor = composeProcessor(env, {
+  dynamo,
+  sqs,
   stripe,
   sink: createEventBridgeSink({ client: eventBridge, eventBusName: env.EVENT_BUS_NAME }),
-  registry: buildRegistry(),
-  ...(handlerTargets.length > 0
-    ? {
-        handlerLambdas: {
-          targets: handlerTargets,
-          invoke: createLambdaInvoker(tracer.captureAWSv3Client(new LambdaClient({}))),
-        },
-      }
-    : {}),
-  sqs,
-  queueUrl: env.QUEUE_URL,
-  dlqUrl: env.DLQ_URL,
+  invokeHandler: createLambdaInvoker(tracer.captureAWSv3Client(new LambdaClient({}))),
   logger,
   metrics,
   trace,

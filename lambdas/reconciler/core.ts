@@ -23,22 +23,21 @@
  *   already dead-lettered as a permanent failure is not enqueued again.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type Stripe from 'stripe';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { describeError } from '../shared/errors';
-import type { IdempotencyStore } from '../shared/idempotency-store';
 import {
   createPacer,
   type PacedCallOptions,
   realSleep,
   resendEvent,
-  type Sleep,
   type StripeCallCounters,
 } from '../shared/stripe-events';
-import { eventSources, type SourceSettings } from './sources';
-import type { ReconcilerState } from './state';
+import { reconcilerEnv } from './env';
+import type { ReconcileResult, Reconciler, ReconcilerDeps, ReconcilerSettings, RunOptions, RunStatus } from './types';
+
+export type { ReconcileResult, Reconciler, ReconcilerDeps, ReconcilerSettings, RunOptions, RunStatus } from './types';
+
+import { eventSources } from './sources';
 
 /** Stripe keeps events this long. */
 export const STRIPE_EVENT_RETENTION_SECONDS = 30 * 86_400;
@@ -51,121 +50,15 @@ const MIN_SLICE_SECONDS = 60;
 /** How many missed event ids the result carries (the count is always exact). */
 const MAX_LISTED_IDS = 50;
 
-export interface ReconcilerSettings extends SourceSettings {
-  /** @default 5 */
-  readonly maxRequestsPerSecond?: number;
-  /** @default 300 */
-  readonly graceSeconds?: number;
-  /** @default 300 */
-  readonly overlapSeconds?: number;
-  /** @default 24 */
-  readonly initialLookbackHours?: number;
-  /** @default 3600 */
-  readonly sliceSeconds?: number;
-  /** The event queue's maximum message size (see enqueueMessage). @default 262144 */
-  readonly maxMessageBytes?: number;
-  /** How long the lock lasts without renewal. @default 900000 */
-  readonly lockMs?: number;
-  /** No new slice or page starts when less than this remains. @default 30000 */
-  readonly timeMarginMs?: number;
-  /** Retries after a 429 before the run fails. @default 4 */
-  readonly maxRateLimitRetries?: number;
-}
-
-export interface ReconcilerDeps {
-  readonly store: IdempotencyStore;
-  readonly state: ReconcilerState;
-  /** The Stripe client (called once per run). */
-  readonly stripe: () => Promise<Stripe>;
-  readonly sqs: SQSClient;
-  readonly queueUrl: string;
-  /** The FIFO DLQ events that can never be enqueued are parked on. @default - such an event fails the run */
-  readonly dlqUrl?: string;
-  readonly logger: Logger;
-  /** Namespace StripeWebhooks (set by the caller). */
-  readonly metrics?: Metrics;
-  /** Unix milliseconds. @default Date.now */
-  readonly now?: () => number;
-  /** @default setTimeout */
-  readonly sleep?: Sleep;
-  /** Called after each event is enqueued (tests use it to crash a run part-way). */
-  readonly afterEnqueue?: (eventId: string) => void;
-}
-
-export interface RunOptions {
-  /** The Lambda's `context.getRemainingTimeInMillis`; none = no time limit. */
-  readonly remainingTimeMs?: () => number;
-  /**
-   * Start here (Unix seconds) instead of at the checkpoint (`npm run reconcile -- --since`). The checkpoint still
-   * advances, but only when this start is at or before it (else the gap in between would be skipped for good), or
-   * when only Stripe's retention kept the run from starting there.
-   */
-  readonly since?: number;
-}
-
-export type RunStatus =
-  /** The whole window was reconciled. */
-  | 'completed'
-  /** Nothing to list: the window is empty (the checkpoint is within the grace period). */
-  | 'up_to_date'
-  /**
-   * Stopped because the invocation was running out of time: before a slice, or inside one (which the next run
-   * redoes, in smaller slices); the next run continues from the checkpoint.
-   */
-  | 'out_of_time'
-  /** Another run holds the lock: nothing was done. */
-  | 'locked'
-  /** The lock lapsed mid-run (another run may have taken over): stopped. */
-  | 'lock_lost';
-
-export interface ReconcileResult {
-  readonly status: RunStatus;
-  /** Unix seconds: the window this run set out to cover ([from, to)). */
-  readonly window?: { readonly from: number; readonly to: number };
-  /** Unix seconds: the end of the last slice completed (the checkpoint, if this run could move it). */
-  readonly reconciledUpTo?: number;
-  readonly checkpointBefore?: number;
-  readonly checkpointAfter?: number;
-  readonly slices: number;
-  /** Connected accounts whose events were listed too (see sources.ts). */
-  readonly connectedAccounts: number;
-  readonly listed: number;
-  /** Not in the table at all: deliveries that never reached the processor. */
-  readonly missed: number;
-  /** In the table but not DONE (IN_PROGRESS or FAILED). */
-  readonly pending: number;
-  /** DONE already. */
-  readonly alreadyDone: number;
-  /** FAILED permanently: already in the DLQ with their reason, not enqueued again. */
-  readonly deadLettered: number;
-  /** Could never be enqueued: parked on the DLQ with their reason. */
-  readonly parked: number;
-  readonly enqueued: number;
-  readonly stripeCalls: number;
-  readonly stripe429: number;
-  /** Up to 50 missed event ids, for the log and the operator. */
-  readonly missedEventIds: readonly string[];
-  /** Who holds the lock, when `locked`. */
-  readonly lockHeldBy?: string;
-  /**
-   * Unix seconds: the span after the checkpoint that Stripe no longer keeps events for (older than its 30-day
-   * retention). Events created in it and never delivered are lost for good: the operator must find them elsewhere.
-   */
-  readonly unrecoverable?: { readonly from: number; readonly to: number };
-}
-
-export interface Reconciler {
-  run(options?: RunOptions): Promise<ReconcileResult>;
-}
-
 export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSettings = {}): Reconciler {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? realSleep;
-  const grace = settings.graceSeconds ?? 300;
-  const overlap = settings.overlapSeconds ?? 300;
-  const lookbackSeconds = (settings.initialLookbackHours ?? 24) * 3_600;
-  const sliceSeconds = settings.sliceSeconds ?? 3_600;
-  const lockMs = settings.lockMs ?? 900_000;
+  // A setting left out takes its environment variable's default: one place for both (lambdas/reconciler/env.ts).
+  const grace = settings.graceSeconds ?? reconcilerEnv.GRACE_SECONDS.default;
+  const overlap = settings.overlapSeconds ?? reconcilerEnv.OVERLAP_SECONDS.default;
+  const lookbackSeconds = (settings.initialLookbackHours ?? reconcilerEnv.INITIAL_LOOKBACK_HOURS.default) * 3_600;
+  const sliceSeconds = settings.sliceSeconds ?? reconcilerEnv.SLICE_SECONDS.default;
+  const lockMs = settings.lockMs ?? reconcilerEnv.LOCK_SECONDS.default * 1000;
   const margin = settings.timeMarginMs ?? 30_000;
   // `*` (or nothing) = every type. Stripe filters on up to 20 types; beyond that, list everything and filter here.
   if (sliceSeconds < 1) throw new Error('sliceSeconds must be at least 1');
@@ -237,7 +130,11 @@ export function createReconciler(deps: ReconcilerDeps, settings: ReconcilerSetti
     let connectedAccounts = 0;
 
     const call: PacedCallOptions = {
-      pacer: createPacer({ requestsPerSecond: settings.maxRequestsPerSecond ?? 5, now, sleep }),
+      pacer: createPacer({
+        requestsPerSecond: settings.maxRequestsPerSecond ?? reconcilerEnv.MAX_REQUESTS_PER_SECOND.default,
+        now,
+        sleep,
+      }),
       counters,
       sleep,
       ...(settings.maxRateLimitRetries !== undefined ? { maxRetries: settings.maxRateLimitRetries } : {}),

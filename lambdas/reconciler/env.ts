@@ -1,4 +1,5 @@
 import { defineEnv } from '../shared/env';
+import { sharedEnv } from '../shared/env-specs';
 
 /** The reconciler Lambda's environment. The Reconciler construct types its `environment` from this schema. */
 export const reconcilerEnv = defineEnv({
@@ -55,13 +56,7 @@ export const reconcilerEnv = defineEnv({
     doc: "also list every connected account's events (Stripe-Account), for the accounts GET /v1/accounts lists",
   },
   THIN_EVENTS: { kind: 'bool', default: true, doc: 'also list thin events (GET /v2/core/events)' },
-  MAX_MESSAGE_BYTES: {
-    kind: 'int',
-    default: 262_144,
-    min: 8192,
-    max: 1_048_576,
-    doc: "the event queue's maximum message size; larger events (with 4 KB for attributes) go as a reference",
-  },
+  MAX_MESSAGE_BYTES: sharedEnv.MAX_MESSAGE_BYTES,
   LOCK_SECONDS: {
     kind: 'int',
     default: 900,
@@ -70,7 +65,7 @@ export const reconcilerEnv = defineEnv({
     doc: "how long the run lock lasts without renewal (a crashed run's lock expires after this); >= the timeout",
   },
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of listed events' },
-  SECRET_CACHE_SECONDS: { kind: 'int', default: 300, min: 0, doc: 'how long a fetched secret is reused' },
+  SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-reconciler', doc: 'service name in logs and metrics' },
 });
 

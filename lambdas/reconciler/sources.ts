@@ -17,6 +17,7 @@ import {
   MAX_EVENT_TYPES,
   type PacedCallOptions,
 } from '../shared/stripe-events';
+import { reconcilerEnv } from './env';
 
 export interface EventSource {
   /** For logs: `platform`, `account acct_...`, `thin events`. */
@@ -28,9 +29,9 @@ export interface EventSource {
 export interface SourceSettings {
   /** Exact event types; empty or containing `*` = every type. */
   readonly eventTypes?: readonly string[];
-  /** Reconcile connected accounts' events too. @default true */
+  /** Reconcile connected accounts' events too. @default - CONNECTED_ACCOUNTS's default (./env.ts) */
   readonly connectedAccounts?: boolean;
-  /** Reconcile thin events too. @default true */
+  /** Reconcile thin events too. @default - THIN_EVENTS's default (./env.ts) */
   readonly thinEvents?: boolean;
 }
 
@@ -64,11 +65,11 @@ export async function eventSources(
       },
     });
     sources.push(classicSource(undefined));
-    if (settings.connectedAccounts ?? true) {
+    if (settings.connectedAccounts ?? reconcilerEnv.CONNECTED_ACCOUNTS.default) {
       for (const account of await listConnectedAccounts(stripe, call)) sources.push(classicSource(account));
     }
   }
-  if ((settings.thinEvents ?? true) && (all || thin.wanted)) {
+  if ((settings.thinEvents ?? reconcilerEnv.THIN_EVENTS.default) && (all || thin.wanted)) {
     sources.push({
       name: 'thin events',
       async *pages(slice) {

@@ -1,5 +1,6 @@
 /**
- * The Secrets Manager side of a rotation, shared by both rotation Lambdas (and the endpoint custom resource).
+ * The Secrets Manager side of a rotation, shared by both rotation Lambdas (lambdas/shared/secret-versions.ts holds
+ * what the endpoint custom resource reads too).
  *
  * How Secrets Manager rotates (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html):
  * `RotateSecret` creates an empty version whose id is the ClientRequestToken and labels it AWSPENDING, then invokes
@@ -8,16 +9,22 @@
  * label sits on a version other than AWSCURRENT, `RotateSecret` refuses to start another rotation.
  */
 import {
-  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  RotationError,
+  readCurrent,
+  rotationInProgress,
+  versionStages,
+} from '../shared/secret-versions';
 
-export const AWSCURRENT = 'AWSCURRENT';
-export const AWSPENDING = 'AWSPENDING';
+export { AWSCURRENT, AWSPENDING, RotationError, readCurrent, rotationInProgress, versionStages };
 
 /** The four steps Secrets Manager invokes a rotation function with. */
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
@@ -43,11 +50,6 @@ export function isRotationEvent(event: unknown): event is RotationEvent {
   );
 }
 
-/** A rotation that must stop, with a message for the operator (logged, and the step fails). */
-export class RotationError extends Error {
-  override name = 'RotationError';
-}
-
 /** The value of a version (by id and/or stage), or undefined when it has none yet (an empty AWSPENDING version). */
 export async function readSecretValue(
   sm: SecretsManagerClient,
@@ -68,18 +70,6 @@ export async function readSecretValue(
     if (err instanceof ResourceNotFoundException) return undefined;
     throw err;
   }
-}
-
-/** The AWSCURRENT value and its version id. */
-export async function readCurrent(
-  sm: SecretsManagerClient,
-  secretId: string,
-): Promise<{ value: string; versionId: string }> {
-  const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: AWSCURRENT }));
-  if (out.SecretString === undefined || out.VersionId === undefined) {
-    throw new RotationError(`secret ${secretId} has no current string value`);
-  }
-  return { value: out.SecretString, versionId: out.VersionId };
 }
 
 /** The value the rotation `token` has put as AWSPENDING, or undefined when createSecret has not put it yet. */
@@ -115,15 +105,6 @@ export async function putPending(sm: SecretsManagerClient, secretId: string, tok
   );
 }
 
-/** Each version id with its staging labels. */
-export async function versionStages(
-  sm: SecretsManagerClient,
-  secretId: string,
-): Promise<Record<string, readonly string[]>> {
-  const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
-  return out.VersionIdsToStages ?? {};
-}
-
 /**
  * The common start of every step (as in AWS's rotation templates): the token must be a version of the secret; when
  * it is already AWSCURRENT the rotation is over and the step has nothing to do; otherwise it must be AWSPENDING.
@@ -141,14 +122,6 @@ export async function checkRotationVersion(
     throw new RotationError(`version ${token} of secret ${secretId} is not AWSPENDING: it is not being rotated`);
   }
   return 'rotate';
-}
-
-/** Whether a rotation has started and not finished (an AWSPENDING label on a version other than AWSCURRENT). */
-export async function rotationInProgress(sm: SecretsManagerClient, secretId: string): Promise<string | undefined> {
-  for (const [versionId, stages] of Object.entries(await versionStages(sm, secretId))) {
-    if (stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT)) return versionId;
-  }
-  return undefined;
 }
 
 /** finishSecret: moves AWSCURRENT to the rotation's version (Secrets Manager moves AWSPREVIOUS to the old one). */

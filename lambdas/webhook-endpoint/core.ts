@@ -35,9 +35,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
-import { readCurrent, rotationInProgress } from '../rotation/secrets-manager';
-import { ApiKeyNotSetError } from '../rotation/stripe-from-secret';
+import { readCurrent, rotationInProgress } from '../shared/secret-versions';
 import { parseWebhookSecretDocument, type WebhookSecretEntry } from '../shared/secrets';
+import { ApiKeyNotSetError } from '../shared/stripe-from-api-key-secret';
 import {
   createEndpoint,
   deleteEndpoint,

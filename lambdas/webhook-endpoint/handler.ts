@@ -1,29 +1,22 @@
 /**
- * The webhook endpoint custom resource Lambda: wiring only (behaviour in ./core). aws-cdk-lib's Provider framework
+ * The webhook endpoint custom resource Lambda: the clients (./compose builds it, ./core holds the behaviour). aws-cdk-lib's Provider framework
  * invokes it for Create, Update and Delete of `Custom::StripeWebhookEndpoint` and answers CloudFormation with what it
  * returns, or with FAILED and the error when it throws, times out or cannot even load (a bad environment below).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { stripeFromSecret } from '../rotation/stripe-from-secret';
 import { parseEnv } from '../shared/env';
 import { describeError } from '../shared/errors';
-import { createWebhookEndpointResource, type ProviderResult } from './core';
+import { composeWebhookEndpointResource } from './compose';
+import type { ProviderResult } from './core';
 import { webhookEndpointEnv } from './env';
 
 const env = parseEnv(webhookEndpointEnv);
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
 const sm = new SecretsManagerClient({});
 
-const resource = createWebhookEndpointResource({
-  sm,
-  stripe: stripeFromSecret(sm, env.API_KEY_SECRET_ID),
-  webhookSecretId: env.WEBHOOK_SECRET_ID,
-  appName: env.APP_NAME,
-  overlapMs: env.OVERLAP_HOURS * 3_600_000,
-  logger,
-});
+const resource = composeWebhookEndpointResource(env, { sm, logger });
 
 /** The Provider framework's onEvent handler. The event is not logged (the framework logs it, without its URL). */
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<ProviderResult> {

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { ingressEnv } from '../../lambdas/ingress/env';
 import { processorEnv } from '../../lambdas/processor/env';
+import { reconcilerEnv } from '../../lambdas/reconciler/env';
+import { sharedEnv } from '../../lambdas/shared/env-specs';
 import { isIpOrCidr } from '../stripe-ips';
 import { apiVersion, envInt, flag, int, SQS_MAX_RETENTION_DAYS, type Strict } from './limits';
 
@@ -124,7 +126,7 @@ export const idempotencyShape = {
   /**
    * How long a claim on an event id blocks other invocations; must exceed the processor timeout so a live invocation
    * never loses its claim, and bounds how long a crashed one blocks the event.
-   * @default - processor.timeoutSeconds + LEASE_MARGIN_SECONDS (lambdas/processor/env.ts)
+   * @default - leaseSecondsFor(processor.timeoutSeconds) in lambdas/processor/env.ts (90)
    */
   leaseSeconds: int(10, 43_200, 'a claim must outlive one processor invocation').optional(),
 };
@@ -156,12 +158,21 @@ export const reconcileShape = {
   enabled: z.boolean().default(true),
   /** Minutes between runs (EventBridge Scheduler `rate(N minutes)`). @default 15 */
   intervalMinutes: int(1, 1440, 'EventBridge Scheduler rate in minutes, up to a day').default(15),
-  /** Stripe requests per second at most (leave Stripe's rate limit to the processor). @default 5 */
-  maxRequestsPerSecond: int(1, 50, "a share of Stripe's 25 (test) to 100 (live) requests/s").default(5),
-  /** Events younger than this are left to normal delivery. @default 300 */
-  graceSeconds: int(0, 86_400, 'up to a day').default(300),
-  /** Each run starts this much before the checkpoint (events can become listable a little late). @default 300 */
-  overlapSeconds: int(0, 86_400, 'up to a day').default(300),
+  /**
+   * Stripe requests per second at most (leave Stripe's rate limit to the processor).
+   * @default - MAX_REQUESTS_PER_SECOND's default in lambdas/reconciler/env.ts (5)
+   */
+  maxRequestsPerSecond: envInt(
+    reconcilerEnv.MAX_REQUESTS_PER_SECOND,
+    "a share of Stripe's 25 (test) to 100 (live) requests/s",
+  ),
+  /** Events younger than this are left to normal delivery. @default - GRACE_SECONDS's default in lambdas/reconciler/env.ts (300) */
+  graceSeconds: envInt(reconcilerEnv.GRACE_SECONDS, 'up to a day'),
+  /**
+   * Each run starts this much before the checkpoint (events can become listable a little late).
+   * @default - OVERLAP_SECONDS's default in lambdas/reconciler/env.ts (300)
+   */
+  overlapSeconds: envInt(reconcilerEnv.OVERLAP_SECONDS, 'up to a day'),
 };
 export const reconcileSchema: Strict<typeof reconcileShape> = z.strictObject(reconcileShape);
 
@@ -199,8 +210,8 @@ export const rotationShape = {
    * How long the old signing secret stays valid after a rotation (both endpoints deliver meanwhile). Deliveries of
    * the old endpoint still being retried by Stripe when it is deleted stop there: keep at least 72 (Stripe's live
    * retry window) unless the reconciler runs.
-   * @default 24
+   * @default - OVERLAP_HOURS's default in lambdas/shared/env-specs.ts (24)
    */
-  webhookOverlapHours: int(1, 720, 'how long the old signing secret stays valid after a rotation').default(24),
+  webhookOverlapHours: envInt(sharedEnv.OVERLAP_HOURS, 'how long the old signing secret stays valid after a rotation'),
 };
 export const rotationSchema: Strict<typeof rotationShape> = z.strictObject(rotationShape);

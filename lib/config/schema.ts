@@ -9,7 +9,7 @@
  * against the schema's actual default by test/infra/config-docs.test.ts, so the two cannot drift apart.
  */
 import { z } from 'zod';
-import { LEASE_MARGIN_SECONDS } from '../../lambdas/processor/env';
+import { leaseSecondsFor } from '../../lambdas/processor/env';
 import { DEFAULT_STRIPE_BUDGET } from '../../lambdas/shared/request-budget';
 import { alarmsSchema } from './alarms';
 import {
@@ -208,7 +208,7 @@ export const configSchema = sectionsSchema.superRefine(checkAcrossSections).tran
     ...cfg,
     idempotency: {
       ...cfg.idempotency,
-      leaseSeconds: cfg.idempotency.leaseSeconds ?? cfg.processor.timeoutSeconds + LEASE_MARGIN_SECONDS,
+      leaseSeconds: cfg.idempotency.leaseSeconds ?? leaseSecondsFor(cfg.processor.timeoutSeconds),
     },
   }),
 );

@@ -21,11 +21,10 @@
  *   CloudWatch cannot alarm on another region's metric, so these alarms are created only by an Alarms construct in a
  *   us-east-1 stack: pass every region's health check to that one (elsewhere they are skipped with a warning).
  */
-import { Annotations, Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { type Alarm, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Rule } from 'aws-cdk-lib/aws-events';
-import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import type { Rule } from 'aws-cdk-lib/aws-events';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
@@ -37,40 +36,12 @@ import type { EventQueue } from './event-queue';
 import { healthCheckAlarmSpec, type RegionHealthCheck, ROUTE53_METRICS_REGION } from './health-check-alarms';
 import type { Ingress } from './ingress';
 import type { Processor } from './processor';
-import { type RunbookAlarmSpec, runbookAlarm } from './runbook-alarm';
+import { secretsManagerRotationFailedRule } from './rotation-failed-rule';
+import { type RunbookAlarmSpec, type RunbookAnchor, runbookAlarm } from './runbook-alarm';
 import { rotationFailedMetric } from './secret-rotation';
 
 export { type RegionHealthCheck, ROUTE53_METRICS_REGION } from './health-check-alarms';
-
-/** The runbook section (docs/runbooks.md) of every alarm kind, and of the Secrets Manager rotation event. */
-export const ALARM_RUNBOOK_ANCHORS = [
-  'dlq-not-empty',
-  'queue-age-high',
-  'ingress-5xx',
-  'enqueue-failed',
-  'bad-signature-spike',
-  'ingress-errors',
-  'ingress-throttles',
-  'ingress-duration-near-timeout',
-  'processor-errors',
-  'processor-throttles',
-  'processor-duration-near-timeout',
-  'stripe-rate-limited',
-  'lease-lost',
-  'reconcile-missed-events',
-  'reconcile-unrecoverable-span',
-  'reconciler-errors',
-  'rotation-failed-webhook-secret',
-  'rotation-failed-api-key',
-  'health-check-failing',
-  'secrets-manager-rotation-failed',
-  'waf-body-rule-matched',
-  'secret-replica-out-of-sync',
-  'handler-errors',
-] as const;
-
-/** One runbook section. */
-export type RunbookAnchor = (typeof ALARM_RUNBOOK_ANCHORS)[number];
+export { ALARM_RUNBOOK_ANCHORS, type RunbookAnchor } from './runbook-alarm';
 
 /** Props of Alarms. */
 export interface AlarmsProps {
@@ -299,25 +270,11 @@ export class Alarms extends Construct {
           "Alarms: rotationEnabled needs rotatedSecretArns (the rule must match only this app's secrets)",
         );
       }
-      this.secretsManagerRotationRule = new Rule(this, 'SecretsManagerRotationFailed', {
-        description: `Secrets Manager rotation failures, to ${appName}-alarms. Runbook: ${this.runbookUrl('secrets-manager-rotation-failed')}`,
-        eventPattern: {
-          source: ['aws.secretsmanager'],
-          detailType: ['AWS Service Event via CloudTrail'],
-          detail: {
-            eventSource: ['secretsmanager.amazonaws.com'],
-            eventName: ['RotationFailed'],
-            // The secret's full ARN, as the CloudTrail service event carries it.
-            additionalEventData: { SecretId: [...rotatedSecretArns] },
-          },
-        },
-        targets: [new SnsTopic(this.topic)],
-      });
-      Validations.of(this.secretsManagerRotationRule).acknowledge({
-        id: 'Serverless-EventBusDLQ',
-        reason:
-          'The target only notifies the alarm topic; EventBridge retries a failed delivery for 24 hours, and the ' +
-          'RotationFailed event itself stays in CloudTrail event history for 90 days, where the runbook looks it up.',
+      this.secretsManagerRotationRule = secretsManagerRotationFailedRule(this, {
+        appName,
+        topic: this.topic,
+        secretArns: rotatedSecretArns,
+        runbookUrl: this.runbookUrl('secrets-manager-rotation-failed'),
       });
     }
     if (props.replicationCheckServiceName) {

@@ -12,10 +12,13 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { VISIBILITY_TIMEOUT_FACTOR } from '../../lambdas/processor/env';
+import { sharedEnv } from '../../lambdas/shared/env-specs';
+import { DEFAULT_CONFIG } from '../config';
 import { customerManagedKey, grantKeyViaService } from './encryption-key';
 
 /** AWS's rule for an SQS event source: visibility timeout at least 6x the function timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+export { VISIBILITY_TIMEOUT_FACTOR };
 
 /** The visibility timeout the event queue needs for a processor with this timeout. */
 export function visibilityTimeoutFor(processorTimeout: Duration): Duration {
@@ -28,16 +31,16 @@ export interface EventQueueProps {
   readonly namePrefix: string;
   /** The consuming function's timeout; the visibility timeout is `VISIBILITY_TIMEOUT_FACTOR` times this. */
   readonly processorTimeout: Duration;
-  /** Deliveries before a message moves to the DLQ (at least 5). @default 10 */
+  /** Deliveries before a message moves to the DLQ (at least 5). @default - the config's `queue.maxReceiveCount` */
   readonly maxReceiveCount?: number;
-  /** @default Duration.days(4) */
+  /** @default - the config's `queue.retentionDays` */
   readonly retentionPeriod?: Duration;
-  /** @default Duration.days(14) (the SQS maximum) */
+  /** @default - the config's `queue.dlqRetentionDays` (the SQS maximum) */
   readonly deadLetterRetentionPeriod?: Duration;
   /**
    * Largest message the queue accepts. 256 KiB keeps a batch of 10 well inside Lambda's 6 MB invocation payload;
    * larger Stripe events travel as a reference the processor resolves from Stripe.
-   * @default 262144
+   * @default - MAX_MESSAGE_BYTES's default (lambdas/shared/env-specs.ts)
    */
   readonly maxMessageSizeBytes?: number;
   /** Applies to both queues and the key. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
@@ -59,14 +62,14 @@ export class EventQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: EventQueueProps) {
     super(scope, id);
-    const maxReceiveCount = props.maxReceiveCount ?? 10;
+    const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_CONFIG.queue.maxReceiveCount;
     if (maxReceiveCount < 5) {
       throw new Error(
         `EventQueue maxReceiveCount must be >= 5 (AWS's advice for Lambda event sources), got ${maxReceiveCount}`,
       );
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
-    this.maxMessageSizeBytes = props.maxMessageSizeBytes ?? 262_144;
+    this.maxMessageSizeBytes = props.maxMessageSizeBytes ?? sharedEnv.MAX_MESSAGE_BYTES.default;
     this.visibilityTimeout = visibilityTimeoutFor(props.processorTimeout);
 
     this.key = customerManagedKey(this, 'Key', {
@@ -86,7 +89,7 @@ export class EventQueue extends Construct {
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...common,
       queueName: `${props.namePrefix}-events-dlq.fifo`,
-      retentionPeriod: props.deadLetterRetentionPeriod ?? Duration.days(14),
+      retentionPeriod: props.deadLetterRetentionPeriod ?? Duration.days(DEFAULT_CONFIG.queue.dlqRetentionDays),
       maxMessageSizeBytes: this.maxMessageSizeBytes,
     });
     Validations.of(this.deadLetterQueue).acknowledge({
@@ -103,7 +106,7 @@ export class EventQueue extends Construct {
       deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       visibilityTimeout: this.visibilityTimeout,
-      retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+      retentionPeriod: props.retentionPeriod ?? Duration.days(DEFAULT_CONFIG.queue.retentionDays),
       maxMessageSizeBytes: this.maxMessageSizeBytes,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });

@@ -41,6 +41,7 @@ import {
   RecordTarget,
 } from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../config';
 
 /** What the health check must find in the body of `GET /health` (the ingress answers `{"status":"ok"}`). */
 export const HEALTHY_BODY_MATCH = '"status":"ok"';
@@ -80,9 +81,9 @@ export interface RegionalFailoverProps {
   readonly role: FailoverRole;
   /** Path of the health route. @default '/health' */
   readonly healthPath?: string;
-  /** Seconds between checks: 10 or 30. @default Duration.seconds(30) */
+  /** Seconds between checks: 10 or 30. @default - the config's `failover.healthCheck.intervalSeconds` */
   readonly healthCheckInterval?: Duration;
-  /** Failed checks in a row before the region is unhealthy. @default 3 */
+  /** Failed checks in a row before the region is unhealthy. @default - the config's `failover.healthCheck.failureThreshold` */
   readonly failureThreshold?: number;
   /** Route 53 set identifier of the record (unique per name). @default - the region */
   readonly setIdentifier?: string;
@@ -102,7 +103,7 @@ export class RegionalFailover extends Construct {
   constructor(scope: Construct, id: string, props: RegionalFailoverProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const interval = props.healthCheckInterval ?? Duration.seconds(30);
+    const interval = props.healthCheckInterval ?? Duration.seconds(DEFAULT_CONFIG.failover.healthCheck.intervalSeconds);
     if (![10, 30].includes(interval.toSeconds())) {
       throw new Error(`RegionalFailover health check interval must be 10 or 30 s, got ${interval.toSeconds()} s`);
     }
@@ -135,7 +136,7 @@ export class RegionalFailover extends Construct {
       resourcePath: props.healthPath ?? '/health',
       searchString: HEALTHY_BODY_MATCH,
       requestInterval: interval,
-      failureThreshold: props.failureThreshold ?? 3,
+      failureThreshold: props.failureThreshold ?? DEFAULT_CONFIG.failover.healthCheck.failureThreshold,
     });
 
     this.record = new ARecord(this, 'Record', {

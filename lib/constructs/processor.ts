@@ -13,8 +13,9 @@ import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LEASE_MARGIN_SECONDS, processorEnv } from '../../lambdas/processor/env';
+import { leaseSecondsFor, processorEnv } from '../../lambdas/processor/env';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { DEFAULT_CONFIG } from '../config';
 import type { EventQueue } from './event-queue';
 import type { EventSink } from './event-sink';
 import type { IdempotencyTable } from './idempotency-table';
@@ -30,18 +31,18 @@ export interface ProcessorProps {
   /** The Stripe API key is read from here. */
   readonly secrets: StripeSecretReader;
   readonly sink: EventSink;
-  /** @default 512 */
+  /** @default - the config's `processor.memoryMb` */
   readonly memorySize?: number;
   /**
    * Must be at most 1/6 of the queue's visibility timeout (checked).
-   * @default Duration.seconds(30)
+   * @default - the config's `processor.timeoutSeconds`
    */
   readonly timeout?: Duration;
-  /** Messages per invocation, 1..10. @default 10 */
+  /** Messages per invocation, 1..10. @default - the config's `processor.batchSize` */
   readonly batchSize?: number;
-  /** Most concurrent invocations, 2..1000. @default 5 */
+  /** Most concurrent invocations, 2..1000. @default - the config's `processor.maxConcurrency` */
   readonly maxConcurrency?: number;
-  /** How long a claim on an event id is held; must exceed the timeout. @default timeout + 60 s */
+  /** How long a claim on an event id is held; must exceed the timeout. @default - leaseSecondsFor(timeout) (lambdas/processor/env.ts) */
   readonly leaseSeconds?: number;
   /** How long a processed event id is remembered. @default - DONE_TTL_DAYS's default and limits (lambdas/processor/env.ts) */
   readonly doneTtlDays?: number;
@@ -53,7 +54,7 @@ export interface ProcessorProps {
    * @default - 20 with a test key, 50 with a live key (DEFAULT_STRIPE_BUDGET, lambdas/shared/request-budget.ts)
    */
   readonly stripeMaxRequestsPerSecond?: number;
-  /** What the reconciler takes of that budget (its own pace). @default 0 */
+  /** What the reconciler takes of that budget (its own pace). @default - STRIPE_RESERVED_REQUESTS_PER_SECOND's default (0) */
   readonly stripeReservedRequestsPerSecond?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
@@ -74,10 +75,10 @@ export class Processor extends Construct {
 
   constructor(scope: Construct, id: string, props: ProcessorProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.seconds(30);
-    const batchSize = props.batchSize ?? 10;
-    const maxConcurrency = props.maxConcurrency ?? 5;
-    const leaseSeconds = props.leaseSeconds ?? timeout.toSeconds() + LEASE_MARGIN_SECONDS;
+    const timeout = props.timeout ?? Duration.seconds(DEFAULT_CONFIG.processor.timeoutSeconds);
+    const batchSize = props.batchSize ?? DEFAULT_CONFIG.processor.batchSize;
+    const maxConcurrency = props.maxConcurrency ?? DEFAULT_CONFIG.processor.maxConcurrency;
+    const leaseSeconds = props.leaseSeconds ?? leaseSecondsFor(timeout.toSeconds());
     const doneTtlDays = props.doneTtlDays ?? processorEnv.DONE_TTL_DAYS.default;
 
     const problems: string[] = [];
@@ -110,7 +111,9 @@ export class Processor extends Construct {
       ...(props.stripeMaxRequestsPerSecond !== undefined
         ? { STRIPE_MAX_REQUESTS_PER_SECOND: String(props.stripeMaxRequestsPerSecond) }
         : {}),
-      STRIPE_RESERVED_REQUESTS_PER_SECOND: String(props.stripeReservedRequestsPerSecond ?? 0),
+      ...(props.stripeReservedRequestsPerSecond !== undefined
+        ? { STRIPE_RESERVED_REQUESTS_PER_SECOND: String(props.stripeReservedRequestsPerSecond) }
+        : {}),
       STRIPE_BUDGET_SHARES: String(maxConcurrency),
     };
 
@@ -118,7 +121,7 @@ export class Processor extends Construct {
       entry: props.entry ?? lambdaEntry('lambdas/processor/handler.ts'),
       functionName: `${props.appName}-processor`,
       description: 'Processes queued Stripe events: claim, fetch from Stripe, handle, publish, mark done',
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize ?? DEFAULT_CONFIG.processor.memoryMb,
       timeout,
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,

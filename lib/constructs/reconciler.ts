@@ -14,9 +14,10 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import type { reconcilerEnv } from '../../lambdas/reconciler/env';
+import { reconcilerEnv } from '../../lambdas/reconciler/env';
 import { CHECKPOINT_KEY, LOCK_KEY } from '../../lambdas/reconciler/keys';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { DEFAULT_CONFIG } from '../config';
 import { grantKeyViaService } from './encryption-key';
 import type { EventQueue } from './event-queue';
 import type { IdempotencyTable } from './idempotency-table';
@@ -40,13 +41,13 @@ export interface ReconcilerProps {
    * @default true
    */
   readonly enabled?: boolean;
-  /** Time between runs (whole minutes, 1..1440). @default Duration.minutes(15) */
+  /** Time between runs (whole minutes, 1..1440). @default - the config's `reconcile.intervalMinutes` */
   readonly interval?: Duration;
-  /** Stripe requests per second at most. @default 5 */
+  /** Stripe requests per second at most. @default - MAX_REQUESTS_PER_SECOND's default (lambdas/reconciler/env.ts) */
   readonly maxRequestsPerSecond?: number;
-  /** Events younger than this are left to normal delivery. @default Duration.seconds(300) */
+  /** Events younger than this are left to normal delivery. @default - GRACE_SECONDS's default (lambdas/reconciler/env.ts) */
   readonly grace?: Duration;
-  /** How far before the checkpoint each run starts. @default Duration.seconds(300) */
+  /** How far before the checkpoint each run starts. @default - OVERLAP_SECONDS's default (lambdas/reconciler/env.ts) */
   readonly overlap?: Duration;
   /** Only these event types (the webhook endpoint's list; `*` = all). @default - every type */
   readonly eventTypes?: readonly string[];
@@ -75,7 +76,7 @@ export class Reconciler extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
-    const interval = props.interval ?? Duration.minutes(15);
+    const interval = props.interval ?? Duration.minutes(DEFAULT_CONFIG.reconcile.intervalMinutes);
     const timeout = props.timeout ?? Duration.minutes(5);
     const types = props.eventTypes && !props.eventTypes.includes('*') ? props.eventTypes.join(',') : undefined;
 
@@ -97,9 +98,9 @@ export class Reconciler extends Construct {
       QUEUE_URL: props.eventQueue.queue.queueUrl,
       DLQ_URL: props.eventQueue.deadLetterQueue.queueUrl,
       STRIPE_API_KEY_SECRET_ID: props.secrets.apiKeySecretName,
-      MAX_REQUESTS_PER_SECOND: String(props.maxRequestsPerSecond ?? 5),
-      GRACE_SECONDS: String((props.grace ?? Duration.seconds(300)).toSeconds()),
-      OVERLAP_SECONDS: String((props.overlap ?? Duration.seconds(300)).toSeconds()),
+      MAX_REQUESTS_PER_SECOND: String(props.maxRequestsPerSecond ?? reconcilerEnv.MAX_REQUESTS_PER_SECOND.default),
+      GRACE_SECONDS: String((props.grace ?? Duration.seconds(reconcilerEnv.GRACE_SECONDS.default)).toSeconds()),
+      OVERLAP_SECONDS: String((props.overlap ?? Duration.seconds(reconcilerEnv.OVERLAP_SECONDS.default)).toSeconds()),
       MAX_MESSAGE_BYTES: String(props.eventQueue.maxMessageSizeBytes),
       // Outlives the function, so a live run never loses its lock; a crashed run's lock lapses a minute later.
       LOCK_SECONDS: String(timeout.toSeconds() + 60),

@@ -45,3 +45,33 @@ export function runbookAlarm(
   alarm.addOkAction(action);
   return alarm;
 }
+
+/** The runbook section (docs/runbooks.md) of every alarm kind, and of the Secrets Manager rotation event. */
+export const ALARM_RUNBOOK_ANCHORS = [
+  'dlq-not-empty',
+  'queue-age-high',
+  'ingress-5xx',
+  'enqueue-failed',
+  'bad-signature-spike',
+  'ingress-errors',
+  'ingress-throttles',
+  'ingress-duration-near-timeout',
+  'processor-errors',
+  'processor-throttles',
+  'processor-duration-near-timeout',
+  'stripe-rate-limited',
+  'lease-lost',
+  'reconcile-missed-events',
+  'reconcile-unrecoverable-span',
+  'reconciler-errors',
+  'rotation-failed-webhook-secret',
+  'rotation-failed-api-key',
+  'health-check-failing',
+  'secrets-manager-rotation-failed',
+  'waf-body-rule-matched',
+  'secret-replica-out-of-sync',
+  'handler-errors',
+] as const;
+
+/** One runbook section. */
+export type RunbookAnchor = (typeof ALARM_RUNBOOK_ANCHORS)[number];

@@ -28,7 +28,9 @@ import { Construct } from 'constructs';
 import type { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
 import type { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { sharedEnv } from '../../lambdas/shared/env-specs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
+import { DEFAULT_CONFIG } from '../config';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
@@ -69,11 +71,11 @@ export interface StripeSecretRotationProps {
   readonly endpointApiVersion?: string;
   /** Description of a new endpoint when the current endpoint is unknown. @default - none */
   readonly endpointDescription?: string;
-  /** Rotate the webhook signing secret this often; `Duration.days(0)` = on demand only. @default Duration.days(90) */
+  /** Rotate the webhook signing secret this often; `Duration.days(0)` = on demand only. @default - the config's `rotation.webhookSecretDays` */
   readonly webhookSecretRotation?: Duration;
-  /** Rotate the API key this often; `Duration.days(0)` = on demand only. @default Duration.days(0) */
+  /** Rotate the API key this often; `Duration.days(0)` = on demand only. @default - the config's `rotation.apiKeyDays` */
   readonly apiKeyRotation?: Duration;
-  /** How long the old signing secret stays valid after a rotation. @default Duration.hours(24) */
+  /** How long the old signing secret stays valid after a rotation. @default - OVERLAP_HOURS's default (lambdas/shared/env-specs.ts) */
   readonly webhookOverlap?: Duration;
   /** How often the old endpoints are looked for and deleted. @default Schedule.rate(Duration.hours(1)) */
   readonly cleanupSchedule?: Schedule;
@@ -99,9 +101,11 @@ export class StripeSecretRotation extends Construct {
   constructor(scope: Construct, id: string, props: StripeSecretRotationProps) {
     super(scope, id);
     const { secrets } = props;
-    const webhookDays = (props.webhookSecretRotation ?? Duration.days(90)).toDays();
-    const apiKeyDays = (props.apiKeyRotation ?? Duration.days(0)).toDays();
-    const overlapHours = (props.webhookOverlap ?? Duration.hours(24)).toHours();
+    const webhookDays = (
+      props.webhookSecretRotation ?? Duration.days(DEFAULT_CONFIG.rotation.webhookSecretDays)
+    ).toDays();
+    const apiKeyDays = (props.apiKeyRotation ?? Duration.days(DEFAULT_CONFIG.rotation.apiKeyDays)).toDays();
+    const overlapHours = (props.webhookOverlap ?? Duration.hours(sharedEnv.OVERLAP_HOURS.default)).toHours();
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
 

@@ -25,6 +25,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../config';
 
 /** Props of WebhookWebAcl. */
 export interface WebhookWebAclProps {
@@ -34,7 +35,7 @@ export interface WebhookWebAclProps {
   readonly resourceArn: string;
   /** Requests with a larger `Content-Length` are blocked with 413. */
   readonly maxBodyBytes: number;
-  /** Requests one source IP may send per 5 minutes. @default 12000 */
+  /** Requests one source IP may send per 5 minutes. @default - the config's `ingress.wafRateLimitPer5Minutes` */
   readonly rateLimitPer5Minutes?: number;
 }
 
@@ -104,7 +105,7 @@ export class WebhookWebAcl extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookWebAclProps) {
     super(scope, id);
-    const rate = props.rateLimitPer5Minutes ?? 12_000;
+    const rate = props.rateLimitPer5Minutes ?? DEFAULT_CONFIG.ingress.wafRateLimitPer5Minutes;
 
     const managed = MANAGED_RULE_GROUPS.map(
       (name, i): CfnWebACL.RuleProperty => ({

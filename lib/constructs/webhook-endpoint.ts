@@ -22,6 +22,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { sharedEnv } from '../../lambdas/shared/env-specs';
 import type { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
@@ -45,7 +46,7 @@ export interface StripeWebhookEndpointProps {
   readonly apiVersion?: string;
   /** Shown in the Stripe Dashboard. @default - none */
   readonly description?: string;
-  /** How long the old secret stays valid when a new URL replaces the endpoint. @default Duration.hours(24) */
+  /** How long the old secret stays valid when a new URL replaces the endpoint. @default - OVERLAP_HOURS's default (lambdas/shared/env-specs.ts) */
   readonly overlap?: Duration;
   /**
    * Whether the stack manages the endpoint. false keeps the resource but leaves Stripe alone: switching from true to
@@ -75,7 +76,7 @@ export class StripeWebhookEndpoint extends Construct {
       WEBHOOK_SECRET_ID: props.secrets.webhookSecretName,
       API_KEY_SECRET_ID: props.secrets.apiKeySecretName,
       APP_NAME: props.appName,
-      OVERLAP_HOURS: String((props.overlap ?? Duration.hours(24)).toHours()),
+      OVERLAP_HOURS: String((props.overlap ?? Duration.hours(sharedEnv.OVERLAP_HOURS.default)).toHours()),
     };
     const fn = new NodeFunction(this, 'Handler', {
       entry: lambdaEntry('lambdas/webhook-endpoint/handler.ts'),

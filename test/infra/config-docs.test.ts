@@ -94,9 +94,13 @@ function defaultAt(path: string): unknown {
   return path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], DEFAULT_CONFIG);
 }
 
-/** The value a `@default` tag spells, or undefined for prose (`- none`, `- MAX_BODY_BYTES's default ...`). */
+/** The value a `@default` tag spells, or undefined for prose without a figure (`- none`). */
 function spelledValue(tag: string): { value: unknown } | undefined {
-  if (tag.startsWith('-')) return undefined;
+  if (tag.startsWith('-')) {
+    // Prose may end with the value it comes to: `- MAX_BODY_BYTES's default in lambdas/ingress/env.ts (1 MiB)`.
+    const figure = /\((\d+)( MiB)?\)$/.exec(tag);
+    return figure ? { value: Number(figure[1]) * (figure[2] ? 1_048_576 : 1) } : undefined;
+  }
   const quoted = /^'([^']*)'$/.exec(tag);
   if (quoted) return { value: quoted[1] };
   if (/^[A-Z][A-Z0-9_]*$/.test(tag)) return { value: (config as Record<string, unknown>)[tag] };

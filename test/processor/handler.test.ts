@@ -8,7 +8,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaseSecondsFor } from '../../lambdas/processor/env';
 import { encodeMessage, toQueueMessage } from '../../lambdas/shared/queue-message';
+import { DEFAULT_CONFIG } from '../../lib/config';
 import { thinEvent } from './harness';
 import { createIdempotencyTable, type LocalDynamo, type LocalSqs, startDynamo, startSqs } from './local-aws';
 
@@ -32,6 +34,8 @@ beforeAll(async () => {
     EVENT_BUS_NAME: 'stripe-events',
     QUEUE_URL: queueUrl,
     DLQ_URL: dlqUrl,
+    // As the Processor construct sets it: the one lease rule over the default timeout.
+    LEASE_SECONDS: String(leaseSecondsFor(DEFAULT_CONFIG.processor.timeoutSeconds)),
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
   });

@@ -10,9 +10,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngress, type Ingress } from '../../lambdas/ingress/core';
-import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
 import { createWebhookSecretRotation, type WebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
 import { secretsManagerSecret } from '../../lambdas/shared/secrets';
+import { stripeFromSecret } from '../../lambdas/shared/stripe-from-api-key-secret';
 import { createWebhookEndpointResource } from '../../lambdas/webhook-endpoint/core';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { type LocalSqs, paymentIntentEvent, signedWebhook, startLocalSqs } from '../ingress/helpers';

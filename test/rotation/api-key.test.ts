@@ -5,10 +5,12 @@
  */
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ApiKeyRotation, createApiKeyRotation } from '../../lambdas/rotation/api-key/core';
+import { composeApiKeyRotation } from '../../lambdas/rotation/api-key/compose';
+import type { ApiKeyRotation } from '../../lambdas/rotation/api-key/core';
 import { parseApiKeyDocument } from '../../lambdas/rotation/api-key/document';
+import { apiKeyRotationEnv } from '../../lambdas/rotation/api-key/env';
+import { parseEnv } from '../../lambdas/shared/env';
 import { parseApiKey } from '../../lambdas/shared/secrets';
-import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { StageError, stageApiKey } from '../../scripts/stage-api-key';
 import { FakeSecretsManager } from './fake-secrets-manager';
@@ -30,9 +32,9 @@ beforeEach(async () => {
   server.setObject({ id: 'balance', object: 'balance', available: [], pending: [], livemode: false });
   fake = new FakeSecretsManager();
   fake.createSecret(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
-  rotation = createApiKeyRotation({
+  rotation = composeApiKeyRotation(parseEnv(apiKeyRotationEnv, {}), {
     sm: fake.client,
-    stripeFor: (key) => createStripeClient(key, { apiBase: server.url }),
+    stripeApiBase: server.url,
     logger: testLogger(),
     metrics: testMetrics(),
   });

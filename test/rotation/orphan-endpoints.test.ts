@@ -7,10 +7,10 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
 import { createWebhookSecretRotation, type WebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
 import { ORPHAN_GRACE_MS } from '../../lambdas/rotation/webhook-secret/orphans';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
+import { stripeFromSecret } from '../../lambdas/shared/stripe-from-api-key-secret';
 import { managedMetadata } from '../../lambdas/shared/webhook-endpoints';
 import { serializeWebhookSecretDocument } from '../../lambdas/shared/webhook-secret-document';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';

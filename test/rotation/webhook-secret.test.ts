@@ -4,8 +4,10 @@
  */
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
-import { createWebhookSecretRotation, type WebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
+import { composeWebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/compose';
+import type { WebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
+import { webhookSecretRotationEnv } from '../../lambdas/rotation/webhook-secret/env';
+import { parseEnv } from '../../lambdas/shared/env';
 import { activeWebhookSecrets, parseWebhookSecretDocument } from '../../lambdas/shared/secrets';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
 import { managedMetadata, ROTATION_TOKEN_KEY } from '../../lambdas/shared/webhook-endpoints';
@@ -40,13 +42,18 @@ let original: Stripe.WebhookEndpoint & { secret: string };
 
 /** The rotation as the Lambda builds it, over the fake and the local Stripe server. */
 function buildRotation(): WebhookSecretRotation {
-  return createWebhookSecretRotation({
+  const env = parseEnv(webhookSecretRotationEnv, {
+    WEBHOOK_SECRET_ID: WEBHOOK_ID,
+    API_KEY_SECRET_ID: API_KEY_ID,
+    APP_NAME: APP,
+    WEBHOOK_URL,
+    EVENT_TYPES: EVENTS.join(','),
+    ENDPOINT_DESCRIPTION: 'from config',
+    OVERLAP_HOURS: '24',
+  });
+  return composeWebhookSecretRotation(env, {
     sm: fake.client,
-    stripe: stripeFromSecret(fake.client, API_KEY_ID, { apiBase: server.url }),
-    webhookSecretId: WEBHOOK_ID,
-    appName: APP,
-    defaults: { url: WEBHOOK_URL, enabledEvents: EVENTS, description: 'from config' },
-    overlapMs: 24 * HOUR_MS,
+    stripeApiBase: server.url,
     logger: testLogger(),
     metrics: testMetrics(),
     now: () => clock,

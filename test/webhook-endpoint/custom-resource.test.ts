@@ -7,17 +7,16 @@ import { randomUUID } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stripeFromSecret } from '../../lambdas/rotation/stripe-from-secret';
 import { createWebhookSecretRotation } from '../../lambdas/rotation/webhook-secret/core';
+import { parseEnv } from '../../lambdas/shared/env';
 import { activeWebhookSecrets, parseWebhookSecretDocument } from '../../lambdas/shared/secrets';
 import { createStripeClient } from '../../lambdas/shared/stripe-client';
+import { stripeFromSecret } from '../../lambdas/shared/stripe-from-api-key-secret';
 import { managedMetadata } from '../../lambdas/shared/webhook-endpoints';
 import { serializeWebhookSecretDocument } from '../../lambdas/shared/webhook-secret-document';
-import {
-  createWebhookEndpointResource,
-  RESOURCE_TYPE,
-  type WebhookEndpointResource,
-} from '../../lambdas/webhook-endpoint/core';
+import { composeWebhookEndpointResource } from '../../lambdas/webhook-endpoint/compose';
+import { RESOURCE_TYPE, type WebhookEndpointResource } from '../../lambdas/webhook-endpoint/core';
+import { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
 import { type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { FakeSecretsManager } from '../rotation/fake-secrets-manager';
 import { API_KEY, APP, EVENTS, HOUR_MS, T0, testLogger, WEBHOOK_URL } from '../rotation/helpers';
@@ -48,12 +47,15 @@ beforeEach(async () => {
   fake.createSecret(API_KEY_ID, JSON.stringify({ apiKey: API_KEY }));
   fake.createSecret(WEBHOOK_ID, PLACEHOLDER);
   clock = T0;
-  resource = createWebhookEndpointResource({
+  const env = parseEnv(webhookEndpointEnv, {
+    WEBHOOK_SECRET_ID: WEBHOOK_ID,
+    API_KEY_SECRET_ID: API_KEY_ID,
+    APP_NAME: APP,
+    OVERLAP_HOURS: '24',
+  });
+  resource = composeWebhookEndpointResource(env, {
     sm: fake.client,
-    stripe: stripeFromSecret(fake.client, API_KEY_ID, { apiBase: server.url }),
-    webhookSecretId: WEBHOOK_ID,
-    appName: APP,
-    overlapMs: 24 * HOUR_MS,
+    stripeApiBase: server.url,
     logger: testLogger(true),
     now: () => clock,
   });

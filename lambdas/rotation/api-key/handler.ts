@@ -1,5 +1,5 @@
 /**
- * The API key rotation Lambda: wiring only (behaviour in ./core). Invoked by Secrets Manager for the four rotation
+ * The API key rotation Lambda: the clients and middleware (./compose builds it, ./core holds the behaviour). Invoked by Secrets Manager for the four rotation
  * steps; the secret to rotate comes with each event.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -8,23 +8,15 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import { parseEnv } from '../../shared/env';
-import { createStripeClient } from '../../shared/stripe-client';
 import { ROTATION_METRICS_NAMESPACE } from '../run-step';
-import { createApiKeyRotation } from './core';
+import { composeApiKeyRotation } from './compose';
 import { apiKeyRotationEnv } from './env';
 
 const env = parseEnv(apiKeyRotationEnv);
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
 const metrics = new Metrics({ namespace: ROTATION_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
 
-const rotation = createApiKeyRotation({
-  sm: new SecretsManagerClient({}),
-  stripeFor: (apiKey) =>
-    createStripeClient(apiKey, env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {}),
-  logger,
-  metrics,
-  eventTypes: env.EVENT_TYPES.split(',').filter((t) => t !== ''),
-});
+const rotation = composeApiKeyRotation(env, { sm: new SecretsManagerClient({}), logger, metrics });
 
 /** Secrets Manager rotation steps. The event holds ids only; it is not logged anyway. */
 export const handler = middy(async (event: unknown) => rotation.handle(event)).use(

@@ -1,4 +1,5 @@
 import { defineEnv } from '../../shared/env';
+import { sharedEnv } from '../../shared/env-specs';
 
 /** The webhook secret rotation Lambda's environment. The SecretRotation construct types its `environment` from it. */
 export const webhookSecretRotationEnv = defineEnv({
@@ -17,13 +18,7 @@ export const webhookSecretRotationEnv = defineEnv({
     optional: true,
     doc: 'description of a new endpoint when the current is unknown',
   },
-  OVERLAP_HOURS: {
-    kind: 'int',
-    default: 24,
-    min: 1,
-    max: 720,
-    doc: 'how long the old signing secrets stay active after a rotation',
-  },
+  OVERLAP_HOURS: sharedEnv.OVERLAP_HOURS,
   POWERTOOLS_SERVICE_NAME: {
     kind: 'string',
     default: 'stripe-webhook-secret-rotation',

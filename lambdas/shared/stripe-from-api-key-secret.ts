@@ -3,10 +3,11 @@
  * and the endpoint custom resource). Read on each invocation without a cache: these functions run a few times a day,
  * and a just-rotated key must be used at once.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type Stripe from 'stripe';
-import { parseApiKey, SecretFormatError } from '../shared/secrets';
-import { createStripeClient } from '../shared/stripe-client';
+import { parseApiKey, SecretFormatError } from './secrets';
+import { createStripeClient } from './stripe-client';
 
 /** The API key secret holds no usable key yet (the placeholder the stack creates, or an empty value). */
 export class ApiKeyNotSetError extends Error {
@@ -39,4 +40,19 @@ export function stripeFromSecret(
       ...(options.apiBase ? { apiBase: options.apiBase } : {}),
     });
   };
+}
+
+/** What a Lambda that manages endpoints is composed with (the rotation's and the custom resource's compose.ts). */
+export interface EndpointManagerClients {
+  readonly sm: SecretsManagerClient;
+  readonly logger: Logger;
+  /** Where the Stripe API is (the local Stripe in tests). @default - Stripe's */
+  readonly stripeApiBase?: string;
+  /** The clock, milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The Stripe client source of an endpoint manager: the API key secret, read on each call. */
+export function endpointManagerStripe(clients: EndpointManagerClients, apiKeySecretId: string): () => Promise<Stripe> {
+  return stripeFromSecret(clients.sm, apiKeySecretId, clients.stripeApiBase ? { apiBase: clients.stripeApiBase } : {});
 }
