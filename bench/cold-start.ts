@@ -24,7 +24,10 @@ import {
   esbuildOptionsFromBundling,
   nodeModulesClosureBytes,
 } from './bundles';
+import { type ColdPathResults, INGRESS_NODE_OPTIONS, runColdPathBench } from './cold-path';
+import { childEnv } from './lib/child-env';
 import { median } from './lib/stats';
+import { PROCESSOR_NODE_OPTIONS, type ProcessorColdPathResults, runProcessorColdPath } from './processor-cold-path';
 
 const run = promisify(execFile);
 
@@ -80,24 +83,12 @@ export interface ColdStartResults {
     readonly naive: { readonly bytes: number; readonly nodeModulesBytes: number; readonly import: ImportTiming };
   };
   readonly processor: FunctionColdStart;
+  /** Import + first full request in a fresh process, ours against the naive twin (bench/cold-path.ts). */
+  readonly coldPath: ColdPathResults;
+  /** Import + first batch of one record in a fresh process (bench/processor-cold-path.ts). */
+  readonly processorColdPath: ProcessorColdPathResults;
   /** Import of single packages (and an empty module, Node's floor), bundled with BUNDLING or from node_modules. */
   readonly probes: ImportTiming[];
-}
-
-/** The parent's environment minus AWS and CDK settings, plus what a Lambda sets that the code reads at import. */
-function childEnv(extra: Record<string, string>): Record<string, string> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] =>
-        e[1] !== undefined && !e[0].startsWith('AWS_') && !e[0].startsWith('CDK_') && e[0] !== 'NODE_OPTIONS',
-    ),
-  );
-  return {
-    ...base,
-    AWS_REGION: 'us-east-1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...extra,
-  };
 }
 
 /** Imports `file` in a fresh Node process; returns the wall and CPU milliseconds the import took in that process. */
@@ -230,19 +221,35 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
   };
   const ingressEnvVars = childEnv(placeholderEnv(ingressEnv));
   const processorEnvVars = childEnv(placeholderEnv(processorEnv));
-  const maps = '--enable-source-maps';
+  const ingressMaps = INGRESS_NODE_OPTIONS.join(' ');
   const variants: Variant[] = [
-    { id: 'ingress bundle', file: built.ingress.file, nodeOptions: maps, env: ingressEnvVars },
+    { id: 'ingress bundle', file: built.ingress.file, nodeOptions: ingressMaps, env: ingressEnvVars },
     { id: 'ingress bundle, no source maps', file: built.ingress.file, nodeOptions: '', env: ingressEnvVars },
     { id: 'ingress unbundled', file: built.ingressUnbundled.file, nodeOptions: '', env: ingressEnvVars },
     { id: 'naive ingress', file: built.naiveIngress.file, nodeOptions: '', env: ingressEnvVars },
-    { id: 'processor bundle', file: built.processor.file, nodeOptions: maps, env: processorEnvVars },
+    {
+      id: 'processor bundle',
+      file: built.processor.file,
+      nodeOptions: PROCESSOR_NODE_OPTIONS.join(' '),
+      env: processorEnvVars,
+    },
     { id: 'processor bundle, no source maps', file: built.processor.file, nodeOptions: '', env: processorEnvVars },
     { id: 'processor unbundled', file: built.processorUnbundled.file, nodeOptions: '', env: processorEnvVars },
     ...(await buildProbes(built.ingress.file)),
   ];
   const timings = await timeImports(variants, runs, progress);
   const t = (id: string) => timings.get(id)!;
+  const coldPath = await runColdPathBench(
+    { id: 'ingress bundle', file: built.ingress.file, nodeOptions: INGRESS_NODE_OPTIONS },
+    { id: 'naive ingress', file: built.naiveIngress.file, nodeOptions: [] },
+    runs,
+    progress,
+  );
+  const processorColdPath = await runProcessorColdPath(
+    { id: 'processor bundle', file: built.processor.file, nodeOptions: PROCESSOR_NODE_OPTIONS },
+    runs,
+    progress,
+  );
 
   const ingressPackages = [
     '@aws-lambda-powertools/logger',
@@ -289,6 +296,8 @@ export async function runColdStartBench(progress: (s: string) => void, runs = 11
       bundleImportNoSourceMaps: t('processor bundle, no source maps'),
       unbundledImport: t('processor unbundled'),
     },
+    coldPath,
+    processorColdPath,
     probes: variants
       .filter((v) => !v.id.startsWith('ingress') && !v.id.startsWith('naive') && !v.id.startsWith('processor'))
       .map((v) => t(v.id)),

@@ -11,6 +11,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import Stripe from 'stripe';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { verifyStripeSignature } from '../lambdas/ingress/signature';
+import { sdkQueueClient } from '../lambdas/shared/sdk-queue-client';
 import { secretsManagerSecret } from '../lambdas/shared/secrets';
 import { startSqs } from '../local/stand-ins';
 import { type StubbedSecretsManager, stubbedSecretsManager, stubbedSqs } from './lib/aws-stubs';
@@ -111,7 +112,9 @@ async function projectIngress(
   logger.addContext(fakeLambdaContext('stripe-webhooks-ingress', 256));
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
   const ingress = createIngress({
-    sqs,
+    // The SDK at the wire, like the twin: this bench compares per-request CPU of the handlers (the cold path,
+    // where the deployed aws4 client matters, is bench/cold-path.ts).
+    sqs: sdkQueueClient(sqs),
     queueUrl,
     webhookSecrets: await secretsManagerSecret(SECRET_ID, { maxAgeSeconds: 300, client: secretsManager.client }),
     toleranceSeconds: 300,

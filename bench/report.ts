@@ -3,6 +3,7 @@
  * (always "how many times better the project's figure is": reference/ours for times, sizes and dollars,
  * ours/reference for rates), and the target where the brief sets one.
  */
+import type { BudgetResults } from './budget';
 import type { ColdStartResults, ImportTiming } from './cold-start';
 import type { CostResults } from './cost';
 import type { IngressResults } from './ingress';
@@ -49,6 +50,7 @@ export function buildReport(
   cold: ColdStartResults,
   throughput: ThroughputResults,
   cost: CostResults,
+  budget?: BudgetResults,
 ): { rows: Row[]; targets: Target[] } {
   const rows: Row[] = [];
   const targets: Target[] = [];
@@ -144,6 +146,44 @@ export function buildReport(
     ours: `${ms(ing.bundleImportNoSourceMaps.medianMs)} (CPU ${ms(ing.bundleImportNoSourceMaps.medianCpuMs)})`,
     reference: `${ms(ing.bundleImport.medianMs)} (CPU ${ms(ing.bundleImport.medianCpuMs)})`,
   });
+  const cp = cold.coldPath;
+  const cpOurs = cp.ingress.median;
+  const cpNaive = cp.naiveIngress.median;
+  const load = `load ${cp.loadAverage.atStart[0]} -> ${cp.loadAverage.atEnd[0]}`;
+  row({
+    section: '2 cold start',
+    measure: `ingress cold path (import + first request: secret, verify, SendMessage), CPU, median of ${cp.runsPerVariant}`,
+    ours: ms(cpOurs.totalCpuMs),
+    reference: ms(cpNaive.totalCpuMs),
+    ratio: x(cp.ratio.cpu),
+    target: `<= 45 ms: ${cpOurs.totalCpuMs <= 45 ? 'met' : 'NOT met'}; >= 5x: ${cp.ratio.cpu >= 5 ? 'met' : 'NOT met'}`,
+  });
+  row({
+    section: '2 cold start',
+    measure: '  the same cold paths in wall time',
+    ours: ms(cpOurs.totalMs),
+    reference: ms(cpNaive.totalMs),
+    ratio: x(cp.ratio.wall),
+    target: load,
+  });
+  row({
+    section: '2 cold start',
+    measure: '  of which import / first request, CPU',
+    ours: `${ms(cpOurs.importCpuMs)} / ${ms(cpOurs.requestCpuMs)}`,
+    reference: `${ms(cpNaive.importCpuMs)} / ${ms(cpNaive.requestCpuMs)}`,
+  });
+  targets.push({
+    name: 'ingress cold path (import + first request) CPU ms',
+    target: '<= 45',
+    value: cpOurs.totalCpuMs,
+    met: cpOurs.totalCpuMs <= 45,
+  });
+  targets.push({
+    name: 'ingress cold path uses >= 5x less CPU than the naive twin',
+    target: '>= 5',
+    value: cp.ratio.cpu,
+    met: cp.ratio.cpu >= 5,
+  });
   const probe = (id: string): ImportTiming | undefined => cold.probes.find((p) => p.id === id);
   for (const id of [
     'empty module',
@@ -187,6 +227,20 @@ export function buildReport(
     ours: ms(proc.bundleImport.medianCpuMs),
     reference: ms(proc.unbundledImport.medianCpuMs),
     ratio: lowerBetter(proc.bundleImport.medianCpuMs, proc.unbundledImport.medianCpuMs),
+    target: `<= 60 ms: ${proc.bundleImport.medianCpuMs <= 60 ? 'met' : 'NOT met'}`,
+  });
+  targets.push({
+    name: 'processor bundle import CPU ms',
+    target: '<= 60',
+    value: proc.bundleImport.medianCpuMs,
+    met: proc.bundleImport.medianCpuMs <= 60,
+  });
+  const pcp = cold.processorColdPath;
+  row({
+    section: '2 cold start',
+    measure: `processor cold path (import + first batch of 1: key, claim, fetch, handler, publish), median of ${pcp.runsPerVariant}`,
+    ours: `${ms(pcp.processor.median.totalMs)} (CPU ${ms(pcp.processor.median.totalCpuMs)})`,
+    target: `import / first batch CPU ${ms(pcp.processor.median.importCpuMs)} / ${ms(pcp.processor.median.requestCpuMs)}; load ${pcp.loadAverage.atStart[0]}`,
   });
 
   // 3. Throughput.
@@ -301,6 +355,8 @@ export function buildReport(
     measure: `fixed, whatever the traffic: ${cost.fixedMonthly.basis}`,
     ours: usd(cost.fixedMonthly.dollars),
   });
+  perEventRows(cost, row, targets);
+  if (budget) budgetRows(budget, row, targets);
   return { rows, targets };
 }
 
@@ -326,4 +382,100 @@ export function formatTable(rows: readonly Row[]): string {
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('-|-');
   return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/** Bench 5: the Stripe request budget against a hard limit, and the latency at half the budget. */
+function budgetRows(
+  b: BudgetResults,
+  row: (r: Partial<Row> & Pick<Row, 'section' | 'measure' | 'ours'>) => void,
+  targets: Target[],
+): void {
+  const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  const load = `load ${b.loadAverage.atStart[0]} -> ${b.loadAverage.atEnd[0]}`;
+  for (const run of [b.distinct, b.shared]) {
+    const paced = run === b.distinct;
+    row({
+      section: '5 budget',
+      measure: `Stripe budget ${b.budgetPerSecond}/s used, ${run.label} backlog (${run.events} events), Stripe limit ${b.limitPerSecond}/s`,
+      ours: pct(run.budgetUsed),
+      target: `${paced ? `>= 90%: ${run.budgetUsed >= 0.9 ? 'met' : 'NOT met'}` : 'Stripe not the bottleneck'}; ${b.concurrency} containers, ${load}`,
+    });
+    row({
+      section: '5 budget',
+      measure: `  429s from Stripe; most requests in one second`,
+      ours: `${run.rateLimited}; ${run.maxInOneSecond}`,
+      target: `0 429s: ${run.rateLimited === 0 ? 'met' : 'NOT met'}`,
+    });
+    row({
+      section: '5 budget',
+      measure: `  Stripe calls per event (${run.objects} objects)`,
+      ours: run.callsPerEvent.toFixed(2),
+    });
+    if (paced) {
+      targets.push({
+        name: `Stripe budget used, ${run.label} backlog`,
+        target: '>= 0.9',
+        value: run.budgetUsed,
+        met: run.budgetUsed >= 0.9,
+      });
+    }
+    targets.push({
+      name: `Stripe 429s, ${run.label} backlog`,
+      target: '0',
+      value: run.rateLimited,
+      met: run.rateLimited === 0,
+    });
+  }
+  targets.push({
+    name: 'Stripe calls per event, distinct objects',
+    target: '1.00',
+    value: b.distinct.callsPerEvent,
+    met: Math.abs(b.distinct.callsPerEvent - 1) < 0.005,
+  });
+  targets.push({
+    name: 'Stripe calls per event, backlog on shared objects',
+    target: '< 1.0',
+    value: b.shared.callsPerEvent,
+    met: b.shared.callsPerEvent < 1,
+  });
+  const l = b.latency;
+  row({
+    section: '6 latency',
+    measure: `webhook 2xx to handler start, ${l.events} webhooks at ${l.ratePerSecond}/s (half the budget): p50 / p95 / p99`,
+    ours: `${ms(l.p50Ms)} / ${ms(l.p95Ms)} / ${ms(l.p99Ms)}`,
+    target: `max ${ms(l.maxMs)}, ${l.rateLimited} 429s`,
+  });
+}
+
+/** Log bytes a processed event may cost (ingress + processor + access log): about $1 per million at $0.50/GB. */
+export const LOG_BYTES_PER_EVENT_BUDGET = 2048;
+
+/** Per-event resource figures of the default configuration: DynamoDB write units and log bytes, with their budgets. */
+function perEventRows(
+  cost: CostResults,
+  row: (r: Partial<Row> & Pick<Row, 'section' | 'measure' | 'ours'>) => void,
+  targets: Target[],
+): void {
+  const u = cost.usage.ours;
+  const wru = u.dynamoWritesPerEvent * Math.max(1, Math.ceil(u.dynamoItemBytes / 1024));
+  row({
+    section: '4 per event',
+    measure: `DynamoDB write units per event (${u.dynamoWritesPerEvent} writes of a ${Math.round(u.dynamoItemBytes)} B item)`,
+    ours: wru.toFixed(2),
+    target: 'claim before the handler, done after it: see docs/performance.md',
+  });
+  const logs = u.logBytesPerEvent;
+  const total = logs.ingress + logs.processor + logs.apiAccess;
+  row({
+    section: '4 per event',
+    measure: `log bytes per event (ingress ${Math.round(logs.ingress)} + processor ${Math.round(logs.processor)} + access ${Math.round(logs.apiAccess)})`,
+    ours: `${Math.round(total).toLocaleString('en-US')} B`,
+    target: `<= ${LOG_BYTES_PER_EVENT_BUDGET.toLocaleString('en-US')} B: ${total <= LOG_BYTES_PER_EVENT_BUDGET ? 'met' : 'NOT met'}`,
+  });
+  targets.push({
+    name: 'log bytes per event',
+    target: `<= ${LOG_BYTES_PER_EVENT_BUDGET}`,
+    value: total,
+    met: total <= LOG_BYTES_PER_EVENT_BUDGET,
+  });
 }

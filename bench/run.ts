@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: performance and cost benchmarks (not part of `npm test`). Runs the four benches in order, prints
+ * `npm run bench`: performance and cost benchmarks (not part of `npm test`). Runs the five benches in order, prints
  * one table and writes bench/results.json with every figure and the machine it ran on.
  *
  *   1. ingress verification   bench/ingress.ts
  *   2. cold-start proxy        bench/cold-start.ts
  *   3. local throughput        bench/throughput.ts
  *   4. cost per million        bench/cost.ts (+ cost-model.ts, deployment.ts, prices.json)
+ *   5. Stripe budget, latency  bench/budget.ts
  *
  * Options: `--quick` runs smaller samples (a smoke run; its figures are not for quoting, so they go to
  * bench/out/results-quick.json and the tracked bench/results.json is left as it is).
@@ -18,6 +19,7 @@ import { dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../lib/constructs/node-function';
 import { startStripeServer } from '../local/stripe-server';
 import { isMain, runMain } from '../scripts/cli';
+import { runBudgetBench } from './budget';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';
 import { runIngressBench } from './ingress';
@@ -59,8 +61,9 @@ async function main(argv: string[]): Promise<void> {
   }
   progress('4 cost')('synthesizing the template and computing');
   const cost = runCostBench(ingress, throughput);
+  const budget = await runBudgetBench(progress('5 budget'), quick ? { events: 150, latencyEvents: 60 } : {});
 
-  const { rows, targets } = buildReport(ingress, cold, throughput, cost);
+  const { rows, targets } = buildReport(ingress, cold, throughput, cost, budget);
   const durationSeconds = (Date.now() - started) / 1000;
   const results = {
     command: quick ? 'npm run bench -- --quick' : 'npm run bench',
@@ -78,6 +81,7 @@ async function main(argv: string[]): Promise<void> {
     coldStart: cold,
     throughput,
     cost,
+    budget,
   };
   // Four significant digits are plenty for measurements this noisy, and keep the file readable.
   const rounded = (_key: string, value: unknown) =>

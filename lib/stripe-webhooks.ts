@@ -248,6 +248,10 @@ export class StripeWebhooks extends Construct {
       leaseSeconds: config.idempotency.leaseSeconds,
       doneTtlDays: config.idempotency.doneTtlDays,
       ...(config.stripeApiVersion ? { stripeApiVersion: config.stripeApiVersion } : {}),
+      ...(config.stripe.maxRequestsPerSecond !== undefined
+        ? { stripeMaxRequestsPerSecond: config.stripe.maxRequestsPerSecond }
+        : {}),
+      stripeReservedRequestsPerSecond: config.reconcile.enabled ? config.reconcile.maxRequestsPerSecond : 0,
       logRetention,
       logRemovalPolicy: removalPolicy,
     });

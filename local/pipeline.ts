@@ -27,9 +27,12 @@ import { createProcessor, type ProcessorDeps } from '../lambdas/processor/core';
 import { leaseSecondsFor, processorEnv, VISIBILITY_TIMEOUT_FACTOR } from '../lambdas/processor/env';
 import type { HandlerLambdas } from '../lambdas/processor/handler-lambdas';
 import type { HandlerRegistry } from '../lambdas/processor/registry';
+import { awsJsonClient } from '../lambdas/shared/aws-json';
 import { parseEnv } from '../lambdas/shared/env';
 import { sharedEnv } from '../lambdas/shared/env-specs';
 import type { IdempotencyStore } from '../lambdas/shared/idempotency-store';
+import { jsonQueueClient } from '../lambdas/shared/queue-client';
+import { stripeBudgetShare } from '../lambdas/shared/request-budget';
 import { type SecretSource, staticSecret } from '../lambdas/shared/secrets';
 import type { EventSink } from '../lambdas/shared/sink';
 import { createStripeClient } from '../lambdas/shared/stripe-client';
@@ -129,6 +132,11 @@ export interface LocalPipelineOptions {
    * never hold two records of one object (see startSqs). @default false
    */
   readonly fifoBatchesLikeSqs?: boolean;
+  /**
+   * The deployment's Stripe request budget, requests/s: each processor container takes an equal share (budget /
+   * `concurrency`), as in Lambda (lambdas/shared/request-budget.ts). @default - no budget
+   */
+  readonly stripeMaxRequestsPerSecond?: number;
   /** Run dynalite on a worker thread, off the pipeline's event loop (see startDynamo). @default false */
   readonly dynamoInWorker?: boolean;
   /** Run fauxqs on a worker thread, off the pipeline's event loop (see startSqs). @default false */
@@ -244,7 +252,17 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       : undefined;
 
     const ingress = createIngress({
-      sqs: sqs.client,
+      // The client the deployed ingress uses (aws4 over HTTP), against fauxqs.
+      sqs: jsonQueueClient(
+        awsJsonClient({
+          service: 'sqs',
+          endpoint: sqs.endpoint,
+          region: LOCAL_REGION,
+          credentials: () => LOCAL_CREDENTIALS,
+          // The one local thread may be busy for seconds under load (the soak); the SDK it replaces had no timeout.
+          timeoutMs: 60_000,
+        }),
+      ),
       queueUrl: queues.queueUrl,
       webhookSecrets: opts.webhookSecretSource ?? staticSecret(opts.webhookSecret ?? LOCAL_WEBHOOK_SECRET),
       toleranceSeconds: ingressEnv.SIGNATURE_TOLERANCE_SECONDS.default,
@@ -279,7 +297,18 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
       const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
       const ownSqs = new SQSClient({ ...clientConfig, endpoint: sqs.endpoint });
       const sqsClient = observer ? observer.sqs(ownSqs, queues.dlqUrl) : ownSqs;
-      const ownStripe = createStripeClient(stripeKey, stripeOptions);
+      const ownStripe = createStripeClient(stripeKey, {
+        ...stripeOptions,
+        ...(opts.stripeMaxRequestsPerSecond
+          ? {
+              budget: stripeBudgetShare({
+                maxRequestsPerSecond: opts.stripeMaxRequestsPerSecond,
+                reservedPerSecond: 0,
+                shares: opts.concurrency ?? 4,
+              }),
+            }
+          : {}),
+      });
       const stripeClient = observer ? observer.stripe(ownStripe) : ownStripe;
       const metrics = emit
         ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME })

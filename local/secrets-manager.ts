@@ -27,6 +27,37 @@ interface Failure {
   code: string;
 }
 
+/**
+ * Whether a request's SigV4 signature is the one `credentials` give for what arrived (method, path, signed headers,
+ * body): what AWS checks first. Shared by the stand-ins that check signatures.
+ */
+export function sigV4Valid(
+  req: IncomingMessage,
+  body: string,
+  opts: { service: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } },
+): boolean {
+  const given = req.headers.authorization ?? '';
+  const signedHeaders = /SignedHeaders=([^,]+)/.exec(given)?.[1]?.split(';') ?? [];
+  const headers: Record<string, string> = {};
+  for (const h of signedHeaders) {
+    const v = req.headers[h];
+    if (typeof v === 'string') headers[h] = v;
+  }
+  const expected = aws4.sign(
+    {
+      host: req.headers.host,
+      path: req.url,
+      method: req.method,
+      service: opts.service,
+      region: opts.region,
+      body,
+      headers,
+    },
+    opts.credentials,
+  ).headers as Record<string, string>;
+  return given !== '' && expected.Authorization === given;
+}
+
 export async function startSecretsManagerStub(
   opts: { credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string } = {},
 ): Promise<SecretsManagerStub> {
@@ -44,22 +75,6 @@ export async function startSecretsManagerStub(
   const error = (res: ServerResponse, status: number, code: string, message: string) =>
     answer(res, status, { __type: code, message });
 
-  /** Recomputes the request's SigV4 signature from what arrived and compares it with what the client sent. */
-  function signatureValid(req: IncomingMessage, body: string): boolean {
-    const given = req.headers.authorization ?? '';
-    const signedHeaders = /SignedHeaders=([^,]+)/.exec(given)?.[1]?.split(';') ?? [];
-    const headers: Record<string, string> = {};
-    for (const h of signedHeaders) {
-      const v = req.headers[h];
-      if (typeof v === 'string') headers[h] = v;
-    }
-    const expected = aws4.sign(
-      { host: req.headers.host, path: req.url, method: req.method, service: 'secretsmanager', region, body, headers },
-      credentials,
-    ).headers as Record<string, string>;
-    return given !== '' && expected.Authorization === given;
-  }
-
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -68,7 +83,7 @@ export async function startSecretsManagerStub(
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target;
       calls[operation] = (calls[operation] ?? 0) + 1;
-      if (!signatureValid(req, body)) {
+      if (!sigV4Valid(req, body, { service: 'secretsmanager', region, credentials })) {
         return error(res, 403, 'InvalidSignatureException', 'The request signature we calculated does not match');
       }
       const failure = failures.shift();

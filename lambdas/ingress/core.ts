@@ -7,10 +7,10 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { type EnqueueResult, enqueueMessage } from '../shared/enqueue';
 import { describeError } from '../shared/errors';
+import type { QueueClient } from '../shared/queue-client';
 import {
   InvalidEventError,
   type MessageKind,
@@ -37,7 +37,8 @@ export { METRICS_NAMESPACE } from '../shared/metrics';
 
 /** What the ingress needs; every client is passed in so callers choose real AWS or local stand-ins. */
 export interface IngressDeps {
-  sqs: SQSClient;
+  /** SQS: the aws4 JSON client in Lambda (handler.ts), the SDK or the JSON client locally. */
+  sqs: QueueClient;
   /** URL of the FIFO event queue. */
   queueUrl: string;
   /** The webhook signing secret value(s), see lambdas/shared/secrets.ts for the format. */

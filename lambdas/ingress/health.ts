@@ -12,8 +12,8 @@
  * secret (a bad secret is the same in every region, so failing over would not help).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { describeError } from '../shared/errors';
+import type { QueueClient } from '../shared/queue-client';
 
 /** How long a probe's result is reused. */
 export const DEFAULT_HEALTH_CACHE_MS = 30_000;
@@ -53,7 +53,7 @@ function reasonOf(err: unknown, timedOut: boolean): UnhealthyReason {
 }
 
 /** A cached, single-flight health check that probes the event queue with GetQueueAttributes. */
-export function queueHealthCheck(sqs: SQSClient, queueUrl: string, opts: QueueHealthCheckOptions = {}): HealthCheck {
+export function queueHealthCheck(sqs: QueueClient, queueUrl: string, opts: QueueHealthCheckOptions = {}): HealthCheck {
   const cacheMs = opts.cacheMs ?? DEFAULT_HEALTH_CACHE_MS;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
   const now = opts.now ?? Date.now;
@@ -68,9 +68,7 @@ export function queueHealthCheck(sqs: SQSClient, queueUrl: string, opts: QueueHe
       abort.abort();
     }, timeoutMs);
     try {
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }), {
-        abortSignal: abort.signal,
-      });
+      await sqs.getQueueAttributes({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }, { abortSignal: abort.signal });
       return { healthy: true, checkedAt: now() };
     } catch (err) {
       const reason = reasonOf(err, timedOut);

@@ -40,6 +40,30 @@ export const processorEnv = defineEnv({
     doc: 'how long a processed event id is remembered',
   },
   STRIPE_API_VERSION: { kind: 'string', optional: true, doc: 'pin the Stripe API version of fetched objects' },
+  STRIPE_API_BASE: {
+    kind: 'string',
+    optional: true,
+    doc: 'a Stripe-compatible server instead of api.stripe.com (local stand-ins and the cold-path bench; unset in AWS)',
+  },
+  STRIPE_MAX_REQUESTS_PER_SECOND: {
+    kind: 'int',
+    optional: true,
+    min: 1,
+    max: 10_000,
+    doc: "the deployment's Stripe request budget (stripe.maxRequestsPerSecond); unset = 20 with a test key, 50 live",
+  },
+  STRIPE_RESERVED_REQUESTS_PER_SECOND: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    doc: 'the part of the Stripe budget the reconciler paces itself to (reconcile.maxRequestsPerSecond; 0 without it)',
+  },
+  STRIPE_BUDGET_SHARES: {
+    kind: 'int',
+    default: 1,
+    min: 1,
+    doc: 'processor containers that may run at once (its maximum concurrency): each takes this share of the rest',
+  },
   SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
   HANDLER_LAMBDAS: {

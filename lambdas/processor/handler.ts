@@ -20,6 +20,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseEnv } from '../shared/env';
 import { METRICS_NAMESPACE } from '../shared/metrics';
+import { stripeBudgetShare } from '../shared/request-budget';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
 import { composeProcessor } from './compose';
@@ -65,7 +66,16 @@ const trace: TraceFn = async (name, annotations, work) => {
 /** The Stripe client for the current API key (rebuilt only when a rotation changed it). */
 const stripe = stripeFromSecret(
   lazySecretsManagerSecret(env.STRIPE_API_KEY_SECRET_ID, { maxAgeSeconds: env.SECRET_CACHE_SECONDS }),
-  env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {},
+  {
+    ...(env.STRIPE_API_VERSION ? { apiVersion: env.STRIPE_API_VERSION } : {}),
+    ...(env.STRIPE_API_BASE ? { apiBase: env.STRIPE_API_BASE } : {}),
+    // This container's share of the deployment's Stripe request budget (lambdas/shared/request-budget.ts).
+    budget: stripeBudgetShare({
+      maxRequestsPerSecond: env.STRIPE_MAX_REQUESTS_PER_SECOND,
+      reservedPerSecond: env.STRIPE_RESERVED_REQUESTS_PER_SECOND,
+      shares: env.STRIPE_BUDGET_SHARES,
+    }),
+  },
 );
 
 const processor = composeProcessor(env, {

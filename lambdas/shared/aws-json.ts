@@ -22,10 +22,17 @@ export interface AwsCredentials {
   readonly sessionToken?: string;
 }
 
-/** The two JSON protocols in use: SQS speaks JSON 1.0, Secrets Manager JSON 1.1. */
+/**
+ * The two JSON protocols in use: SQS speaks JSON 1.0, Secrets Manager JSON 1.1. `endpointEnv` is the SDK's
+ * service-specific endpoint variable (AWS_ENDPOINT_URL_ + the service id in upper snake case).
+ */
 const PROTOCOLS = {
-  sqs: { targetPrefix: 'AmazonSQS', contentType: 'application/x-amz-json-1.0' },
-  secretsmanager: { targetPrefix: 'secretsmanager', contentType: 'application/x-amz-json-1.1' },
+  sqs: { targetPrefix: 'AmazonSQS', contentType: 'application/x-amz-json-1.0', endpointEnv: 'AWS_ENDPOINT_URL_SQS' },
+  secretsmanager: {
+    targetPrefix: 'secretsmanager',
+    contentType: 'application/x-amz-json-1.1',
+    endpointEnv: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  },
 } as const;
 
 export type AwsJsonService = keyof typeof PROTOCOLS;
@@ -34,7 +41,10 @@ export interface AwsJsonClientOptions {
   readonly service: AwsJsonService;
   /** @default process.env.AWS_REGION */
   readonly region?: string;
-  /** e.g. `http://127.0.0.1:4566` for a local stand-in. @default https://<service>.<region>.amazonaws.com */
+  /**
+   * e.g. `http://127.0.0.1:4566` for a local stand-in. @default as the SDK: AWS_ENDPOINT_URL_<SERVICE>, then
+   * AWS_ENDPOINT_URL, then https://<service>.<region>.amazonaws.com
+   */
   readonly endpoint?: string;
   /** @default the Lambda environment's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN */
   readonly credentials?: () => AwsCredentials;
@@ -114,15 +124,31 @@ interface RawResponse {
 }
 
 export interface AwsJsonClient {
-  /** Calls `operation` (e.g. `SendMessage`) with `input`; resolves the parsed answer or throws an AwsServiceError. */
-  call<T = Record<string, unknown>>(operation: string, input: object): Promise<T>;
+  /**
+   * Calls `operation` (e.g. `SendMessage`) with `input`; resolves the parsed answer or throws an AwsServiceError.
+   * `abortSignal` ends the call, retries included, with an AbortError (as the SDK's `send` option does).
+   */
+  call<T = Record<string, unknown>>(
+    operation: string,
+    input: object,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<T>;
+}
+
+function abortError(): AwsServiceError {
+  return new AwsServiceError('AbortError', 'Request aborted', { attempts: 0 }, false);
 }
 
 export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
   const protocol = PROTOCOLS[opts.service];
   const region = opts.region ?? process.env.AWS_REGION;
   if (!region) throw new AwsServiceError('ConfigError', 'Region is missing', { attempts: 0 }, false);
-  const endpoint = new URL(opts.endpoint ?? `https://${opts.service}.${region}.amazonaws.com`);
+  const endpoint = new URL(
+    opts.endpoint ??
+      process.env[protocol.endpointEnv] ??
+      process.env.AWS_ENDPOINT_URL ??
+      `https://${opts.service}.${region}.amazonaws.com`,
+  );
   const secure = endpoint.protocol === 'https:';
   const credentials = opts.credentials ?? environmentCredentials;
   const maxAttempts = opts.maxAttempts ?? 3;
@@ -130,7 +156,7 @@ export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
-  function send(operation: string, body: string): Promise<RawResponse> {
+  function send(operation: string, body: string, signal: AbortSignal | undefined): Promise<RawResponse> {
     const signed = aws4.sign(
       {
         host: endpoint.host,
@@ -172,6 +198,11 @@ export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
         req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TimeoutError' })),
       );
       req.on('error', reject);
+      if (signal) {
+        const onAbort = () => req.destroy(abortError());
+        signal.addEventListener('abort', onAbort, { once: true });
+        req.on('close', () => signal.removeEventListener('abort', onAbort));
+      }
       req.end(body);
     });
   }
@@ -198,12 +229,14 @@ export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
   }
 
   return {
-    async call<T>(operation: string, input: object): Promise<T> {
+    async call<T>(operation: string, input: object, options: { abortSignal?: AbortSignal } = {}): Promise<T> {
+      const signal = options.abortSignal;
       const body = JSON.stringify(input);
       for (let attempt = 1; ; attempt++) {
+        if (signal?.aborted) throw abortError();
         let failure: AwsServiceError;
         try {
-          const res = await send(operation, body);
+          const res = await send(operation, body, signal);
           if (res.status >= 200 && res.status < 300) return (res.body ? JSON.parse(res.body) : {}) as T;
           failure = toError(res, attempt);
         } catch (err) {

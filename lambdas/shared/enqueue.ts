@@ -11,8 +11,9 @@
  * as a `reference` (no payload left to refuse); if SQS refuses that too and the caller gave a dead-letter queue, the
  * reference is parked there with the reason (parkMessage), so the caller can go on instead of retrying for ever.
  */
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { describeError } from './errors';
+import type { QueueClient } from './queue-client';
 import {
   deduplicationId,
   encodeMessage,
@@ -62,7 +63,7 @@ export function refusedForContent(err: unknown): boolean {
 
 /** Sends the message; throws whatever SQS throws unless it was parked (callers answer 5xx / retry). */
 export async function enqueueMessage(
-  sqs: SQSClient,
+  sqs: QueueClient,
   queueUrl: string,
   msg: QueueMessage,
   opts: EnqueueOptions,
@@ -73,15 +74,13 @@ export async function enqueueMessage(
     source: text(msg.source),
   };
   const send = async (body: string) =>
-    sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: body,
-        MessageGroupId: messageGroupId(msg),
-        MessageDeduplicationId: opts.deduplicationIdOverride ?? deduplicationId(msg),
-        MessageAttributes: attributes,
-      }),
-    );
+    sqs.sendMessage({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      MessageGroupId: messageGroupId(msg),
+      MessageDeduplicationId: opts.deduplicationIdOverride ?? deduplicationId(msg),
+      MessageAttributes: attributes,
+    });
 
   const encoded = encodeMessage(msg, maxBodyBytes(opts.maxMessageBytes));
   let refusal: unknown;
@@ -119,7 +118,7 @@ const MAX_REASON_CHARS = 256;
  * EventId, FailedAt. For events that cannot be enqueued at all, so they are visible and counted instead of retried.
  */
 export async function parkMessage(
-  sqs: SQSClient,
+  sqs: QueueClient,
   dlqUrl: string,
   msg: QueueMessage,
   failure: { readonly code: string; readonly reason: string },
@@ -127,20 +126,18 @@ export async function parkMessage(
 ): Promise<{ messageId: string | undefined }> {
   const reason =
     failure.reason.length > MAX_REASON_CHARS ? `${failure.reason.slice(0, MAX_REASON_CHARS - 1)}…` : failure.reason;
-  const out = await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: dlqUrl,
-      MessageBody: encodeMessage(msg, 0).body,
-      MessageGroupId: messageGroupId(msg),
-      MessageDeduplicationId: opts.deduplicationId ?? deduplicationId(msg),
-      MessageAttributes: {
-        FailureCode: text(failure.code),
-        FailureReason: text(reason),
-        EventId: text(msg.eventId),
-        FailedAt: text((opts.now ?? (() => new Date()))().toISOString()),
-      },
-    }),
-  );
+  const out = await sqs.sendMessage({
+    QueueUrl: dlqUrl,
+    MessageBody: encodeMessage(msg, 0).body,
+    MessageGroupId: messageGroupId(msg),
+    MessageDeduplicationId: opts.deduplicationId ?? deduplicationId(msg),
+    MessageAttributes: {
+      FailureCode: text(failure.code),
+      FailureReason: text(reason),
+      EventId: text(msg.eventId),
+      FailedAt: text((opts.now ?? (() => new Date()))().toISOString()),
+    },
+  });
   return { messageId: out.MessageId };
 }
 

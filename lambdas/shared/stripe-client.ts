@@ -5,6 +5,7 @@
  * embedded offline Stripe, a test server) through stripe-node's `host`/`port`/`protocol` options.
  */
 import Stripe from 'stripe';
+import type { RequestBudget } from './request-budget';
 import { parseApiKey, type SecretSource } from './secrets';
 
 export interface StripeClientOptions {
@@ -16,6 +17,22 @@ export interface StripeClientOptions {
   readonly timeoutMs?: number;
   /** Pin an API version; omit to use the account's default / the library's. */
   readonly apiVersion?: string;
+  /**
+   * Every HTTP request this client sends (stripe-node's own retries included) waits for the budget first
+   * (request-budget.ts); a function picks the budget by the API key's mode. @default - no budget
+   */
+  readonly budget?: RequestBudget | ((mode: 'live' | 'test' | undefined) => RequestBudget);
+}
+
+/** stripe-node's Node HTTP client, each request sent only once `budget` allows it. */
+function budgetedHttpClient(budget: RequestBudget): Stripe.HttpClient {
+  const inner = Stripe.createNodeHttpClient();
+  const client = Object.create(inner) as Stripe.HttpClient;
+  client.makeRequest = async (...args: Parameters<Stripe.HttpClient['makeRequest']>) => {
+    await budget.take();
+    return inner.makeRequest(...args);
+  };
+  return client;
 }
 
 export function stripeConnection(apiBase: string | undefined): Pick<Stripe.StripeConfig, 'host' | 'port' | 'protocol'> {
@@ -33,15 +50,17 @@ export function stripeConnection(apiBase: string | undefined): Pick<Stripe.Strip
 }
 
 export function createStripeClient(apiKey: string, options: StripeClientOptions = {}): Stripe {
+  const mode = keyMode(apiKey);
+  const budget = typeof options.budget === 'function' ? options.budget(mode) : options.budget;
   const client = new Stripe(apiKey, {
     ...stripeConnection(options.apiBase),
     maxNetworkRetries: options.maxNetworkRetries ?? 0,
     timeout: options.timeoutMs ?? 10_000,
     telemetry: false,
     appInfo: { name: 'stripe-webhooks-aws' },
+    ...(budget ? { httpClient: budgetedHttpClient(budget) } : {}),
     ...(options.apiVersion ? { apiVersion: options.apiVersion as Stripe.LatestApiVersion } : {}),
   });
-  const mode = keyMode(apiKey);
   if (mode) modes.set(client, mode);
   return client;
 }

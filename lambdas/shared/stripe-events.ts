@@ -20,6 +20,7 @@ import {
   type QueueMessage,
   toQueueMessage,
 } from './queue-message';
+import { sdkQueueClient } from './sdk-queue-client';
 
 /** Stripe's `types[]` filter on List Events accepts at most 20 types. */
 export const MAX_EVENT_TYPES = 20;
@@ -306,7 +307,7 @@ export async function resendEvent(
     if (!(err instanceof InvalidEventError) || !deps.deadLetterQueueUrl) throw err;
     const ref = unreadableEventReference(event, source, now());
     const failure = { code: `bad_event_${err.code}`, reason: `Stripe listed an unreadable event: ${err.message}` };
-    const parked = await parkMessage(deps.sqs, deps.deadLetterQueueUrl, ref, failure, { now });
+    const parked = await parkMessage(sdkQueueClient(deps.sqs), deps.deadLetterQueueUrl, ref, failure, { now });
     return { eventId: ref.eventId, type: ref.type, outcome: 'parked', parked: failure, ...messageIdOf(parked) };
   }
   const record = await deps.store.get(msg.eventId);
@@ -334,7 +335,7 @@ export async function resendEvent(
   }
   // Unique per send and within SQS's 128 characters (event ids may have up to 124).
   const deduplicationIdOverride = unique ? `${msg.eventId.slice(0, 91)}:${randomUUID()}` : undefined;
-  const sent = await enqueueMessage(deps.sqs, deps.queueUrl, msg, {
+  const sent = await enqueueMessage(sdkQueueClient(deps.sqs), deps.queueUrl, msg, {
     maxMessageBytes: deps.maxMessageBytes ?? 262_144,
     ...(deduplicationIdOverride ? { deduplicationIdOverride } : {}),
     ...(deps.deadLetterQueueUrl ? { deadLetterQueueUrl: deps.deadLetterQueueUrl } : {}),

@@ -139,6 +139,19 @@ export const eventSinkShape = {
 };
 export const eventSinkSchema: Strict<typeof eventSinkShape> = z.strictObject(eventSinkShape);
 
+/** How the deployment uses Stripe's API. */
+export const stripeShape = {
+  /**
+   * The deployment's Stripe request budget, requests/s: every processor container and the reconciler together stay
+   * under it (the reconciler takes `reconcile.maxRequestsPerSecond`, each of the processor's `maxConcurrency`
+   * containers an equal share of the rest), leaving the remainder of Stripe's limit (about 25/s in test mode, 100/s
+   * live) to the merchant's own API traffic. 429s are still handled when the merchant's traffic takes more.
+   * @default - 20 with a test-mode API key, 50 with a live one (DEFAULT_STRIPE_BUDGET, lambdas/shared/request-budget.ts)
+   */
+  maxRequestsPerSecond: int(2, 10_000, "Stripe's limits are about 25 (test) and 100 (live) requests/s").optional(),
+};
+export const stripeSchema: Strict<typeof stripeShape> = z.strictObject(stripeShape);
+
 /** The scheduled reconciler: lists Stripe's events since its checkpoint and enqueues any never processed. */
 export const reconcileShape = {
   /** Deploy the reconciler and its schedule. @default true */

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { leaseSecondsFor } from '../../lambdas/processor/env';
+import { DEFAULT_STRIPE_BUDGET } from '../../lambdas/shared/request-budget';
 import { alarmsSchema } from './alarms';
 import {
   apiVersion,
@@ -31,6 +32,7 @@ import {
   reconcileSchema,
   rotationSchema,
   stripeEndpointSchema,
+  stripeSchema,
 } from './pipeline';
 import { checkEventBridge, checkFailover, eventBridgeSchema, failoverSchema } from './regions';
 
@@ -103,6 +105,8 @@ export const configShape = {
     .default(30),
   /** Pin the Stripe API version of fetched objects; omit for the account's default. @default - account default */
   stripeApiVersion: apiVersion.optional(),
+  /** How the deployment uses Stripe's API: its request budget. */
+  stripe: stripeSchema.prefault({}) as Section<typeof stripeSchema>,
   /** The Stripe webhook endpoint as code (a custom resource; docs/rotation.md). */
   stripeEndpoint: stripeEndpointSchema.prefault({}) as Section<typeof stripeEndpointSchema>,
   /** Rotation of the two Stripe secrets (in the primary region; the secrets replicate). */
@@ -152,6 +156,16 @@ function checkAcrossSections(cfg: Sections, ctx: z.RefinementCtx): void {
       ['rotation', 'webhookOverlapHours'],
       `must be shorter than the rotation interval (rotation.webhookSecretDays = ${webhookSecretDays} days), or old endpoints pile up`,
     );
+  }
+  if (cfg.reconcile.enabled) {
+    const budget = cfg.stripe.maxRequestsPerSecond;
+    const reserved = cfg.reconcile.maxRequestsPerSecond;
+    if (budget !== undefined ? reserved >= budget : reserved >= DEFAULT_STRIPE_BUDGET.test) {
+      issue(
+        ['reconcile', 'maxRequestsPerSecond'],
+        `must be below stripe.maxRequestsPerSecond (${budget ?? `${DEFAULT_STRIPE_BUDGET.test}, its test-mode default`}): the processor shares what the reconciler leaves`,
+      );
+    }
   }
   checkFailover(cfg.failover, regions, ctx);
   checkEventBridge(cfg.eventBridge, regions, ctx);

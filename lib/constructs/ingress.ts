@@ -151,6 +151,8 @@ export class Ingress extends Construct {
       memorySize: props.memorySize ?? DEFAULT_CONFIG.ingress.memoryMb,
       timeout,
       environment,
+      // Stripe waits on this function's cold start; the source map ships, Node does not parse it at start.
+      sourceMapsAtRuntime: false,
       logRetention,
       logRemovalPolicy,
     });

@@ -48,6 +48,14 @@ export interface ProcessorProps {
   readonly doneTtlDays?: number;
   /** Pin the Stripe API version of fetched objects. @default - the account's default */
   readonly stripeApiVersion?: string;
+  /**
+   * The deployment's Stripe request budget, requests/s, shared by every processor container (each takes
+   * (budget - stripeReservedRequestsPerSecond) / maxConcurrency).
+   * @default - 20 with a test key, 50 with a live key (DEFAULT_STRIPE_BUDGET, lambdas/shared/request-budget.ts)
+   */
+  readonly stripeMaxRequestsPerSecond?: number;
+  /** What the reconciler takes of that budget (its own pace). @default - STRIPE_RESERVED_REQUESTS_PER_SECOND's default (0) */
+  readonly stripeReservedRequestsPerSecond?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
@@ -100,6 +108,13 @@ export class Processor extends Construct {
       LEASE_SECONDS: String(leaseSeconds),
       DONE_TTL_DAYS: String(doneTtlDays),
       ...(props.stripeApiVersion ? { STRIPE_API_VERSION: props.stripeApiVersion } : {}),
+      ...(props.stripeMaxRequestsPerSecond !== undefined
+        ? { STRIPE_MAX_REQUESTS_PER_SECOND: String(props.stripeMaxRequestsPerSecond) }
+        : {}),
+      ...(props.stripeReservedRequestsPerSecond !== undefined
+        ? { STRIPE_RESERVED_REQUESTS_PER_SECOND: String(props.stripeReservedRequestsPerSecond) }
+        : {}),
+      STRIPE_BUDGET_SHARES: String(maxConcurrency),
     };
 
     const fn = new NodeFunction(this, 'Handler', {

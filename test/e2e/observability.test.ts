@@ -12,6 +12,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { enqueueMessage } from '../../lambdas/shared/enqueue';
 import { toQueueMessage } from '../../lambdas/shared/queue-message';
+import { sdkQueueClient } from '../../lambdas/shared/sdk-queue-client';
 import { readSink } from '../../local/file-sink';
 import { LOCAL_STRIPE_KEY, LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 
@@ -150,7 +151,7 @@ async function playScenario(): Promise<void> {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  await enqueueMessage(sqs, pipeline.queues.queueUrl, toQueueMessage(event, 'replay', new Date()), {
+  await enqueueMessage(sdkQueueClient(sqs), pipeline.queues.queueUrl, toQueueMessage(event, 'replay', new Date()), {
     maxMessageBytes: 262_144,
     deduplicationIdOverride: `${eventId}:replay`,
   });

@@ -88,6 +88,7 @@ describe('defaults', () => {
       },
       logRetentionDays: 30,
       removalPolicy: 'retain',
+      stripe: {},
       stripeEndpoint: { manage: false },
       rotation: { webhookSecretDays: 90, apiKeyDays: 0, webhookOverlapHours: 24 },
     });
@@ -217,6 +218,15 @@ describe('validation errors name the field and the bad value', () => {
     [{ stripeApiVersion: 'latest' }, /stripeApiVersion: must be a Stripe API version .*; got "latest"/],
     [{ removalPolicy: 'delete' }, /removalPolicy: must be 'retain' or 'destroy'; got "delete"/],
     [{ stripeEndpoint: { manage: 'yes' } }, /stripeEndpoint\.manage: .*; got "yes"/],
+    [{ stripe: { maxRequestsPerSecond: 0.5 } }, /stripe\.maxRequestsPerSecond: must be a whole number/],
+    [
+      { stripe: { maxRequestsPerSecond: 5 } },
+      /reconcile\.maxRequestsPerSecond: must be below stripe\.maxRequestsPerSecond \(5\)/,
+    ],
+    [
+      { reconcile: { maxRequestsPerSecond: 20 } },
+      /reconcile\.maxRequestsPerSecond: must be below stripe\.maxRequestsPerSecond \(20, its test-mode default\)/,
+    ],
     [{ stripeEndpoint: { apiVersion: 'latest' } }, /stripeEndpoint\.apiVersion: must be a Stripe API version/],
     [{ rotation: { webhookSecretDays: 1001 } }, /rotation\.webhookSecretDays: must be <= 1000 .*; got 1001/],
     [{ rotation: { apiKeyDays: -1 } }, /rotation\.apiKeyDays: must be >= 0 .*; got -1/],

@@ -3,6 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { INGRESS_NODE_OPTIONS } from '../../bench/cold-path';
+import { PROCESSOR_NODE_OPTIONS } from '../../bench/processor-cold-path';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { BUNDLING, ESM_REQUIRE_BANNER, lambdaEntry, NodeFunction } from '../../lib/constructs/node-function';
 import {
@@ -28,9 +30,24 @@ describe('both Lambda functions', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
       });
-      expect(environmentOf(template, name)).toMatchObject({ NODE_OPTIONS: '--enable-source-maps' });
     },
   );
+
+  it("runs the processor with source maps and the ingress without (its cold start is on Stripe's clock)", () => {
+    expect(environmentOf(template, 'stripe-webhooks-processor')).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(environmentOf(template, 'stripe-webhooks-ingress')).not.toHaveProperty('NODE_OPTIONS');
+  });
+
+  it('matches the Node flags the cold-path benches run the bundles with', () => {
+    const flags = (name: string) =>
+      String(environmentOf(template, name).NODE_OPTIONS ?? '')
+        .split(' ')
+        .filter(Boolean);
+    expect(flags('stripe-webhooks-ingress')).toEqual([...INGRESS_NODE_OPTIONS]);
+    expect(flags('stripe-webhooks-processor')).toEqual([...PROCESSOR_NODE_OPTIONS]);
+  });
 
   it.each(FUNCTIONS)(
     '%s tags logs and metrics with its own name as service and the one metrics namespace the alarms read',

@@ -70,6 +70,24 @@ describe('Processor Lambda', () => {
     });
   });
 
+  it("hands the processor its share of the Stripe budget: the reconciler's pace reserved, maxConcurrency shares", () => {
+    expect(environmentOf(template, 'stripe-webhooks-processor')).toMatchObject({
+      STRIPE_RESERVED_REQUESTS_PER_SECOND: '5',
+      STRIPE_BUDGET_SHARES: '5',
+    });
+    expect(environmentOf(template, 'stripe-webhooks-processor')).not.toHaveProperty('STRIPE_MAX_REQUESTS_PER_SECOND');
+    const set = synthRegionalStack({
+      stripe: { maxRequestsPerSecond: 80 },
+      processor: { maxConcurrency: 10 },
+      reconcile: { enabled: false },
+    }).template;
+    expect(environmentOf(set, 'stripe-webhooks-processor')).toMatchObject({
+      STRIPE_MAX_REQUESTS_PER_SECOND: '80',
+      STRIPE_RESERVED_REQUESTS_PER_SECOND: '0',
+      STRIPE_BUDGET_SHARES: '10',
+    });
+  });
+
   it('may only get, put and update items of the idempotency table (no scan, query or delete)', () => {
     const statements = statementsOfFunction(template, 'stripe-webhooks-processor');
     expect(actionsOn(statements, logicalId(stack.idempotencyTable.table))).toEqual([

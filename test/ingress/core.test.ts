@@ -14,10 +14,10 @@ import {
   NOW_MS,
   NOW_S,
   paymentIntentEvent,
+  queueClient,
   SECRET,
   signedWebhook,
   signHeader,
-  sqsClient,
   thinEvent,
   useIngressQueue,
 } from './helpers';
@@ -306,9 +306,8 @@ describe('signing secret rotation and outages', () => {
 
 describe('enqueue failures', () => {
   it('answers 500 enqueue_failed when SQS cannot be reached, so Stripe delivers again', async () => {
-    const unreachable = sqsClient(`http://127.0.0.1:${await closedPort()}`, { maxAttempts: 1 });
+    const unreachable = queueClient(`http://127.0.0.1:${await closedPort()}`, { maxAttempts: 1 });
     const res = await ingress({ sqs: unreachable }).handleHttp(signedWebhook(paymentIntentEvent()));
-    unreachable.destroy();
     expect(res.statusCode).toBe(500);
     expect(bodyOf(res)).toMatchObject({ error: 'enqueue_failed' });
   });
@@ -364,11 +363,10 @@ describe('EventBridge partner events', () => {
   });
 
   it('throws when the event cannot be enqueued', async () => {
-    const unreachable = sqsClient(`http://127.0.0.1:${await closedPort()}`, { maxAttempts: 1 });
+    const unreachable = queueClient(`http://127.0.0.1:${await closedPort()}`, { maxAttempts: 1 });
     await expect(
       ingress({ sqs: unreachable }).handleEventBridge(eventBridgeEvent(paymentIntentEvent())),
     ).rejects.toThrow();
-    unreachable.destroy();
   });
 });
 

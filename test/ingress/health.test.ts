@@ -3,13 +3,14 @@
  * it is gone, unreachable or hanging, and the result cached so a storm of health checks makes one SQS call.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { CreateQueueCommand, DeleteQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIngress } from '../../lambdas/ingress/core';
 import { DEFAULT_HEALTH_CACHE_MS, type HealthCheck, queueHealthCheck } from '../../lambdas/ingress/health';
+import type { QueueClient } from '../../lambdas/shared/queue-client';
 import { staticSecret } from '../../lambdas/shared/secrets';
-import { closedPort, httpEvent, type LocalSqs, quietLogger, SECRET, sqsClient, startLocalSqs } from './helpers';
+import { closedPort, httpEvent, type LocalSqs, queueClient, quietLogger, SECRET, startLocalSqs } from './helpers';
 
 let local: LocalSqs;
 let queueUrl: string;
@@ -34,21 +35,21 @@ beforeEach(async () => {
   queueUrl = await local.freshFifoQueue();
 });
 
-/** An SQS client on `endpoint` that counts the GetQueueAttributes calls it sends. */
-function countingClient(endpoint: string, extra: Parameters<typeof sqsClient>[1] = {}) {
-  const client = sqsClient(endpoint, extra);
+/** The ingress's SQS client (aws4 JSON) on `endpoint`, counting the GetQueueAttributes calls it is asked for. */
+function countingClient(endpoint: string, extra: Parameters<typeof queueClient>[1] = {}) {
+  const inner = queueClient(endpoint, extra);
   const counter = { probes: 0 };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'GetQueueAttributesCommand') counter.probes += 1;
-      return next(args);
+  const client: QueueClient = {
+    sendMessage: (input) => inner.sendMessage(input),
+    getQueueAttributes: (input, options) => {
+      counter.probes += 1;
+      return inner.getQueueAttributes(input, options);
     },
-    { step: 'initialize', name: 'countProbes' },
-  );
+  };
   return { client, counter };
 }
 
-function ingressWith(sqs: SQSClient, health?: HealthCheck) {
+function ingressWith(sqs: QueueClient, health?: HealthCheck) {
   return createIngress({
     sqs,
     queueUrl,
@@ -71,7 +72,7 @@ function bodyOf(res: APIGatewayProxyStructuredResultV2): Record<string, unknown>
 
 describe('GET /health', () => {
   it('answers 200 {"status":"ok"} while the event queue answers (the text the Route 53 check matches)', async () => {
-    const res = await getHealth(ingressWith(local.sqs));
+    const res = await getHealth(ingressWith(local.queue));
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('"status":"ok"');
     expect(res.headers).toMatchObject({ 'cache-control': 'no-store' });
@@ -79,7 +80,7 @@ describe('GET /health', () => {
 
   it('answers 503 queue_not_found once the event queue is deleted, without revealing the queue URL', async () => {
     await local.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
-    const res = await getHealth(ingressWith(local.sqs));
+    const res = await getHealth(ingressWith(local.queue));
     expect(res.statusCode).toBe(503);
     expect(bodyOf(res)).toMatchObject({ status: 'unhealthy', reason: 'queue_not_found' });
     expect(res.body).not.toContain('"status":"ok"');
@@ -91,7 +92,6 @@ describe('GET /health', () => {
     const res = await getHealth(ingressWith(client));
     expect(res.statusCode).toBe(503);
     expect(bodyOf(res)).toMatchObject({ reason: 'queue_unreachable' });
-    client.destroy();
   });
 
   it('answers 503 queue_timeout when SQS accepts the connection and never answers', async () => {
@@ -100,7 +100,6 @@ describe('GET /health', () => {
     const res = await getHealth(ingressWith(client, queueHealthCheck(client, queueUrl, { timeoutMs: 200 })));
     expect(res.statusCode).toBe(503);
     expect(bodyOf(res)).toMatchObject({ reason: 'queue_timeout' });
-    client.destroy();
   });
 });
 
@@ -119,7 +118,6 @@ describe('the health check cache', () => {
     clock += 1;
     expect((await getHealth(ingress)).statusCode).toBe(503);
     expect(counter.probes).toBe(2);
-    client.destroy();
   });
 
   it('caches an unhealthy answer too, so a failing SQS is not hammered', async () => {
@@ -132,7 +130,6 @@ describe('the health check cache', () => {
     clock += DEFAULT_HEALTH_CACHE_MS;
     await check();
     expect(counter.probes).toBe(2);
-    client.destroy();
   });
 
   it('lets a burst of concurrent health checks share one probe', async () => {
@@ -141,7 +138,6 @@ describe('the health check cache', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => getHealth(ingress)));
     expect(results.map((r) => r.statusCode)).toEqual(Array(50).fill(200));
     expect(counter.probes).toBe(1);
-    client.destroy();
   });
 
   it('recovers: a queue that comes back reports healthy once the cached failure expires', async () => {
@@ -161,6 +157,5 @@ describe('the health check cache', () => {
     expect((await check()).healthy).toBe(false);
     clock += DEFAULT_HEALTH_CACHE_MS;
     expect((await check()).healthy).toBe(true);
-    client.destroy();
   });
 });

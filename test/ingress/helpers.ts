@@ -16,6 +16,8 @@ import { buildApp } from 'fauxqs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createIngress, type Ingress, type IngressDeps } from '../../lambdas/ingress/core';
+import { type AwsJsonClientOptions, awsJsonClient } from '../../lambdas/shared/aws-json';
+import { jsonQueueClient, type QueueClient } from '../../lambdas/shared/queue-client';
 import { staticSecret } from '../../lambdas/shared/secrets';
 
 export const NOW_MS = 1_760_000_000_000;
@@ -28,6 +30,8 @@ type FauxqsApp = ReturnType<typeof buildApp>;
 export interface LocalSqs {
   readonly endpoint: string;
   readonly sqs: SQSClient;
+  /** The client the deployed ingress uses (aws4 JSON over HTTP), on the same fauxqs. */
+  readonly queue: QueueClient;
   /** Creates a new, empty FIFO queue (one per test keeps tests and FIFO dedup windows apart). */
   freshFifoQueue(): Promise<string>;
   /** Every message currently visible on the queue (received once, so a second call returns none of them). */
@@ -44,6 +48,19 @@ export function sqsClient(endpoint: string, extra: SQSClientConfig = {}): SQSCli
   });
 }
 
+/** The deployed ingress's SQS client (aws-json.ts) on `endpoint`; `extra` e.g. `{ maxAttempts: 1 }`. */
+export function queueClient(endpoint: string, extra: Partial<AwsJsonClientOptions> = {}): QueueClient {
+  return jsonQueueClient(
+    awsJsonClient({
+      service: 'sqs',
+      region: 'us-east-1',
+      endpoint,
+      credentials: () => ({ accessKeyId: 'test', secretAccessKey: 'test' }),
+      ...extra,
+    }),
+  );
+}
+
 export async function startLocalSqs(): Promise<LocalSqs> {
   const app: FauxqsApp = buildApp({ logger: false });
   const endpoint = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -52,6 +69,7 @@ export async function startLocalSqs(): Promise<LocalSqs> {
   return {
     endpoint,
     sqs,
+    queue: queueClient(endpoint),
     async freshFifoQueue() {
       n += 1;
       const out = await sqs.send(
@@ -327,7 +345,7 @@ export function useIngressQueue(defaults: Partial<IngressDeps> = {}): IngressQue
     drain: () => sqs().drain(url),
     ingress: (overrides = {}) =>
       createIngress({
-        sqs: sqs().sqs,
+        sqs: sqs().queue,
         queueUrl: url,
         webhookSecrets: staticSecret(SECRET),
         toleranceSeconds: 300,

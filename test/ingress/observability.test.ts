@@ -44,7 +44,7 @@ describe('logs and metrics', () => {
     const lines = await captureOutput(async () => {
       const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
       const ingress = createIngress({
-        sqs: local.sqs,
+        sqs: local.queue,
         queueUrl: await local.freshFifoQueue(),
         webhookSecrets: staticSecret(SECRET),
         toleranceSeconds: 300,

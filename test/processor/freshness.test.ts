@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../lambdas/processor/registry';
 import { enqueueMessage } from '../../lambdas/shared/enqueue';
 import { toQueueMessage } from '../../lambdas/shared/queue-message';
+import { sdkQueueClient } from '../../lambdas/shared/sdk-queue-client';
 import type { ProcessedEvent } from '../../lambdas/shared/sink';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import type { InvocationOutcome } from '../../local/poller';
@@ -73,7 +74,7 @@ describe('freshness across containers', () => {
     const sqs = sqsClient(pipeline.sqsEndpoint);
     try {
       for (const e of events) {
-        await enqueueMessage(sqs, pipeline.queues.queueUrl, toQueueMessage(e, 'webhook', new Date()), {
+        await enqueueMessage(sdkQueueClient(sqs), pipeline.queues.queueUrl, toQueueMessage(e, 'webhook', new Date()), {
           maxMessageBytes: 262_144,
         });
       }

@@ -62,7 +62,7 @@ beforeAll(async () => {
   });
 
   ingress = createIngress({
-    sqs: sqs.sqs,
+    sqs: sqs.queue,
     queueUrl,
     // As in the Lambda: Powertools' cache (5 minutes) over GetSecretValue, parsed by the ingress on every request.
     webhookSecrets: await secretsManagerSecret(WEBHOOK_ID, { maxAgeSeconds: 300, client: fake.client }),

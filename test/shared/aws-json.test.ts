@@ -4,6 +4,8 @@
  * SDK's standard mode: throttling, 5xx and network errors are retried up to 3 attempts; a client error is not.
  */
 
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +75,95 @@ describe('awsJsonClient against fauxqs (SQS JSON 1.0)', () => {
     expect(err).toBeInstanceOf(AwsServiceError);
     expect((err as AwsServiceError).name).toMatch(/QueueDoesNotExist|NonExistentQueue/);
     expect((err as AwsServiceError).$metadata).toMatchObject({ httpStatusCode: 400, attempts: 1 });
+  });
+});
+
+/**
+ * A proxy in front of fauxqs that answers the next calls with an injected error (as SQS does when it throttles or
+ * fails), then forwards the rest unchanged.
+ */
+async function faultyProxy(target: string) {
+  const failures: Array<{ status: number; type: string }> = [];
+  let forwarded = 0;
+  const server = createServer((req, res) => {
+    const failure = failures.shift();
+    if (failure) {
+      req.resume();
+      res.writeHead(failure.status, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify({ __type: `com.amazonaws.sqs#${failure.type}`, message: 'injected' }));
+      return;
+    }
+    forwarded += 1;
+    const url = new URL(target);
+    const upstream = httpRequest(
+      { hostname: url.hostname, port: url.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    failNext: (status: number, type: string) => failures.push({ status, type }),
+    forwarded: () => forwarded,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe('awsJsonClient retries SQS as the SDK does', () => {
+  it('retries a throttle and a 5xx from SQS, then delivers the message once', async () => {
+    const { queueUrl } = await createEventQueues(sqs.client, {
+      name: `aws-json-retry-${Date.now()}`,
+      visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 5,
+    });
+    const proxy = await faultyProxy(sqs.endpoint);
+    try {
+      const slept: number[] = [];
+      const client = awsJsonClient({
+        service: 'sqs',
+        region: 'us-east-1',
+        endpoint: proxy.endpoint,
+        credentials: () => LOCAL_CREDENTIALS,
+        sleep: async (ms) => void slept.push(ms),
+        random: () => 1,
+      });
+      proxy.failNext(400, 'RequestThrottled');
+      proxy.failNext(503, 'ServiceUnavailable');
+      const out = await client.call<{ MessageId: string }>('SendMessage', {
+        QueueUrl: queueUrl,
+        MessageBody: 'retried',
+        MessageGroupId: 'g',
+        MessageDeduplicationId: 'retried-1',
+      });
+      // Throttling backs off from 500 ms, other errors from 100 ms (doubling per attempt).
+      expect(slept).toEqual([500, 200]);
+      expect(proxy.forwarded()).toBe(1);
+      const got = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+      expect(got.Messages?.map((m) => [m.MessageId, m.Body])).toEqual([[out.MessageId, 'retried']]);
+
+      proxy.failNext(500, 'InternalError');
+      proxy.failNext(500, 'InternalError');
+      proxy.failNext(500, 'InternalError');
+      await expect(
+        client.call('SendMessage', {
+          QueueUrl: queueUrl,
+          MessageBody: 'x',
+          MessageGroupId: 'g',
+          MessageDeduplicationId: 'x',
+        }),
+      ).rejects.toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500, attempts: 3 } });
+      expect(proxy.forwarded()).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
@@ -157,5 +248,39 @@ describe('awsJsonClient against the local Secrets Manager (JSON 1.1, signatures 
     } finally {
       process.env = saved;
     }
+  });
+});
+
+describe('awsJsonClient endpoint and abort', () => {
+  it('takes the endpoint from AWS_ENDPOINT_URL_<SERVICE> as the SDK does, before AWS_ENDPOINT_URL', async () => {
+    const saved = { ...process.env };
+    try {
+      process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${await closedPort()}`;
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = sm.endpoint;
+      sm.setSecret('app/env', 'from-env');
+      const c = awsJsonClient({ service: 'secretsmanager', region: 'us-east-1', credentials: () => LOCAL_CREDENTIALS });
+      await expect(c.call('GetSecretValue', { SecretId: 'app/env' })).resolves.toMatchObject({
+        SecretString: 'from-env',
+      });
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('ends a call when its abort signal fires, retries included', async () => {
+    const c = awsJsonClient({
+      service: 'secretsmanager',
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${await closedPort()}`,
+      credentials: () => LOCAL_CREDENTIALS,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      random: () => 1,
+    });
+    const abort = new AbortController();
+    // Fires while the client waits before its second attempt (without the signal: ECONNREFUSED after 3 attempts).
+    setTimeout(() => abort.abort(), 50);
+    await expect(c.call('GetSecretValue', { SecretId: 'x' }, { abortSignal: abort.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 });

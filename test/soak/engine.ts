@@ -28,6 +28,7 @@ import { createRegistry, type EventHandler } from '../../lambdas/processor/regis
 import { enqueueMessage } from '../../lambdas/shared/enqueue';
 import { PermanentError } from '../../lambdas/shared/errors';
 import { toQueueMessage } from '../../lambdas/shared/queue-message';
+import { sdkQueueClient } from '../../lambdas/shared/sdk-queue-client';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type StripeFault, type StripeServer, startStripeServer } from '../../local/stripe-server';
 import { queueDepth } from '../../ops/queues';
@@ -208,10 +209,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       });
       await inParallel(late, 4, async ({ event }) => {
         // As `replay --force` does: the same enqueue path, with a deduplication id SQS has not seen.
-        await enqueueMessage(sqs, running.queues.queueUrl, toQueueMessage(event.body, 'replay', new Date()), {
-          maxMessageBytes: 262_144,
-          deduplicationIdOverride: `${event.id}-late`,
-        });
+        await enqueueMessage(
+          sdkQueueClient(sqs),
+          running.queues.queueUrl,
+          toQueueMessage(event.body, 'replay', new Date()),
+          {
+            maxMessageBytes: 262_144,
+            deduplicationIdOverride: `${event.id}-late`,
+          },
+        );
         lateCopies++;
       });
       for (const [status, n] of Object.entries(await sent)) answers[status] = (answers[status] ?? 0) + n;
