@@ -184,6 +184,7 @@ export function createIdempotencyStore(opts: IdempotencyStoreOptions): Idempoten
         if (claimed) return claimed;
         const item = await read(eventId);
         if (item?.status === 'DONE') return { outcome: 'done', doneAt: item.doneAt ?? item.claimedAt };
+        // Stryker disable next-line OptionalChaining: a FAILED item always has lastError (one update writes both).
         if (item?.status === 'FAILED' && item.lastError?.permanent && item.lastError.messageId === meta.messageId) {
           return { outcome: 'dead_lettered', failedAt: item.lastError.at };
         }

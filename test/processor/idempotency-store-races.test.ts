@@ -104,6 +104,15 @@ describe('a claim racing another invocation', () => {
     expect(await other.get(eventId)).toMatchObject({ status: 'IN_PROGRESS', messageId: 'm-a', lastError: failure });
   });
 
+  it('claims its own message when the holder dead-letters another message between the write and the read-back', async () => {
+    const b = await claimed(other, 'm-b');
+    const failure = { code: 'object_gone', message: 'gone', messageId: 'm-b', permanent: true };
+    const a = invocationA(() => other.recordFailure(eventId, b.token, failure));
+
+    // m-b is in the DLQ; m-a (a later delivery of the event) is not, so it gets its own run.
+    expect(await a.claim(eventId, meta)).toMatchObject({ outcome: 'claimed', attempt: 2 });
+  });
+
   it('claims the event afresh when replay --force deletes its DONE record between the write and the read-back', async () => {
     const b = await claimed(other, 'm-b');
     await other.markDone(eventId, b.token);

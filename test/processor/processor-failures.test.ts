@@ -139,11 +139,18 @@ describe('failures', () => {
     await t.runBatch(records);
     // Its invocation timed out after the move, so SQS hands the same message out again, maybe after SQS's
     // 5-minute deduplication of the DLQ send has passed: only the processor can tell it is in the DLQ already.
-    const { res } = await t.runBatch(records);
+    t.processor = t.makeProcessor({ logger: verbose() });
+    const { res, log } = await t.runBatchLogged(records);
 
     expect(res.batchItemFailures).toEqual([]);
     expect(t.handled).toEqual([String(event.id)]);
-    expect(await t.store.get(String(event.id))).toMatchObject({ status: 'FAILED', attempts: 1 });
+    const failed = await t.store.get(String(event.id));
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(log.find((e) => e.message === 'message already moved to the DLQ: deleted, not run again')).toMatchObject({
+      eventId: event.id,
+      failedAt: failed?.lastError?.at,
+    });
+    expect(log.find((e) => e.message === 'batch processed')).toMatchObject({ duplicates: 1, permanent: 0 });
   });
 
   it('reports a permanent failure as failed when the DLQ cannot take it (nothing is dropped)', async () => {
