@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { encodeMessage, messageGroupId, toQueueMessage } from '../lambdas/shared/queue-message';
+import { DEFAULT_CONFIG } from '../lib/config';
 import { BUNDLING, lambdaEntry, PROJECT_ROOT } from '../lib/constructs/node-function';
 import { sigV4Valid, startSecretsManagerStub } from '../local/secrets-manager';
 import { createIdempotencyTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamo } from '../local/stand-ins';
@@ -128,6 +129,8 @@ export async function runProcessorColdPath(
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
       TABLE_NAME: 'cold-path',
+      // Required, as the construct sets it (the processor cannot know its own timeout): the default config's lease.
+      LEASE_SECONDS: String(DEFAULT_CONFIG.idempotency.leaseSeconds),
       STRIPE_API_KEY_SECRET_ID: 'bench/stripe-api-key',
       STRIPE_API_BASE: stripe.url,
       EVENT_BUS_NAME: 'cold-path',
