@@ -10,11 +10,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildRegistry } from '../../lambdas/processor/business-handlers';
 import { readSink } from '../../local/file-sink';
-import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
 import type { StripeServer } from '../../local/stripe-server';
 import { runOps } from '../../ops/cli';
@@ -22,6 +21,7 @@ import { type DlqListing, listDlq } from '../../ops/dlq';
 import { localTarget } from '../../ops/target';
 import { paymentEvent, uid } from '../reconciler/helpers';
 import { untilQueueDrained } from '../support/queue-drained';
+import { deliverSigned } from '../support/signed-delivery';
 import { stagedScenario } from '../support/staged-scenario';
 
 let pipeline: LocalPipeline;
@@ -81,14 +81,7 @@ function server(): StripeServer {
 }
 
 async function deliver(event: Record<string, unknown>): Promise<void> {
-  const body = JSON.stringify(event);
-  const header = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: LOCAL_WEBHOOK_SECRET });
-  const res = await fetch(pipeline.webhookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': header },
-    body,
-  });
-  expect(res.status).toBe(200);
+  expect(await deliverSigned(pipeline.webhookUrl, event)).toBe(200);
 }
 
 /** Runs the CLI as `npm run ops -- ...` would, against this pipeline. */

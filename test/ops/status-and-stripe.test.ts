@@ -5,12 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
 import { runOps } from '../../ops/cli';
 import { paymentEvent } from '../reconciler/helpers';
+import { deliverSigned } from '../support/signed-delivery';
 
 let pipeline: LocalPipeline;
 let info: RuntimeInfo;
@@ -44,14 +44,7 @@ async function ops(...argv: string[]) {
 }
 
 async function deliver(event: Record<string, unknown>): Promise<void> {
-  const body = JSON.stringify(event);
-  const header = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: LOCAL_WEBHOOK_SECRET });
-  const res = await fetch(pipeline.webhookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': header },
-    body,
-  });
-  expect(res.status).toBe(200);
+  expect(await deliverSigned(pipeline.webhookUrl, event)).toBe(200);
 }
 
 async function until(what: string, probe: () => boolean, ms = 20_000): Promise<void> {

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
-import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSink } from '../../local/file-sink';
-import { LOCAL_WEBHOOK_SECRET, type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { reconcileLocal } from '../../local/reconcile';
 import { runtimeFile, runtimeInfo } from '../../local/runtime-info';
 import { untilQueueDrained } from '../support/queue-drained';
+import { deliverSigned } from '../support/signed-delivery';
 import { paymentEvent, uid } from './helpers';
 
 const run = promisify(execFile);
@@ -43,15 +43,8 @@ function addToStripe(event: Record<string, unknown>): void {
   server().addEvent(event);
 }
 
-async function deliver(event: Record<string, unknown>): Promise<number> {
-  const body = JSON.stringify(event);
-  const header = Stripe.webhooks.generateTestHeaderString({ payload: body, secret: LOCAL_WEBHOOK_SECRET });
-  const res = await fetch(pipeline.webhookUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': header },
-    body,
-  });
-  return res.status;
+function deliver(event: Record<string, unknown>): Promise<number> {
+  return deliverSigned(pipeline.webhookUrl, event);
 }
 
 /** Sink counts for `ids`, once every one of them is there (or after `waitMs`). */
