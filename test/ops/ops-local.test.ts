@@ -16,11 +16,11 @@ import { readSink } from '../../local/file-sink';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
 import type { StripeServer } from '../../local/stripe-server';
-import { runOps } from '../../ops/cli';
 import { type DlqListing, listDlq } from '../../ops/dlq';
 import { localTarget } from '../../ops/target';
 import { paymentEvent, uid } from '../reconciler/helpers';
 import { untilQueueDrained } from '../support/queue-drained';
+import { runOpsAgainst } from '../support/run-ops';
 import { deliverSigned } from '../support/signed-delivery';
 import { stagedScenario } from '../support/staged-scenario';
 
@@ -85,15 +85,8 @@ async function deliver(event: Record<string, unknown>): Promise<void> {
 }
 
 /** Runs the CLI as `npm run ops -- ...` would, against this pipeline. */
-async function ops(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runOps(
-    argv,
-    { out: (t) => out.push(t), err: (t) => err.push(t) },
-    { findRunning: async () => info },
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
+function ops(...argv: string[]) {
+  return runOpsAgainst(info, ...argv);
 }
 
 async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, waitMs = 15_000): Promise<T> {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { type RuntimeInfo, runtimeInfo } from '../../local/runtime-info';
-import { runOps } from '../../ops/cli';
 import { paymentEvent } from '../reconciler/helpers';
+import { runOpsAgainst } from '../support/run-ops';
 import { deliverSigned } from '../support/signed-delivery';
 
 let pipeline: LocalPipeline;
@@ -32,15 +32,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function ops(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runOps(
-    argv,
-    { out: (t) => out.push(t), err: (t) => err.push(t) },
-    { findRunning: async () => info },
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
+/** Runs the CLI as `npm run ops -- ...` would, against this pipeline. */
+function ops(...argv: string[]) {
+  return runOpsAgainst(info, ...argv);
 }
 
 async function deliver(event: Record<string, unknown>): Promise<void> {
