@@ -209,6 +209,10 @@ describe('the store when DynamoDB fails', () => {
       );
     });
 
+    it('markHandlerDone throws the connection error, not LeaseLostError', async () => {
+      await connectionError(store.markHandlerDone(eventId, token, 'fulfil'));
+    });
+
     it('forgetDone throws the connection error instead of answering that the event is not DONE', async () => {
       await connectionError(store.forgetDone(eventId));
     });

@@ -122,6 +122,20 @@ describe('idempotency store', () => {
     expect(await store.claim(eventId, { ...meta, messageId: 'm-1' })).toMatchObject({ outcome: 'claimed', attempt: 2 });
   });
 
+  it('hands a first claim no finished handlers, and a retry the ones that succeeded, in name order', async () => {
+    const first = await store.claim(eventId, meta);
+    if (first.outcome !== 'claimed') throw new Error('expected a claim');
+    expect(first.handlersDone).toEqual([]);
+    // Marked in the order they finished, not by name.
+    await store.markHandlerDone(eventId, first.token, 'ledger');
+    await store.markHandlerDone(eventId, first.token, 'fulfil');
+    await store.recordFailure(eventId, first.token, { code: 'x', message: 'x', messageId: 'm-1', permanent: false });
+
+    const retry = await store.claim(eventId, meta);
+    expect(retry).toMatchObject({ outcome: 'claimed', attempt: 2, handlersDone: ['fulfil', 'ledger'] });
+    expect((await store.get(eventId))?.handlersDone).toEqual(['fulfil', 'ledger']);
+  });
+
   it('refuses markDone, recordFailure and markHandlerDone with a token that does not hold the claim', async () => {
     const claimed = await store.claim(eventId, meta);
     if (claimed.outcome !== 'claimed') throw new Error('expected a claim');
