@@ -58,6 +58,8 @@ export interface ProcessorProps {
   readonly stripeReservedRequestsPerSecond?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray active tracing of the function(s) (NodeFunctionProps.tracing). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/processor/handler.ts */
@@ -125,6 +127,7 @@ export class Processor extends Construct {
       timeout,
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.function = fn.function;
