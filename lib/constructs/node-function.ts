@@ -114,7 +114,7 @@ export interface NodeFunctionProps {
   /**
    * Run with `NODE_OPTIONS=--enable-source-maps`, so stack traces in the logs point into the TypeScript sources.
    * Node then reads and parses the bundle's source map at every cold start (about 16 ms of CPU for the ingress,
-   * docs/performance.md). Without it the map still ships in the asset, and a minified position in a stack trace maps
+   * docs/performance.md, about 40 ms for the processor: both run without). Without it the map still ships in the asset, and a minified position in a stack trace maps
    * back offline (docs/observability.md).
    * @default true
    */
