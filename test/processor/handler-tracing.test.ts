@@ -35,7 +35,6 @@ beforeAll(async () => {
     _X_AMZN_TRACE_ID: `Root=${TRACE_ID};Parent=53995c3f42cd8ad8;Sampled=1`,
     AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${(daemon.address() as AddressInfo).port}`,
     AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
-    AWS_XRAY_DEBUG_MODE: '',
   });
 });
 
