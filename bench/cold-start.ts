@@ -38,7 +38,7 @@ export const OUT_DIR = join(PROJECT_ROOT, 'bench/out');
 interface Variant {
   readonly id: string;
   readonly file: string;
-  /** Extra Node flags (the deployed functions run with NODE_OPTIONS=--enable-source-maps). */
+  /** Extra Node flags (NODE_OPTIONS of the deployed function: INGRESS_NODE_OPTIONS, PROCESSOR_NODE_OPTIONS). */
   readonly nodeOptions: string;
   readonly env: Record<string, string>;
 }
@@ -69,7 +69,7 @@ export interface FunctionColdStart {
   readonly bundle: CodeSize;
   /** The project's handler, transpiled only, npm packages from node_modules. */
   readonly unbundled: { readonly bytes: number; readonly nodeModulesBytes: number };
-  /** Import of the deployed bundle with --enable-source-maps, as deployed. */
+  /** Import of the deployed bundle with the Node flags it is deployed with. */
   readonly bundleImport: ImportTiming;
   /** The same bundle without --enable-source-maps: what the source maps cost. */
   readonly bundleImportNoSourceMaps: ImportTiming;

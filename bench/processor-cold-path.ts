@@ -29,8 +29,8 @@ import {
 import { startSqsStub } from './lib/sqs-stub';
 import { paymentIntent, paymentSucceededEvent } from './lib/stripe-events';
 
-/** The Node flags the deployed processor runs with (NODE_OPTIONS in lib/constructs/node-function.ts). */
-export const PROCESSOR_NODE_OPTIONS: readonly string[] = ['--enable-source-maps'];
+/** The Node flags the deployed processor runs with: none (`sourceMapsAtRuntime: false` in lib/constructs/processor.ts). */
+export const PROCESSOR_NODE_OPTIONS: readonly string[] = [];
 
 export interface ProcessorColdPathResults {
   readonly runsPerVariant: number;

@@ -339,7 +339,7 @@ export function buildReport(
   });
   row({
     section: '4 cost / 1M',
-    measure: `  + X-Ray traces as deployed (tracing Active; naive: off)`,
+    measure: `  + X-Ray traces as deployed (tracing ${cost.deployment.processor.tracing ? 'Active' : 'off'}, read from the template; naive: off)`,
     ours: usd(cost.ours.xray.dollars),
     reference: usd(cost.naive.xray.dollars),
   });

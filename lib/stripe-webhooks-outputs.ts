@@ -65,7 +65,7 @@ export function addSecretRotationAndEndpoint(
   webhooks: StripeWebhooks,
   secrets: StripeSecrets,
   config: StripeWebhooksConfig,
-  logs: { logRetention: RetentionDays; logRemovalPolicy: RemovalPolicy },
+  logs: { logRetention: RetentionDays; tracing: boolean; logRemovalPolicy: RemovalPolicy },
 ): { secretRotation: StripeSecretRotation; webhookEndpoint: StripeWebhookEndpoint } {
   const endpointDescription = config.stripeEndpoint.description ?? `Stripe webhooks on AWS (${config.appName})`;
   const secretRotation = new StripeSecretRotation(webhooks, 'SecretRotation', {
@@ -80,6 +80,7 @@ export function addSecretRotationAndEndpoint(
     webhookOverlap: Duration.hours(config.rotation.webhookOverlapHours),
     ...(config.stripeApiVersion ? { stripeApiVersion: config.stripeApiVersion } : {}),
     logRetention: logs.logRetention,
+    tracing: logs.tracing,
     logRemovalPolicy: logs.logRemovalPolicy,
   });
   // Also when not managed: turning management off must hand the endpoint over (an Update), not delete it.
@@ -94,6 +95,7 @@ export function addSecretRotationAndEndpoint(
     description: endpointDescription,
     overlap: Duration.hours(config.rotation.webhookOverlapHours),
     logRetention: logs.logRetention,
+    tracing: logs.tracing,
     logRemovalPolicy: logs.logRemovalPolicy,
   });
   // Secrets Manager runs the rotation function's testSecret when the schedule is created or changed, while the

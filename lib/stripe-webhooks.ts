@@ -168,6 +168,7 @@ export class StripeWebhooks extends Construct {
     const retain = config.removalPolicy === 'retain';
     const removalPolicy = retain ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
+    const { tracing } = config.observability;
     const processorTimeout = Duration.seconds(config.processor.timeoutSeconds);
 
     // Secrets: created in the primary, replicated to each secondary region under the same name. A replica is
@@ -232,6 +233,7 @@ export class StripeWebhooks extends Construct {
       apiGatewayAccountRole: config.ingress.apiGatewayAccountRole,
       allowedSourceIps: ingressAllowlist(config.ingress),
       logRetention,
+      tracing,
       logRemovalPolicy: removalPolicy,
     });
 
@@ -253,6 +255,7 @@ export class StripeWebhooks extends Construct {
         : {}),
       stripeReservedRequestsPerSecond: config.reconcile.enabled ? config.reconcile.maxRequestsPerSecond : 0,
       logRetention,
+      tracing,
       logRemovalPolicy: removalPolicy,
     });
 
@@ -329,6 +332,7 @@ export class StripeWebhooks extends Construct {
           eventTypes: config.eventTypes,
           ...(config.stripeApiVersion ? { stripeApiVersion: config.stripeApiVersion } : {}),
           logRetention,
+          tracing,
           logRemovalPolicy: removalPolicy,
         })
       : undefined;
@@ -338,6 +342,7 @@ export class StripeWebhooks extends Construct {
     if (this.secrets instanceof StripeSecrets) {
       const owned = addSecretRotationAndEndpoint(this, this.secrets, config, {
         logRetention,
+        tracing,
         logRemovalPolicy: removalPolicy,
       });
       this.secretRotation = owned.secretRotation;
@@ -351,6 +356,7 @@ export class StripeWebhooks extends Construct {
             appName: config.appName,
             secrets: this.secrets,
             logRetention,
+            tracing,
             logRemovalPolicy: removalPolicy,
           })
         : undefined;

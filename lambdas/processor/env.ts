@@ -66,6 +66,11 @@ export const processorEnv = defineEnv({
   },
   SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   POWERTOOLS_SERVICE_NAME: { kind: 'string', default: 'stripe-processor', doc: 'service name in logs and metrics' },
+  POWERTOOLS_TRACE_ENABLED: {
+    kind: 'bool',
+    default: false,
+    doc: 'X-Ray tracing (observability.tracing; NodeFunction sets it): off, the tracer is not even loaded',
+  },
   HANDLER_LAMBDAS: {
     kind: 'string',
     optional: true,

@@ -1,7 +1,7 @@
 /**
  * The deployment configuration: typed, validated with zod, every field documented with its default.
  * - schema.ts: the whole schema, its cross-field rules and the types that come from it (`z.output`);
- * - pipeline.ts, regions.ts, alarms.ts: the sections' schemas, each field with its JSDoc and `@default`;
+ * - pipeline.ts, regions.ts, alarms.ts, observability.ts: the sections' schemas, each field with its JSDoc and `@default`;
  * - limits.ts: AWS's and Stripe's limits and formats the schemas check;
  * - load.ts: reading cdk.json context and config files, and the error that names every bad field.
  *
@@ -30,6 +30,7 @@ export {
   type HealthCheckConfig,
   type IdempotencyConfig,
   type IngressConfig,
+  type ObservabilityConfig,
   type ProcessorConfig,
   type QueueConfig,
   type ReconcileConfig,

@@ -53,7 +53,7 @@ export const ingressShape = {
   ),
   /**
    * `http`: API Gateway HTTP API ($1.00/M requests, no X-Ray, no WAF). `rest`: API Gateway REST API ($3.50/M),
-   * traced with X-Ray and able to carry a WAF web ACL (`waf`).
+   * traced with X-Ray (with `observability.tracing`) and able to carry a WAF web ACL (`waf`).
    * @default 'http'
    */
   apiType: z.enum(['http', 'rest'], "must be 'http' or 'rest'").default('http'),

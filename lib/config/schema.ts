@@ -23,6 +23,7 @@ import {
   type Section,
   type Strict,
 } from './limits';
+import { observabilitySchema } from './observability';
 import {
   eventSinkSchema,
   idempotencySchema,
@@ -96,6 +97,8 @@ export const configShape = {
   eventBridge: eventBridgeSchema.prefault({}) as Section<typeof eventBridgeSchema>,
   /** CloudWatch alarms and where they notify. */
   alarms: alarmsSchema.prefault({}) as Section<typeof alarmsSchema>,
+  /** X-Ray tracing (off by default: its cost). */
+  observability: observabilitySchema.prefault({}) as Section<typeof observabilitySchema>,
   /** Retention of every log group (Lambda logs and API access logs), in days; one of CloudWatch's values. @default 30 */
   logRetentionDays: z
     .number()
@@ -256,6 +259,8 @@ export type EventBridgeConfig = StripeWebhooksConfig['eventBridge'];
 export type AlarmThresholds = StripeWebhooksConfig['alarms']['thresholds'];
 /** CloudWatch alarms and where they notify. */
 export type AlarmsConfig = StripeWebhooksConfig['alarms'];
+/** X-Ray tracing. */
+export type ObservabilityConfig = StripeWebhooksConfig['observability'];
 
 /** The configuration with nothing set: every default. */
 export const DEFAULT_CONFIG: StripeWebhooksConfig = configSchema.parse({});

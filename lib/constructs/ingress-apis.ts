@@ -1,6 +1,6 @@
 /**
- * The API Gateway front of the ingress Lambda (lib/constructs/ingress.ts): an HTTP API, or a REST API with X-Ray and
- * optional WAF. Both have exactly two routes, a throttled stage and JSON access logs without bodies or signatures.
+ * The API Gateway front of the ingress Lambda (lib/constructs/ingress.ts): an HTTP API, or a REST API with X-Ray (when
+ * `observability.tracing` is on) and optional WAF. Both have exactly two routes, a throttled stage and JSON access logs without bodies or signatures.
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
@@ -24,6 +24,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ingressEnv } from '../../lambdas/ingress/env';
+import { DEFAULT_CONFIG } from '../config';
+import { NO_TRACING_REASON } from './node-function';
 import { WebhookWebAcl } from './web-acl';
 
 /** The path Stripe delivers webhooks to. */
@@ -85,6 +87,8 @@ export interface ApiProps {
   readonly waf?: boolean;
   readonly wafRateLimitPer5Minutes?: number;
   readonly maxBodyBytes?: number;
+  /** X-Ray tracing of the REST stage (with the Lambda's). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
 }
 
 export function buildHttpApi(
@@ -150,7 +154,7 @@ export function buildRestApi(
     ...((props.apiGatewayAccountRole ?? true) ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
     deployOptions: {
       stageName: REST_STAGE_NAME,
-      tracingEnabled: true,
+      tracingEnabled: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       throttlingRateLimit: throttle.rateLimit,
       throttlingBurstLimit: throttle.burstLimit,
       accessLogDestination: new RestLogGroupDestination(accessLogGroup),
@@ -212,6 +216,9 @@ export function buildRestApi(
       '(customer data); JSON access logs on this stage and the Lambda logs record every request instead.',
   });
   for (const [id, reason] of Object.entries(REST_STAGE_PCI_REASONS)) Validations.of(stage).acknowledge({ id, reason });
+  if (!(props.tracing ?? DEFAULT_CONFIG.observability.tracing)) {
+    Validations.of(stage).acknowledge({ id: 'Serverless-APIGWXrayEnabled', reason: NO_TRACING_REASON });
+  }
   if (!props.waf) {
     Validations.of(stage).acknowledge({
       id: 'PCI.DSS.321-APIGWAssociatedWithWAF',

@@ -10,8 +10,9 @@
  *
  * Two flavours (`apiType`):
  * - `http` (default): an HTTP API, $1.00 per million requests. HTTP APIs support neither X-Ray nor WAF: a trace
- *   starts at the Lambda (active tracing).
- * - `rest`: a REST API (Lambda proxy, payload format 1.0), $3.50 per million: X-Ray tracing on the stage, and an
+ *   starts at the Lambda (active tracing, when `observability.tracing` is on).
+ * - `rest`: a REST API (Lambda proxy, payload format 1.0), $3.50 per million: X-Ray tracing on the stage (with
+ *   `observability.tracing`), and an
  *   optional WAF web ACL (`waf`).
  * API Gateway itself refuses request bodies over 10 MB; the Lambda refuses anything over `maxBodyBytes` (and with
  * WAF, so does the web ACL, before the Lambda runs).
@@ -67,6 +68,8 @@ export interface IngressProps {
   readonly signatureTolerance?: Duration;
   /** Retention of the function's logs and the access logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray active tracing of the function(s) (NodeFunctionProps.tracing). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/ingress/handler.ts */
@@ -154,6 +157,7 @@ export class Ingress extends Construct {
       // Stripe waits on this function's cold start; the source map ships, Node does not parse it at start.
       sourceMapsAtRuntime: false,
       logRetention,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy,
     });
     this.function = fn.function;

@@ -1,6 +1,6 @@
 /**
  * The one way this app builds a Lambda function: arm64, a current Node.js runtime, ESM with source maps, an explicit
- * log group with retention, JSON logs and X-Ray tracing. The code comes from one of two places (docs/library.md):
+ * log group with retention, JSON logs, and X-Ray active tracing when the config's `observability.tracing` asks. The code comes from one of two places (docs/library.md):
  * - in this repository, the TypeScript entry, bundled by esbuild at synth (NodejsFunction);
  * - in the published package, which ships no Lambda sources, the bundle `npm run build` made from that same entry
  *   with the same esbuild options (`dist/lambdas/<entry>/index.mjs`), as a plain asset: a consumer's synth needs
@@ -114,7 +114,7 @@ export interface NodeFunctionProps {
   /**
    * Run with `NODE_OPTIONS=--enable-source-maps`, so stack traces in the logs point into the TypeScript sources.
    * Node then reads and parses the bundle's source map at every cold start (about 16 ms of CPU for the ingress,
-   * docs/performance.md). Without it the map still ships in the asset, and a minified position in a stack trace maps
+   * docs/performance.md, about 40 ms for the processor: both run without). Without it the map still ships in the asset, and a minified position in a stack trace maps
    * back offline (docs/observability.md).
    * @default true
    */
@@ -123,6 +123,13 @@ export interface NodeFunctionProps {
   readonly logRetention?: RetentionDays;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * X-Ray active tracing (the config's `observability.tracing`). The function learns it from POWERTOOLS_TRACE_ENABLED
+   * (Powertools Tracer reads the same variable), so a handler loads no tracer when it is off. Off, the role gets no
+   * X-Ray permission.
+   * @default false
+   */
+  readonly tracing?: boolean;
   /**
    * Why the function needs no dead-letter queue for asynchronous invocations (the reason given to cdk-nag's
    * Serverless-LambdaDLQ). Functions invoked asynchronously (schedules, CloudFormation) must say why.
@@ -135,6 +142,11 @@ export interface NodeFunctionProps {
 const XRAY_WILDCARD_REASON =
   'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so Resource "*" is the only ' +
   'possible scope; the tests check that X-Ray is the only statement with Resource "*".';
+/** Why a function or API stage without X-Ray tracing is accepted (cdk-nag's tracing rules). */
+export const NO_TRACING_REASON =
+  'X-Ray tracing is off by default for its cost: Lambda active tracing samples by a fixed rule (1 request/s + 5%), ' +
+  'so at low volume nearly every invocation is traced, which costs more than the rest of the pipeline; the config ' +
+  'switch observability.tracing turns it on (README, docs/observability.md).';
 const ASYNC_DLQ_REASON =
   'A Lambda dead-letter queue only catches asynchronous invocations; these functions are invoked synchronously ' +
   '(API Gateway, SQS event source), so failures go back to Stripe (retries) or to the SQS redrive policy and FIFO DLQ.';
@@ -157,6 +169,7 @@ export class NodeFunction extends Construct {
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
     this.serviceName = props.environment?.POWERTOOLS_SERVICE_NAME ?? props.functionName;
+    const tracing = props.tracing ?? false;
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
       logGroupName: `/aws/lambda/${props.functionName}`,
@@ -183,13 +196,15 @@ export class NodeFunction extends Construct {
         ...(props.sourceMapsAtRuntime === false ? {} : { NODE_OPTIONS: '--enable-source-maps' }),
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_TRACE_ENABLED: String(tracing),
         ...props.environment,
       },
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
-      tracing: Tracing.ACTIVE,
+      // Off: no TracingConfig at all, so CDK adds no X-Ray statement to the role either.
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
     } satisfies Omit<FunctionProps, 'code' | 'handler'>;
     this.function = existsSync(props.entry)
       ? new NodejsFunction(this, 'Function', {
@@ -206,10 +221,17 @@ export class NodeFunction extends Construct {
           handler: 'index.handler',
         });
 
-    // The X-Ray statement is the one CDK adds for active tracing, in the role's default policy.
-    const defaultPolicy: IConstruct | undefined = this.role.node.tryFindChild('DefaultPolicy');
-    if (defaultPolicy) {
-      Validations.of(defaultPolicy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY_WILDCARD_REASON });
+    if (tracing) {
+      // The X-Ray statement is the one CDK adds for active tracing, in the role's default policy.
+      const defaultPolicy: IConstruct | undefined = this.role.node.tryFindChild('DefaultPolicy');
+      if (defaultPolicy) {
+        Validations.of(defaultPolicy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: XRAY_WILDCARD_REASON,
+        });
+      }
+    } else {
+      Validations.of(this.function).acknowledge({ id: 'Serverless-LambdaTracing', reason: NO_TRACING_REASON });
     }
     Validations.of(this.function).acknowledge({
       id: 'Serverless-LambdaDLQ',

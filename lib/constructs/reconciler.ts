@@ -59,6 +59,8 @@ export interface ReconcilerProps {
   readonly stripeApiVersion?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray active tracing of the function(s) (NodeFunctionProps.tracing). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/reconciler/handler.ts */
@@ -116,6 +118,7 @@ export class Reconciler extends Construct {
       timeout,
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.function = fn.function;

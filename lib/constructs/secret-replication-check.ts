@@ -12,6 +12,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { replicationCheckEnv } from '../../lambdas/rotation/replication/env';
 import type { EnvInput } from '../../lambdas/shared/env';
+import { DEFAULT_CONFIG } from '../config';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
@@ -25,6 +26,8 @@ export interface SecretReplicationCheckProps {
   readonly secrets: StripeSecrets;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray active tracing of the function(s) (NodeFunctionProps.tracing). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -51,6 +54,7 @@ export class SecretReplicationCheck extends Construct {
       timeout: Duration.seconds(30),
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       noDeadLetterQueueReason:
         'The check runs every few minutes and only reads: a lost run is repeated by the next one, and the alarm ' +

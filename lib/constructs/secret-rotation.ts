@@ -83,6 +83,8 @@ export interface StripeSecretRotationProps {
   readonly stripeApiVersion?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray active tracing of the function(s) (NodeFunctionProps.tracing). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -137,6 +139,7 @@ export class StripeSecretRotation extends Construct {
       timeout: Duration.seconds(60),
       environment: webhookEnvironment,
       logRetention,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy,
       noDeadLetterQueueReason:
         'Secrets Manager invokes the rotation steps synchronously and retries a failed rotation itself; the hourly ' +
@@ -156,6 +159,7 @@ export class StripeSecretRotation extends Construct {
       timeout: Duration.seconds(30),
       environment: apiKeyEnvironment,
       logRetention,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy,
     });
     this.apiKeyFunction = apiKeyFn.function;

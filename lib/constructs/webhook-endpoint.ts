@@ -24,6 +24,7 @@ import { Construct } from 'constructs';
 import type { EnvInput } from '../../lambdas/shared/env';
 import { sharedEnv } from '../../lambdas/shared/env-specs';
 import type { webhookEndpointEnv } from '../../lambdas/webhook-endpoint/env';
+import { DEFAULT_CONFIG } from '../config';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecrets } from './stripe-secrets';
 
@@ -56,6 +57,8 @@ export interface StripeWebhookEndpointProps {
   readonly manage?: boolean;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** X-Ray active tracing of the function(s) (NodeFunctionProps.tracing). @default - the config's `observability.tracing` */
+  readonly tracing?: boolean;
   /** @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -85,6 +88,7 @@ export class StripeWebhookEndpoint extends Construct {
       timeout: Duration.minutes(2),
       environment,
       logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      tracing: props.tracing ?? DEFAULT_CONFIG.observability.tracing,
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       noDeadLetterQueueReason:
         'The Provider framework invokes it synchronously and answers CloudFormation with its result or its error, so ' +

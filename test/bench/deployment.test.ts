@@ -4,7 +4,11 @@ import { readDeployment, synthTemplate, type Template } from '../../bench/deploy
 describe('readDeployment', () => {
   it('reads the cost-relevant settings from the synthesized template, not from defaults', () => {
     const deployed = readDeployment(
-      synthTemplate({ processor: { memoryMb: 1024, batchSize: 4, maxConcurrency: 7 }, ingress: { memoryMb: 384 } }),
+      synthTemplate({
+        processor: { memoryMb: 1024, batchSize: 4, maxConcurrency: 7 },
+        ingress: { memoryMb: 384 },
+        observability: { tracing: true },
+      }),
     );
     expect(deployed).toMatchObject({
       api: 'http',
@@ -16,6 +20,12 @@ describe('readDeployment', () => {
       systemLogLevel: 'WARN',
       fixed: { secrets: 2, kmsKeys: 4 },
     });
+  }, 60_000);
+
+  it('finds no tracing in the default template (observability.tracing is off), so the cost model adds no X-Ray', () => {
+    const deployed = readDeployment(synthTemplate({}));
+    expect(deployed.ingress.tracing).toBe(false);
+    expect(deployed.processor.tracing).toBe(false);
   }, 60_000);
 
   it('recognises a REST API, the x86 default and functions without tracing', () => {

@@ -86,6 +86,8 @@ describe('defaults', () => {
           wafBodyRuleMatchesPer5Minutes: 5,
         },
       },
+      // X-Ray is off unless asked: Lambda cannot sample it down, and it would cost more than the pipeline.
+      observability: { tracing: false },
       logRetentionDays: 30,
       removalPolicy: 'retain',
       stripe: {},

@@ -63,6 +63,8 @@ function variants(): Stack[] {
     { ingress: { apiType: 'rest' } },
     { ingress: { apiType: 'rest', waf: true, stripeIpAllowlist: true }, alarms: { email: 'oncall@example.com' } },
     { secondaryRegions: ['eu-west-1'], removalPolicy: 'destroy', eventSink: { archiveRetentionDays: 7 } },
+    // With X-Ray on, every role gets CDK's X-Ray statement: the one Resource "*" allowed.
+    { ingress: { apiType: 'rest' }, observability: { tracing: true } },
   ]) {
     stacks.push(...createRegionalStacks(new App({ context: NO_BUNDLING }), parseConfig(config)));
   }

@@ -124,6 +124,22 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none with X-Ray tracing on, REST stage included (nothing then excuses missing tracing)', () => {
+    const app = newApp();
+    createRegionalStacks(app, parseConfig({ ingress: { apiType: 'rest' }, observability: { tracing: true } }));
+    expect(nagViolations(app)).toEqual([]);
+    const ids = acknowledgements(app).map((a) => a.id);
+    expect(ids).not.toContain('Serverless-APIGWXrayEnabled');
+    // CDK's X-Ray statement (Resource "*", the only scope X-Ray has) is acknowledged only now.
+    expect(ids).toContain('AwsSolutions-IAM5[Resource::*]');
+    // Only the Provider framework function of the endpoint custom resource, which aws-cdk-lib cannot trace.
+    expect(
+      acknowledgements(app)
+        .filter((a) => a.id === 'Serverless-LambdaTracing')
+        .map((a) => a.construct.node.path),
+    ).toEqual([expect.stringMatching(/WebhookEndpoint\/Provider\/framework-onEvent/)]);
+  });
+
   it('reports none for the REST API with WAF, the Stripe IP allowlist and an alarm e-mail', () => {
     const app = newApp();
     createRegionalStacks(
@@ -200,7 +216,6 @@ describe('cdk-nag', () => {
       expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(
         [
           'AwsSolutions-APIG4',
-          'AwsSolutions-IAM5[Resource::*]',
           'AwsSolutions-SMG4',
           'Serverless-EventBusDLQ',
           'Serverless-LambdaDLQ',
@@ -257,6 +272,7 @@ describe('cdk-nag', () => {
         'PCI.DSS.321-APIGWCacheEnabledAndEncrypted',
         'PCI.DSS.321-APIGWExecutionLoggingEnabled',
         'PCI.DSS.321-APIGWSSLEnabled',
+        'Serverless-APIGWXrayEnabled',
       ]);
       const withWaf = new App({ context: NO_BUNDLING });
       createRegionalStacks(withWaf, parseConfig({ ingress: { apiType: 'rest', waf: true } }));

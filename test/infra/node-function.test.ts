@@ -17,27 +17,32 @@ import {
 } from './helpers';
 
 const { template, stack } = synthRegionalStack();
+const traced = synthRegionalStack({ observability: { tracing: true } });
 const FUNCTIONS = ['stripe-webhooks-ingress', 'stripe-webhooks-processor'] as const;
 
 describe('both Lambda functions', () => {
-  it.each(FUNCTIONS)(
-    '%s runs on arm64 with the Node.js 24 runtime, ESM handler, JSON logs and active tracing',
-    (name) => {
-      expect(functionProps(template, name)).toMatchObject({
-        Architectures: ['arm64'],
-        Runtime: 'nodejs24.x',
-        Handler: 'index.handler',
-        TracingConfig: { Mode: 'Active' },
-        LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
-      });
-    },
-  );
-
-  it("runs the processor with source maps and the ingress without (its cold start is on Stripe's clock)", () => {
-    expect(environmentOf(template, 'stripe-webhooks-processor')).toMatchObject({
-      NODE_OPTIONS: '--enable-source-maps',
+  it.each(FUNCTIONS)('%s runs on arm64 with the Node.js 24 runtime, ESM handler and JSON logs', (name) => {
+    expect(functionProps(template, name)).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
     });
-    expect(environmentOf(template, 'stripe-webhooks-ingress')).not.toHaveProperty('NODE_OPTIONS');
+  });
+
+  it.each(FUNCTIONS)('%s has no X-Ray tracing by default, and says so to its code', (name) => {
+    expect(functionProps(template, name).TracingConfig).toBeUndefined();
+    expect(environmentOf(template, name).POWERTOOLS_TRACE_ENABLED).toBe('false');
+    expect(JSON.stringify(statementsOfFunction(template, name))).not.toContain('xray:');
+  });
+
+  it.each(FUNCTIONS)('%s has active tracing with observability.tracing on, and says so to its code', (name) => {
+    expect(functionProps(traced.template, name).TracingConfig).toEqual({ Mode: 'Active' });
+    expect(environmentOf(traced.template, name).POWERTOOLS_TRACE_ENABLED).toBe('true');
+  });
+
+  it.each(FUNCTIONS)('%s runs without --enable-source-maps: parsing the map costs its cold start', (name) => {
+    expect(environmentOf(template, name)).not.toHaveProperty('NODE_OPTIONS');
   });
 
   it('matches the Node flags the cold-path benches run the bundles with', () => {
@@ -92,9 +97,15 @@ describe('both Lambda functions', () => {
     ]);
   });
 
-  it('only X-Ray is granted on Resource "*" (X-Ray has no resource-level permissions)', () => {
+  it('grants nothing on Resource "*" with tracing off (the default)', () => {
     for (const name of FUNCTIONS) {
-      const wildcard = statementsOfFunction(template, name).filter((s) => JSON.stringify(s.Resource) === '"*"');
+      expect(statementsOfFunction(template, name).filter((s) => JSON.stringify(s.Resource) === '"*"')).toEqual([]);
+    }
+  });
+
+  it('with tracing on, grants only X-Ray on Resource "*" (X-Ray has no resource-level permissions)', () => {
+    for (const name of FUNCTIONS) {
+      const wildcard = statementsOfFunction(traced.template, name).filter((s) => JSON.stringify(s.Resource) === '"*"');
       expect(wildcard).toHaveLength(1);
       expect([wildcard[0]!.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     }
@@ -135,6 +146,7 @@ describe('NodeFunction', () => {
           FOO: 'bar',
           POWERTOOLS_SERVICE_NAME: 'custom',
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          POWERTOOLS_TRACE_ENABLED: 'false',
         },
       },
     });

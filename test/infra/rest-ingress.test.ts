@@ -67,12 +67,17 @@ describe('REST API ingress', () => {
     });
   });
 
-  it('traces the stage with X-Ray, throttles it, and writes JSON access logs without bodies or headers', () => {
+  it('traces the stage with X-Ray only when observability.tracing is on (off by default: its cost)', () => {
+    expect(onlyResource(rest.template, 'AWS::ApiGateway::Stage').props.TracingEnabled).toBe(false);
+    const traced = synthRegionalStack({ ingress: { apiType: 'rest' }, observability: { tracing: true } });
+    expect(onlyResource(traced.template, 'AWS::ApiGateway::Stage').props.TracingEnabled).toBe(true);
+  });
+
+  it('throttles the stage and writes JSON access logs without bodies or headers', () => {
     const { template } = rest;
     const stage = onlyResource(template, 'AWS::ApiGateway::Stage').props;
     expect(stage).toMatchObject({
       StageName: REST_STAGE_NAME,
-      TracingEnabled: true,
       MethodSettings: [
         expect.objectContaining({
           HttpMethod: '*',
