@@ -178,7 +178,7 @@ describe('a local run, as an operator sees it', () => {
   it('logs the accepted event with its id, type, SQS message id and API request id', () => {
     const accepted = lines().find((l) => l.message === 'webhook accepted');
     expect(accepted).toMatchObject({
-      level: 'INFO',
+      level: 'DEBUG',
       service: 'stripe-ingress',
       eventId,
       eventType: 'charge.succeeded',

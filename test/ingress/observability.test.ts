@@ -36,6 +36,21 @@ function total(value: unknown): number {
   return Number(value ?? 0);
 }
 
+/** An ingress over a fresh local queue, logging at `logLevel` and counting into `metrics`. */
+async function observedIngress(logLevel: 'DEBUG' | 'INFO', metrics: Metrics) {
+  return createIngress({
+    sqs: local.queue,
+    queueUrl: await local.freshFifoQueue(),
+    webhookSecrets: staticSecret(SECRET),
+    toleranceSeconds: 300,
+    maxBodyBytes: 65_536,
+    maxMessageBytes: 262_144,
+    logger: new Logger({ serviceName: 'stripe-ingress', logLevel }),
+    metrics,
+    now: () => NOW_MS,
+  });
+}
+
 describe('logs and metrics', () => {
   it('logs event ids and reason codes, never the body or the secret, and emits the documented metrics', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
@@ -43,17 +58,7 @@ describe('logs and metrics', () => {
     const event = paymentIntentEvent({ id: 'evt_observed_1', extra: { payment_method: marker } });
     const lines = await captureOutput(async () => {
       const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
-      const ingress = createIngress({
-        sqs: local.queue,
-        queueUrl: await local.freshFifoQueue(),
-        webhookSecrets: staticSecret(SECRET),
-        toleranceSeconds: 300,
-        maxBodyBytes: 65_536,
-        maxMessageBytes: 262_144,
-        logger: new Logger({ serviceName: 'stripe-ingress', logLevel: 'DEBUG' }),
-        metrics,
-        now: () => NOW_MS,
-      });
+      const ingress = await observedIngress('DEBUG', metrics);
       expect((await ingress.handleHttp(signedWebhook(event))).statusCode).toBe(200);
       const forged = signedWebhook(paymentIntentEvent({ extra: { payment_method: marker } }), { secret: 'whsec_f' });
       expect((await ingress.handleHttp(forged)).statusCode).toBe(400);
@@ -94,5 +99,23 @@ describe('logs and metrics', () => {
     expect(total(flushed?.WebhookAccepted)).toBe(1);
     expect(total(flushed?.EventBridgeAccepted)).toBe(1);
     expect(flushed?.Reason).toBeUndefined(); // the per-request metrics carry no Reason dimension
+  });
+
+  it('writes only its metrics for an accepted webhook at INFO, and the rejection line for a refused one', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const lines = await captureOutput(async () => {
+      const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
+      const ingress = await observedIngress('INFO', metrics);
+      expect((await ingress.handleHttp(signedWebhook(paymentIntentEvent()))).statusCode).toBe(200);
+      metrics.publishStoredMetrics();
+      const forged = signedWebhook(paymentIntentEvent(), { secret: 'whsec_f' });
+      expect((await ingress.handleHttp(forged)).statusCode).toBe(400);
+    });
+    vi.unstubAllEnvs();
+
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = records.filter((r) => !('_aws' in r));
+    expect(logs.map((l) => l.message)).toEqual(['request rejected']);
+    expect(records.find((r) => 'WebhookAccepted' in r)).toBeDefined();
   });
 });
