@@ -23,7 +23,7 @@ import { METRICS_NAMESPACE } from '../shared/metrics';
 import { stripeBudgetShare } from '../shared/request-budget';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
-import { composeProcessor } from './compose';
+import { composeProcessor, sinkFor } from './compose';
 import type { TraceFn } from './core';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
@@ -82,7 +82,7 @@ const processor = composeProcessor(env, {
   dynamo,
   sqs,
   stripe,
-  sink: createEventBridgeSink({ client: eventBridge, eventBusName: env.EVENT_BUS_NAME }),
+  sink: sinkFor(env, (eventBusName) => createEventBridgeSink({ client: eventBridge, eventBusName })),
   invokeHandler: createLambdaInvoker(tracer.captureAWSv3Client(new LambdaClient({}))),
   logger,
   metrics,

@@ -32,6 +32,7 @@ import type { EnvInput } from '../../lambdas/shared/env';
 import { DEFAULT_CONFIG } from '../config';
 import type { EventQueue } from './event-queue';
 import { buildHttpApi, buildRestApi } from './ingress-apis';
+import { buildFunctionUrl, type IngressFunctionUrl } from './ingress-function-url';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecretReader } from './stripe-secret-reader';
 import type { WebhookWebAcl } from './web-acl';
@@ -44,8 +45,8 @@ export {
   WEBHOOK_PATH,
 } from './ingress-apis';
 
-/** Which API Gateway flavour fronts the ingress. */
-export type IngressApiType = 'http' | 'rest';
+/** What fronts the ingress Lambda: an API Gateway HTTP or REST API, or the Lambda's own function URL. */
+export type IngressApiType = 'http' | 'rest' | 'function-url';
 
 /** Props of Ingress. */
 export interface IngressProps {
@@ -71,8 +72,16 @@ export interface IngressProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/ingress/handler.ts */
   readonly entry?: string;
-  /** `http` (HTTP API) or `rest` (REST API with X-Ray, and WAF if asked). @default - the config's `ingress.apiType` */
+  /**
+   * `http` (HTTP API), `rest` (REST API with X-Ray, and WAF if asked) or `function-url` (the Lambda's own URL, see
+   * ingress-function-url.ts). @default - the config's `ingress.apiType`
+   */
   readonly apiType?: IngressApiType;
+  /**
+   * With `function-url`: the function's reserved concurrency, the URL's throttle.
+   * @default - the config's `ingress.functionUrlReservedConcurrency`
+   */
+  readonly functionUrlReservedConcurrency?: number;
   /** Put a WAF web ACL in front of the REST API (`apiType: 'rest'` only). @default false */
   readonly waf?: boolean;
   /** With `waf`: requests one source IP may send per 5 minutes. @default - the config's `ingress.wafRateLimitPer5Minutes` */
@@ -96,14 +105,16 @@ export class Ingress extends Construct {
   readonly function: LambdaFunction;
   /** Powertools service name of the function: the `service` dimension of its custom metrics. */
   readonly serviceName: string;
-  /** Which API Gateway flavour this is. */
+  /** What fronts the function. */
   readonly apiType: IngressApiType;
-  /** The API: an HTTP API (`<appName>-http-api`) or a REST API (`<appName>-rest-api`). */
-  readonly api: HttpApi | RestApi;
-  /** The throttled, access-logged stage (`$default` for HTTP, `webhooks` for REST). */
-  readonly stage: HttpStage | Stage;
-  /** Where the stage writes its JSON access logs. */
-  readonly accessLogGroup: LogGroup;
+  /** The API: an HTTP API (`<appName>-http-api`) or a REST API (`<appName>-rest-api`); none with `function-url`. */
+  readonly api?: HttpApi | RestApi;
+  /** The throttled, access-logged stage (`$default` for HTTP, `webhooks` for REST); none with `function-url`. */
+  readonly stage?: HttpStage | Stage;
+  /** Where the stage writes its JSON access logs; none with `function-url` (function URLs write no access log). */
+  readonly accessLogGroup?: LogGroup;
+  /** The function URL, with `function-url`. */
+  readonly functionUrl?: IngressFunctionUrl;
   /** The WAF web ACL in front of the REST API stage, when `waf` is on. */
   readonly webAcl?: WebhookWebAcl;
   /** The URL to register with Stripe as the webhook endpoint. */
@@ -163,6 +174,15 @@ export class Ingress extends Construct {
     props.eventQueue.grantHealthProbe(this.function);
     props.secrets.grantReadWebhookSecret(this.function);
 
+    if (this.apiType === 'function-url') {
+      this.functionUrl = buildFunctionUrl(
+        this.function,
+        props.functionUrlReservedConcurrency ?? DEFAULT_CONFIG.ingress.functionUrlReservedConcurrency,
+      );
+      this.webhookUrl = this.functionUrl.webhookUrl;
+      this.healthUrl = this.functionUrl.healthUrl;
+      return;
+    }
     const accessLogGroup = new LogGroup(this, 'AccessLogs', {
       logGroupName: `/aws/vendedlogs/apigateway/${props.appName}-${this.apiType}-api`,
       retention: logRetention,
@@ -183,16 +203,20 @@ export class Ingress extends Construct {
 
   /** 5xx answers of the API (API Gateway's, and the Lambda's own 500s), summed per period. */
   metricServerErrors(props?: MetricOptions): Metric {
-    return this.api.metricServerError({ statistic: 'Sum', ...props });
+    return (
+      this.functionUrl?.metric('Url5xxCount', props) ?? this.api!.metricServerError({ statistic: 'Sum', ...props })
+    );
   }
 
   /** 4xx answers of the API (refused webhooks, throttling, WAF blocks), summed per period. */
   metricClientErrors(props?: MetricOptions): Metric {
-    return this.api.metricClientError({ statistic: 'Sum', ...props });
+    return (
+      this.functionUrl?.metric('Url4xxCount', props) ?? this.api!.metricClientError({ statistic: 'Sum', ...props })
+    );
   }
 
   /** Requests the API received, summed per period. */
   metricRequests(props?: MetricOptions): Metric {
-    return this.api.metricCount({ statistic: 'Sum', ...props });
+    return this.functionUrl?.metric('UrlRequestCount', props) ?? this.api!.metricCount({ statistic: 'Sum', ...props });
   }
 }
