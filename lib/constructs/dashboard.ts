@@ -99,8 +99,8 @@ export class StripeWebhooksDashboard extends Construct {
       new GraphWidget({
         title: 'Webhooks received / accepted / rejected (per minute)',
         left: [
-          ingressMetric('WebhookReceived', 'received'),
-          ingressMetric('WebhookAccepted', 'accepted'),
+          ingress.metricWebhooksReceived({ period: MINUTE, label: 'received' }),
+          ingress.metricWebhooksAccepted({ period: MINUTE, label: 'accepted' }),
           ingressMetric('EventBridgeAccepted', 'accepted (EventBridge)'),
           ingressMetric('EnqueueFailed', 'enqueue failed'),
         ],

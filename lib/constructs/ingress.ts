@@ -22,8 +22,8 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RestApi, Stage } from 'aws-cdk-lib/aws-apigateway';
-import type { HttpApi, HttpStage, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
-import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { HttpApi, type HttpStage, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type IMetric, MathExpression, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -31,7 +31,7 @@ import { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import { DEFAULT_CONFIG } from '../config';
 import type { EventQueue } from './event-queue';
-import { buildHttpApi, buildRestApi } from './ingress-apis';
+import { buildHttpApi, buildRestApi, WEBHOOK_PATH } from './ingress-apis';
 import { buildFunctionUrl, type IngressFunctionUrl } from './ingress-function-url';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecretReader } from './stripe-secret-reader';
@@ -213,6 +213,49 @@ export class Ingress extends Construct {
     return (
       this.functionUrl?.metric('Url4xxCount', props) ?? this.api!.metricClientError({ statistic: 'Sum', ...props })
     );
+  }
+
+  /**
+   * `POST /stripe/webhook` requests the front received, summed per period: API Gateway's route metric (HTTP API),
+   * the API's count (REST, whose stage publishes no per-method metrics: /health included), or the function URL's.
+   */
+  metricWebhooksReceived(props?: MetricOptions): IMetric {
+    return this.webhookRouteMetrics(props).received;
+  }
+
+  /**
+   * Webhooks answered 2xx (verified and on the queue: the ingress answers 200 only after SendMessage succeeded),
+   * summed per period: received minus 4xx and 5xx of the same metrics as metricWebhooksReceived.
+   */
+  metricWebhooksAccepted(props?: MetricOptions): IMetric {
+    const { received, clientErrors, serverErrors } = this.webhookRouteMetrics(props);
+    return new MathExpression({
+      expression: 'received - clientErrors - serverErrors',
+      usingMetrics: { received, clientErrors, serverErrors },
+      label: props?.label ?? 'accepted',
+      ...(props?.period ? { period: props.period } : {}),
+    });
+  }
+
+  private webhookRouteMetrics(props?: MetricOptions): { received: Metric; clientErrors: Metric; serverErrors: Metric } {
+    const plain = { ...props, label: undefined };
+    if (this.api instanceof HttpApi && this.stage) {
+      // The stage has detailed (per-route) metrics on: dimensions ApiId, Stage, Method, Resource.
+      const route = {
+        ApiId: this.api.apiId,
+        Stage: this.stage.stageName,
+        Method: 'POST',
+        Resource: WEBHOOK_PATH,
+      };
+      const m = (metricName: string) =>
+        new Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: route, statistic: 'Sum', ...plain });
+      return { received: m('Count'), clientErrors: m('4xx'), serverErrors: m('5xx') };
+    }
+    return {
+      received: this.metricRequests(plain),
+      clientErrors: this.metricClientErrors(plain),
+      serverErrors: this.metricServerErrors(plain),
+    };
   }
 
   /** Requests the API received, summed per period. */
