@@ -60,7 +60,9 @@ export interface DeploymentShape {
   readonly ingress: FunctionShape;
   readonly processor: FunctionShape & { readonly batchSize: number };
   /** How each function reads its Stripe secret: through a cache with a TTL, or from Secrets Manager every time. */
-  readonly secrets: { readonly mode: 'cached'; readonly ttlSeconds: number } | { readonly mode: 'per-invocation' };
+  readonly secrets:
+    | { readonly mode: 'cached'; readonly ingressTtlSeconds: number; readonly processorTtlSeconds: number }
+    | { readonly mode: 'per-invocation' };
   /** Whether the API stage writes an access log line per request. */
   readonly apiAccessLogs: boolean;
 }
@@ -210,6 +212,24 @@ export function platformLogBytes(fn: FunctionShape): number {
   return platformLogLines(fn).reduce((n, line) => n + Buffer.byteLength(line, 'utf8') + 1, 0);
 }
 
+/** CloudWatch Logs bytes per event by source, as `deployment` writes them at `usage`. */
+export function logBytesPerEvent(
+  deployment: DeploymentShape,
+  usage: Usage,
+): { ingress: number; processor: number; apiAccess: number; platform: number; total: number } {
+  const logs = usage.logBytesPerEvent;
+  const recordsPerBatch = Math.min(usage.recordsPerInvocation, deployment.processor.batchSize);
+  const platform = platformLogBytes(deployment.ingress) + platformLogBytes(deployment.processor) / recordsPerBatch;
+  const apiAccess = deployment.apiAccessLogs ? logs.apiAccess : 0;
+  return {
+    ingress: logs.ingress,
+    processor: logs.processor,
+    apiAccess,
+    platform,
+    total: logs.ingress + logs.processor + apiAccess + platform,
+  };
+}
+
 /** Dollars per million webhooks for `deployment` at `usage` and `prices`, by component. */
 export function costPerMillion(deployment: DeploymentShape, usage: Usage, prices: PriceTable): CostBreakdown {
   const lines: CostLine[] = [];
@@ -293,20 +313,20 @@ export function costPerMillion(deployment: DeploymentShape, usage: Usage, prices
     secretCalls = MILLION + processorInvocations;
     secretBasis = `one GetSecretValue per invocation: ${fmt(MILLION)} ingress + ${fmt(processorInvocations)} processor`;
   } else {
-    const ttl = deployment.secrets.ttlSeconds;
+    const { ingressTtlSeconds, processorTtlSeconds } = deployment.secrets;
     const monthly = usage.monthlyWebhooks;
     const ingressCalls = cachedSecretCallsPerMonth({
       invocationsPerMonth: monthly,
       invocationSeconds: usage.ingressBilledMs / 1000,
-      ttlSeconds: ttl,
+      ttlSeconds: ingressTtlSeconds,
     });
     const processorCalls = cachedSecretCallsPerMonth({
       invocationsPerMonth: monthly / recordsPerBatch,
       invocationSeconds: usage.processorBilledMs / 1000,
-      ttlSeconds: ttl,
+      ttlSeconds: processorTtlSeconds,
     });
     secretCalls = (ingressCalls + processorCalls) * perMonthToPerMillion;
-    secretBasis = `cache TTL ${ttl} s: one refresh per warm container per TTL, ${fmt(usage.monthlyWebhooks)} webhooks/month spread evenly`;
+    secretBasis = `cache TTL ${ingressTtlSeconds} s ingress, ${processorTtlSeconds} s processor: one refresh per warm container per TTL, ${fmt(usage.monthlyWebhooks)} webhooks/month spread evenly`;
   }
   add(
     'Secrets Manager API calls',
@@ -325,15 +345,12 @@ export function costPerMillion(deployment: DeploymentShape, usage: Usage, prices
   }
 
   // CloudWatch Logs: what the code writes, the access log, and the platform lines Lambda adds per invocation.
-  const logs = usage.logBytesPerEvent;
-  const platform = platformLogBytes(deployment.ingress) + platformLogBytes(deployment.processor) / recordsPerBatch;
-  const accessLog = deployment.apiAccessLogs ? logs.apiAccess : 0;
-  const perEvent = logs.ingress + logs.processor + accessLog + platform;
-  const gb = (MILLION * perEvent) / GB;
+  const logs = logBytesPerEvent(deployment, usage);
+  const gb = (MILLION * logs.total) / GB;
   add(
     'CloudWatch Logs ingestion',
     gb * prices.cloudWatchLogs.ingestionPerGB,
-    `${Math.round(perEvent)} B/event (ingress ${Math.round(logs.ingress)}, processor ${Math.round(logs.processor)}${accessLog ? `, API access ${Math.round(accessLog)}` : ''}, Lambda platform lines ${Math.round(platform)}) = ${gb.toFixed(2)} GB x $${prices.cloudWatchLogs.ingestionPerGB}/GB`,
+    `${Math.round(logs.total)} B/event (ingress ${Math.round(logs.ingress)}, processor ${Math.round(logs.processor)}${logs.apiAccess ? `, API access ${Math.round(logs.apiAccess)}` : ''}, Lambda platform lines ${Math.round(logs.platform)}) = ${gb.toFixed(2)} GB x $${prices.cloudWatchLogs.ingestionPerGB}/GB`,
   );
 
   // X-Ray: outside the brief's table, but on the bill when tracing is active.

@@ -119,7 +119,7 @@ export function readDeployment(template: Template): DeployedShape {
     eventSink: hasEnv(processor.Properties ?? {}, 'EVENT_BUS_NAME'),
     ingress: fnShape(ingress.Properties ?? {}),
     processor: { ...fnShape(processor.Properties ?? {}), batchSize: Number(mapping.BatchSize ?? 10) },
-    secrets: { mode: 'cached', ttlSeconds: Math.min(ingressTtl, processorTtl) },
+    secrets: { mode: 'cached', ingressTtlSeconds: ingressTtl, processorTtlSeconds: processorTtl },
     apiAccessLogs,
     processorMaxConcurrency: (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
     functionNames: {

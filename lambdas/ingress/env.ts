@@ -21,7 +21,13 @@ export const ingressEnv = defineEnv({
     doc: 'larger request bodies are rejected with 400',
   },
   MAX_MESSAGE_BYTES: sharedEnv.MAX_MESSAGE_BYTES,
-  SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
+  /**
+   * An hour, not the shared 300 s: a cached signing-secret document is safe to keep. A secret added by a rotation is
+   * fetched on the first signature that fails against the cache (a forced, rate-limited refresh, ./core.ts), and a
+   * retired one stops verifying at its expiry time, which the document itself carries (activeWebhookSecrets). The
+   * longer TTL only saves GetSecretValue calls (docs/performance.md).
+   */
+  SECRET_CACHE_SECONDS: { ...sharedEnv.SECRET_CACHE_SECONDS, default: 3600 },
   ALLOWED_SOURCE_IPS: {
     kind: 'string',
     optional: true,

@@ -22,7 +22,7 @@ const shape: DeploymentShape = {
   eventSink: true,
   ingress: { memoryMb: 256, architecture: 'arm64', tracing: false, ...jsonWarn },
   processor: { memoryMb: 512, architecture: 'arm64', tracing: false, batchSize: 10, ...jsonWarn },
-  secrets: { mode: 'cached', ttlSeconds: 300 },
+  secrets: { mode: 'cached', ingressTtlSeconds: 300, processorTtlSeconds: 300 },
   apiAccessLogs: true,
 };
 
@@ -100,6 +100,13 @@ describe('costPerMillion', () => {
     expect(line(naive, 'Secrets Manager')).toBeCloseTo(10);
     // One warm container per function, 8,640 five-minute periods in 30 days.
     expect(line(costPerMillion(shape, usage, prices), 'Secrets Manager')).toBeCloseTo((2 * 8_640 * 0.05) / 10_000, 6);
+    // Each function refreshes on its own TTL: an hour for the ingress is 720 refreshes a month.
+    const longer = costPerMillion(
+      { ...shape, secrets: { mode: 'cached', ingressTtlSeconds: 3_600, processorTtlSeconds: 300 } },
+      usage,
+      prices,
+    );
+    expect(line(longer, 'Secrets Manager')).toBeCloseTo(((720 + 8_640) * 0.05) / 10_000, 6);
   });
 
   it('adds X-Ray only when tracing is active, outside the brief total', () => {
