@@ -10,6 +10,7 @@ import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import Stripe from 'stripe';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
+import { ingressMetricsLogger } from '../lambdas/ingress/metrics-logger';
 import { verifyStripeSignature } from '../lambdas/ingress/signature';
 import { sdkQueueClient } from '../lambdas/shared/sdk-queue-client';
 import { secretsManagerSecret } from '../lambdas/shared/secrets';
@@ -110,7 +111,12 @@ async function projectIngress(
 ): Promise<(request: APIGatewayProxyEventV2) => Promise<void>> {
   const logger = new Logger({ serviceName: SERVICE, logLevel: 'INFO' });
   logger.addContext(fakeLambdaContext('stripe-webhooks-ingress', 256));
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+  // The handler's metrics logger: most requests publish no metric, and Powertools would say so on each one.
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: SERVICE,
+    logger: ingressMetricsLogger(logger),
+  });
   const ingress = createIngress({
     // The SDK at the wire, like the twin: this bench compares per-request CPU of the handlers (the cold path,
     // where the deployed aws4 client matters, is bench/cold-path.ts).
