@@ -22,12 +22,11 @@ export const ingressEnv = defineEnv({
   },
   MAX_MESSAGE_BYTES: sharedEnv.MAX_MESSAGE_BYTES,
   /**
-   * An hour, not the shared 300 s: a cached signing-secret document is safe to keep. A secret added by a rotation is
-   * fetched on the first signature that fails against the cache (a forced, rate-limited refresh, ./core.ts), and a
-   * retired one stops verifying at its expiry time, which the document itself carries (activeWebhookSecrets). The
-   * longer TTL only saves GetSecretValue calls (docs/performance.md).
+   * The shared 300 s, not longer although a longer TTL would save GetSecretValue calls (about $0.04 per million
+   * webhooks at an hour): after an emergency roll of a leaked signing secret, a container keeps accepting the old one
+   * until its cache expires or a genuine delivery fails against it and forces a re-read. Five minutes bounds that.
    */
-  SECRET_CACHE_SECONDS: { ...sharedEnv.SECRET_CACHE_SECONDS, default: 3600 },
+  SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   ALLOWED_SOURCE_IPS: {
     kind: 'string',
     optional: true,

@@ -12,7 +12,7 @@ describe('readDeployment', () => {
       ingress: { memoryMb: 384, architecture: 'arm64', logFormat: 'JSON', systemLogLevel: 'WARN' },
       processor: { memoryMb: 1024, architecture: 'arm64', logFormat: 'JSON', systemLogLevel: 'WARN', batchSize: 4 },
       processorMaxConcurrency: 7,
-      secrets: { mode: 'cached', ingressTtlSeconds: 3600, processorTtlSeconds: 300 },
+      secrets: { mode: 'cached', ingressTtlSeconds: 300, processorTtlSeconds: 300 },
       apiAccessLogs: true,
       fixed: { secrets: 2, kmsKeys: 4 },
     });
@@ -42,7 +42,7 @@ describe('readDeployment', () => {
       eventSink: false,
       ingress: { memoryMb: 1024, architecture: 'x86_64', tracing: false, logFormat: 'Text', systemLogLevel: 'INFO' },
       processor: { memoryMb: 1024, architecture: 'x86_64', tracing: false, batchSize: 1 },
-      secrets: { mode: 'cached', ingressTtlSeconds: 3600, processorTtlSeconds: 60 },
+      secrets: { mode: 'cached', ingressTtlSeconds: 300, processorTtlSeconds: 60 },
       apiAccessLogs: false,
     });
   });
