@@ -130,6 +130,11 @@ function measuredUsage(ingress: IngressResults, throughput: ThroughputResults) {
   const naive: Usage = {
     ...quiet,
     ingressBilledMs: ingress.sequentialAgainstLocalSqs.naive.meanBilledMs,
+    // The twin logs its own line per webhook, measured beside ours.
+    logBytesPerEvent: {
+      ...quiet.logBytesPerEvent,
+      ingress: ingress.naiveLogPerRequest.bytes,
+    },
   };
   return { ours, quiet, naive };
 }
