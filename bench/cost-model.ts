@@ -40,24 +40,49 @@ export interface FunctionShape {
   readonly architecture: Architecture;
   /** X-Ray active tracing. */
   readonly tracing: boolean;
+  /** Lambda's log format: Text writes START/END/REPORT lines on every invocation, JSON filters them by level. */
+  readonly logFormat: 'JSON' | 'Text';
+  /** JSON format only: the level of the platform lines Lambda writes (WARN drops platform.start/report). */
+  readonly systemLogLevel: 'DEBUG' | 'INFO' | 'WARN';
+  /** JSON format only: application lines below this level are dropped by Lambda (the bench measures INFO). */
+  readonly applicationLogLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
 }
+
+/** How Stripe's requests reach the ingress Lambda. */
+export type IngressFront = 'http' | 'rest' | 'function-url';
 
 /** What the cost depends on in a deployment's configuration. */
 export interface DeploymentShape {
-  readonly api: 'http' | 'rest';
+  /** API Gateway HTTP or REST API, or the ingress Lambda's own function URL (no per-request charge). */
+  readonly api: IngressFront;
+  /** Whether the processor publishes every processed event to an EventBridge bus (PutEvents per event). */
+  readonly eventSink: boolean;
   readonly ingress: FunctionShape;
   readonly processor: FunctionShape & { readonly batchSize: number };
   /** How each function reads its Stripe secret: through a cache with a TTL, or from Secrets Manager every time. */
-  readonly secrets: { readonly mode: 'cached'; readonly ttlSeconds: number } | { readonly mode: 'per-invocation' };
+  readonly secrets:
+    | { readonly mode: 'cached'; readonly ingressTtlSeconds: number; readonly processorTtlSeconds: number }
+    | { readonly mode: 'per-invocation' };
   /** Whether the API stage writes an access log line per request. */
   readonly apiAccessLogs: boolean;
 }
 
 /** The naive configuration the brief compares against: REST API, x86, 1 GB, no batching, no secret cache. */
+/** A function as Lambda creates it when nothing is set: Text logs with their START/END/REPORT lines. */
+const NAIVE_FUNCTION: FunctionShape = {
+  memoryMb: 1024,
+  architecture: 'x86_64',
+  tracing: false,
+  logFormat: 'Text',
+  systemLogLevel: 'INFO',
+  applicationLogLevel: 'INFO',
+};
+
 export const NAIVE_DEPLOYMENT: DeploymentShape = {
   api: 'rest',
-  ingress: { memoryMb: 1024, architecture: 'x86_64', tracing: false },
-  processor: { memoryMb: 1024, architecture: 'x86_64', tracing: false, batchSize: 1 },
+  eventSink: true,
+  ingress: NAIVE_FUNCTION,
+  processor: { ...NAIVE_FUNCTION, batchSize: 1 },
   secrets: { mode: 'per-invocation' },
   apiAccessLogs: true,
 };
@@ -132,14 +157,100 @@ export function cachedSecretCallsPerMonth(opts: {
   return Math.min(opts.invocationsPerMonth, refreshes);
 }
 
+const TYPICAL_REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e812345678';
+const TYPICAL_TIME = '2026-11-26T01:33:19.123Z';
+const TYPICAL_TRACE = {
+  spanId: '4a3f9b2c1d0e5f67',
+  type: 'X-Amzn-Trace-Id',
+  value: 'Root=1-6745a3b1-0123456789abcdef01234567;Parent=4a3f9b2c1d0e5f67;Sampled=1',
+};
+
+/**
+ * The platform lines Lambda itself writes to the function's log group for one successful warm invocation, filled with
+ * typical values, by log format and system log level. Text: START, END and REPORT (plus the X-Ray ids with tracing).
+ * JSON: `platform.start` and `platform.report` at INFO, `platform.runtimeDone` too at DEBUG, none at WARN (Lambda's
+ * log-level filtering; the JSON records are the Telemetry API's). Failed invocations and cold starts log more; both
+ * are left out, like retries.
+ */
+export function platformLogLines(fn: FunctionShape): string[] {
+  const id = TYPICAL_REQUEST_ID;
+  const metrics = { durationMs: 2.07, billedDurationMs: 3, memorySizeMB: fn.memoryMb, maxMemoryUsedMB: 78 };
+  if (fn.logFormat === 'Text') {
+    const xray = fn.tracing
+      ? `XRAY TraceId: 1-6745a3b1-0123456789abcdef01234567\tSegmentId: 4a3f9b2c1d0e5f67\tSampled: true\t`
+      : '';
+    return [
+      `START RequestId: ${id} Version: $LATEST`,
+      `END RequestId: ${id}`,
+      `REPORT RequestId: ${id}\tDuration: 2.07 ms\tBilled Duration: 3 ms\tMemory Size: ${fn.memoryMb} MB\tMax Memory Used: 78 MB\t${xray}`,
+    ];
+  }
+  if (fn.systemLogLevel === 'WARN') return [];
+  const tracing = fn.tracing ? { tracing: TYPICAL_TRACE } : {};
+  const record = (type: string, body: Record<string, unknown>) =>
+    JSON.stringify({ time: TYPICAL_TIME, type, record: { requestId: id, ...body } });
+  const lines = [record('platform.start', { version: '$LATEST', ...tracing })];
+  if (fn.systemLogLevel === 'DEBUG') {
+    lines.push(
+      record('platform.runtimeDone', {
+        status: 'success',
+        ...tracing,
+        metrics: { durationMs: 2.01, producedBytes: 52 },
+        spans: [
+          { name: 'responseLatency', start: TYPICAL_TIME, durationMs: 0.9 },
+          { name: 'responseDuration', start: TYPICAL_TIME, durationMs: 0.1 },
+        ],
+      }),
+    );
+  }
+  lines.push(record('platform.report', { metrics, ...tracing, status: 'success' }));
+  return lines;
+}
+
+/** Bytes of `platformLogLines(fn)`, one newline each. */
+export function platformLogBytes(fn: FunctionShape): number {
+  return platformLogLines(fn).reduce((n, line) => n + Buffer.byteLength(line, 'utf8') + 1, 0);
+}
+
+/** CloudWatch Logs bytes per event by source, as `deployment` writes them at `usage`. */
+export function logBytesPerEvent(
+  deployment: DeploymentShape,
+  usage: Usage,
+): { ingress: number; processor: number; apiAccess: number; platform: number; total: number } {
+  const logs = usage.logBytesPerEvent;
+  const recordsPerBatch = Math.min(usage.recordsPerInvocation, deployment.processor.batchSize);
+  const platform = platformLogBytes(deployment.ingress) + platformLogBytes(deployment.processor) / recordsPerBatch;
+  const apiAccess = deployment.apiAccessLogs ? logs.apiAccess : 0;
+  return {
+    ingress: logs.ingress,
+    processor: logs.processor,
+    apiAccess,
+    platform,
+    total: logs.ingress + logs.processor + apiAccess + platform,
+  };
+}
+
 /** Dollars per million webhooks for `deployment` at `usage` and `prices`, by component. */
 export function costPerMillion(deployment: DeploymentShape, usage: Usage, prices: PriceTable): CostBreakdown {
   const lines: CostLine[] = [];
   const add = (component: string, dollars: number, basis: string) => lines.push({ component, dollars, basis });
   const perMonthToPerMillion = MILLION / usage.monthlyWebhooks;
 
-  // API Gateway.
-  if (deployment.api === 'http') {
+  for (const [name, fn] of [
+    ['ingress', deployment.ingress],
+    ['processor', deployment.processor],
+  ] as const) {
+    if (fn.logFormat === 'JSON' && fn.applicationLogLevel !== 'INFO') {
+      throw new Error(
+        `the ${name} function logs at ${fn.applicationLogLevel}: the bench measures application logs at INFO only`,
+      );
+    }
+  }
+
+  // The front: API Gateway, or the function URL (no charge of its own: only the Lambda invocation it makes).
+  if (deployment.api === 'function-url') {
+    add('Lambda function URL', 0, 'no per-request charge: the ingress invocation is billed below');
+  } else if (deployment.api === 'http') {
     // HTTP APIs meter requests in 512 KB increments.
     const metered = MILLION * chunks(usage.webhookBytes, prices.apiGateway.httpApiMeteringBytes);
     add(
@@ -202,20 +313,20 @@ export function costPerMillion(deployment: DeploymentShape, usage: Usage, prices
     secretCalls = MILLION + processorInvocations;
     secretBasis = `one GetSecretValue per invocation: ${fmt(MILLION)} ingress + ${fmt(processorInvocations)} processor`;
   } else {
-    const ttl = deployment.secrets.ttlSeconds;
+    const { ingressTtlSeconds, processorTtlSeconds } = deployment.secrets;
     const monthly = usage.monthlyWebhooks;
     const ingressCalls = cachedSecretCallsPerMonth({
       invocationsPerMonth: monthly,
       invocationSeconds: usage.ingressBilledMs / 1000,
-      ttlSeconds: ttl,
+      ttlSeconds: ingressTtlSeconds,
     });
     const processorCalls = cachedSecretCallsPerMonth({
       invocationsPerMonth: monthly / recordsPerBatch,
       invocationSeconds: usage.processorBilledMs / 1000,
-      ttlSeconds: ttl,
+      ttlSeconds: processorTtlSeconds,
     });
     secretCalls = (ingressCalls + processorCalls) * perMonthToPerMillion;
-    secretBasis = `cache TTL ${ttl} s: one refresh per warm container per TTL, ${fmt(usage.monthlyWebhooks)} webhooks/month spread evenly`;
+    secretBasis = `cache TTL ${ingressTtlSeconds} s ingress, ${processorTtlSeconds} s processor: one refresh per warm container per TTL, ${fmt(usage.monthlyWebhooks)} webhooks/month spread evenly`;
   }
   add(
     'Secrets Manager API calls',
@@ -223,22 +334,23 @@ export function costPerMillion(deployment: DeploymentShape, usage: Usage, prices
     `${fmt(secretCalls)} calls (${secretBasis}) x $${prices.secretsManager.apiCallsPer10k}/10k`,
   );
 
-  // EventBridge.
-  const entries = MILLION * chunks(usage.eventBridgeEntryBytes, prices.eventBridge.chunkBytes);
-  add(
-    'EventBridge PutEvents',
-    (entries / MILLION) * prices.eventBridge.customEventsPerMillion,
-    `${fmt(entries)} events (${Math.round(usage.eventBridgeEntryBytes)} B entries) x $${prices.eventBridge.customEventsPerMillion}/M`,
-  );
+  // EventBridge: only when the processor publishes to a bus.
+  if (deployment.eventSink) {
+    const entries = MILLION * chunks(usage.eventBridgeEntryBytes, prices.eventBridge.chunkBytes);
+    add(
+      'EventBridge PutEvents',
+      (entries / MILLION) * prices.eventBridge.customEventsPerMillion,
+      `${fmt(entries)} events (${Math.round(usage.eventBridgeEntryBytes)} B entries) x $${prices.eventBridge.customEventsPerMillion}/M`,
+    );
+  }
 
-  // CloudWatch Logs.
-  const logs = usage.logBytesPerEvent;
-  const perEvent = logs.ingress + logs.processor + (deployment.apiAccessLogs ? logs.apiAccess : 0);
-  const gb = (MILLION * perEvent) / GB;
+  // CloudWatch Logs: what the code writes, the access log, and the platform lines Lambda adds per invocation.
+  const logs = logBytesPerEvent(deployment, usage);
+  const gb = (MILLION * logs.total) / GB;
   add(
     'CloudWatch Logs ingestion',
     gb * prices.cloudWatchLogs.ingestionPerGB,
-    `${Math.round(perEvent)} B/event (ingress ${Math.round(logs.ingress)}, processor ${Math.round(logs.processor)}${deployment.apiAccessLogs ? `, API access ${Math.round(logs.apiAccess)}` : ''}) = ${gb.toFixed(2)} GB x $${prices.cloudWatchLogs.ingestionPerGB}/GB`,
+    `${Math.round(logs.total)} B/event (ingress ${Math.round(logs.ingress)}, processor ${Math.round(logs.processor)}${logs.apiAccess ? `, API access ${Math.round(logs.apiAccess)}` : ''}, Lambda platform lines ${Math.round(logs.platform)}) = ${gb.toFixed(2)} GB x $${prices.cloudWatchLogs.ingestionPerGB}/GB`,
   );
 
   // X-Ray: outside the brief's table, but on the bill when tracing is active.

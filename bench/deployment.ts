@@ -11,7 +11,7 @@ import { processorEnv } from '../lambdas/processor/env';
 import { parseConfig } from '../lib/config';
 import { PROJECT_ROOT } from '../lib/constructs/node-function';
 import { createRegionalStacks } from '../lib/stacks/regional-stack';
-import type { Architecture, DeploymentShape } from './cost-model';
+import type { Architecture, DeploymentShape, FunctionShape, IngressFront } from './cost-model';
 
 /** A CloudFormation template, as much of it as is read here. */
 export interface Template {
@@ -24,8 +24,6 @@ export interface Template {
 export interface DeployedShape extends DeploymentShape {
   readonly processorMaxConcurrency: number | undefined;
   readonly functionNames: { readonly ingress: string; readonly processor: string };
-  /** Lambda's system log level (WARN drops the START/END/REPORT lines). */
-  readonly systemLogLevel: string | undefined;
   /** Resources with a monthly price whatever the traffic. */
   readonly fixed: { readonly secrets: number; readonly kmsKeys: number };
 }
@@ -46,13 +44,28 @@ function ofType(template: Template, type: string) {
   return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 }
 
-function fnShape(props: Record<string, unknown>) {
+/** A function's cost-relevant settings, with Lambda's defaults where the template sets none. */
+function fnShape(props: Record<string, unknown>): FunctionShape {
   const arch = ((props.Architectures as string[] | undefined)?.[0] ?? 'x86_64') as Architecture;
+  const logging = (props.LoggingConfig ?? {}) as {
+    LogFormat?: FunctionShape['logFormat'];
+    SystemLogLevel?: FunctionShape['systemLogLevel'];
+    ApplicationLogLevel?: FunctionShape['applicationLogLevel'];
+  };
   return {
     memoryMb: Number(props.MemorySize ?? 128),
     architecture: arch,
     tracing: (props.TracingConfig as { Mode?: string } | undefined)?.Mode === 'Active',
+    logFormat: logging.LogFormat ?? 'Text',
+    systemLogLevel: logging.SystemLogLevel ?? 'INFO',
+    applicationLogLevel: logging.ApplicationLogLevel ?? 'INFO',
   };
+}
+
+/** Whether the function's environment sets `name` (to a string or a reference). */
+function hasEnv(props: Record<string, unknown>, name: string): boolean {
+  const vars = (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+  return vars?.[name] !== undefined;
 }
 
 function envVar(props: Record<string, unknown>, name: string): string | undefined {
@@ -80,10 +93,17 @@ export function readDeployment(template: Template): DeployedShape {
 
   const httpApis = ofType(template, 'AWS::ApiGatewayV2::Api').filter(([, r]) => r.Properties?.ProtocolType === 'HTTP');
   const restApis = ofType(template, 'AWS::ApiGateway::RestApi');
-  if (httpApis.length + restApis.length !== 1) {
-    throw new Error(`expected one API in the template, found ${httpApis.length} HTTP and ${restApis.length} REST`);
+  const ingressId = named('-ingress')[0];
+  const functionUrls = ofType(template, 'AWS::Lambda::Url').filter(([, r]) =>
+    JSON.stringify(r.Properties?.TargetFunctionArn ?? '').includes(ingressId),
+  );
+  const fronts = httpApis.length + restApis.length + functionUrls.length;
+  if (fronts !== 1) {
+    throw new Error(
+      `expected one front for the ingress in the template, found ${httpApis.length} HTTP API(s), ${restApis.length} REST API(s) and ${functionUrls.length} function URL(s)`,
+    );
   }
-  const api = httpApis.length === 1 ? 'http' : 'rest';
+  const api: IngressFront = httpApis.length === 1 ? 'http' : restApis.length === 1 ? 'rest' : 'function-url';
   const stages = [...ofType(template, 'AWS::ApiGatewayV2::Stage'), ...ofType(template, 'AWS::ApiGateway::Stage')];
   const apiAccessLogs = stages.some(([, r]) => r.Properties?.AccessLogSettings !== undefined);
 
@@ -95,16 +115,17 @@ export function readDeployment(template: Template): DeployedShape {
 
   return {
     api,
+    // The processor publishes to a bus only when it is given one (lambdas/processor/env.ts).
+    eventSink: hasEnv(processor.Properties ?? {}, 'EVENT_BUS_NAME'),
     ingress: fnShape(ingress.Properties ?? {}),
     processor: { ...fnShape(processor.Properties ?? {}), batchSize: Number(mapping.BatchSize ?? 10) },
-    secrets: { mode: 'cached', ttlSeconds: Math.min(ingressTtl, processorTtl) },
+    secrets: { mode: 'cached', ingressTtlSeconds: ingressTtl, processorTtlSeconds: processorTtl },
     apiAccessLogs,
     processorMaxConcurrency: (mapping.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
     functionNames: {
       ingress: String(ingress.Properties?.FunctionName),
       processor: String(processor.Properties?.FunctionName),
     },
-    systemLogLevel: (processor.Properties?.LoggingConfig as { SystemLogLevel?: string } | undefined)?.SystemLogLevel,
     fixed: {
       secrets: ofType(template, 'AWS::SecretsManager::Secret').length,
       kmsKeys: ofType(template, 'AWS::KMS::Key').length,

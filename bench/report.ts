@@ -6,6 +6,7 @@
 import type { BudgetResults } from './budget';
 import type { ColdStartResults, ImportTiming } from './cold-start';
 import type { CostResults } from './cost';
+import { costRows } from './cost-report';
 import type { IngressResults } from './ingress';
 import { median } from './lib/stats';
 import type { ThroughputResults } from './throughput';
@@ -31,7 +32,6 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const perS = (v: number) => `${Math.round(v).toLocaleString('en-US')}/s`;
-const usd = (v: number) => `$${v < 0.1 ? v.toFixed(3) : v.toFixed(2)}`;
 const x = (v: number) => `${v.toFixed(2)}x`;
 const higherBetter = (ours: number, ref: number) => x(ours / ref);
 const lowerBetter = (ours: number, ref: number) => (ours === 0 ? 'n/a' : x(ref / ours));
@@ -305,57 +305,7 @@ export function buildReport(
   }
 
   // 4. Cost.
-  const d = cost.deployment;
-  row({
-    section: '4 cost / 1M',
-    measure: `configuration (from the template vs naive)`,
-    ours: `${d.api.toUpperCase()}, ${d.ingress.architecture}, ${d.ingress.memoryMb}/${d.processor.memoryMb} MB, batch ${d.processor.batchSize}, secret cache ${d.secrets.mode === 'cached' ? `${d.secrets.ttlSeconds} s` : 'none'}`,
-    reference: 'REST, x86_64, 1024/1024 MB, batch 1, secret per invocation',
-  });
-  for (const line of cost.ours.lines) {
-    const naiveLine = cost.naive.lines.find((l) => l.component.split(' (')[0] === line.component.split(' (')[0]);
-    row({
-      section: '4 cost / 1M',
-      measure: `  ${line.component}`,
-      ours: usd(line.dollars),
-      reference: naiveLine ? usd(naiveLine.dollars) : '',
-      ratio: naiveLine ? lowerBetter(line.dollars, naiveLine.dollars) : '',
-    });
-  }
-  row({
-    section: '4 cost / 1M',
-    measure: "total per million webhooks (the brief's components)",
-    ours: usd(cost.ours.total),
-    reference: usd(cost.naive.total),
-    ratio: lowerBetter(cost.ours.total, cost.naive.total),
-    target: 'DESIGN.md: ~$3.3 vs ~$8.4',
-  });
-  row({
-    section: '4 cost / 1M',
-    measure: `  ours if every batch held 1 record (quiet queue)`,
-    ours: usd(cost.oursWithoutBatchFill.total),
-    reference: usd(cost.naive.total),
-    ratio: lowerBetter(cost.oursWithoutBatchFill.total, cost.naive.total),
-  });
-  row({
-    section: '4 cost / 1M',
-    measure: `  + X-Ray traces as deployed (tracing ${cost.deployment.processor.tracing ? 'Active' : 'off'}, read from the template; naive: off)`,
-    ours: usd(cost.ours.xray.dollars),
-    reference: usd(cost.naive.xray.dollars),
-  });
-  row({
-    section: '4 cost / 1M',
-    measure: 'total including X-Ray',
-    ours: usd(cost.ours.totalWithXray),
-    reference: usd(cost.naive.totalWithXray),
-    ratio: lowerBetter(cost.ours.totalWithXray, cost.naive.totalWithXray),
-  });
-  row({
-    section: '4 cost / month',
-    measure: `fixed, whatever the traffic: ${cost.fixedMonthly.basis}`,
-    ours: usd(cost.fixedMonthly.dollars),
-  });
-  perEventRows(cost, row, targets);
+  costRows(cost, row, targets);
   if (budget) budgetRows(budget, row, targets);
   return { rows, targets };
 }
@@ -444,38 +394,5 @@ function budgetRows(
     measure: `webhook 2xx to handler start, ${l.events} webhooks at ${l.ratePerSecond}/s (half the budget): p50 / p95 / p99`,
     ours: `${ms(l.p50Ms)} / ${ms(l.p95Ms)} / ${ms(l.p99Ms)}`,
     target: `max ${ms(l.maxMs)}, ${l.rateLimited} 429s`,
-  });
-}
-
-/** Log bytes a processed event may cost (ingress + processor + access log): about $1 per million at $0.50/GB. */
-export const LOG_BYTES_PER_EVENT_BUDGET = 2048;
-
-/** Per-event resource figures of the default configuration: DynamoDB write units and log bytes, with their budgets. */
-function perEventRows(
-  cost: CostResults,
-  row: (r: Partial<Row> & Pick<Row, 'section' | 'measure' | 'ours'>) => void,
-  targets: Target[],
-): void {
-  const u = cost.usage.ours;
-  const wru = u.dynamoWritesPerEvent * Math.max(1, Math.ceil(u.dynamoItemBytes / 1024));
-  row({
-    section: '4 per event',
-    measure: `DynamoDB write units per event (${u.dynamoWritesPerEvent} writes of a ${Math.round(u.dynamoItemBytes)} B item)`,
-    ours: wru.toFixed(2),
-    target: 'claim before the handler, done after it: see docs/performance.md',
-  });
-  const logs = u.logBytesPerEvent;
-  const total = logs.ingress + logs.processor + logs.apiAccess;
-  row({
-    section: '4 per event',
-    measure: `log bytes per event (ingress ${Math.round(logs.ingress)} + processor ${Math.round(logs.processor)} + access ${Math.round(logs.apiAccess)})`,
-    ours: `${Math.round(total).toLocaleString('en-US')} B`,
-    target: `<= ${LOG_BYTES_PER_EVENT_BUDGET.toLocaleString('en-US')} B: ${total <= LOG_BYTES_PER_EVENT_BUDGET ? 'met' : 'NOT met'}`,
-  });
-  targets.push({
-    name: 'log bytes per event',
-    target: `<= ${LOG_BYTES_PER_EVENT_BUDGET}`,
-    value: total,
-    met: total <= LOG_BYTES_PER_EVENT_BUDGET,
   });
 }

@@ -9,7 +9,9 @@
  *   5. Stripe budget, latency  bench/budget.ts
  *
  * Options: `--quick` runs smaller samples (a smoke run; its figures are not for quoting, so they go to
- * bench/out/results-quick.json and the tracked bench/results.json is left as it is).
+ * bench/out/results-quick.json and the tracked bench/results.json is left as it is). `--cost` runs only what bench 4
+ * needs (benches 1 and 3, then the cost of each configuration) and writes bench/out/results-cost.json: to check a
+ * change of cost without the cold-start and budget benches.
  */
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -22,9 +24,10 @@ import { isMain, runMain } from '../scripts/cli';
 import { runBudgetBench } from './budget';
 import { runColdStartBench } from './cold-start';
 import { runCostBench } from './cost';
+import { costRows } from './cost-report';
 import { runIngressBench } from './ingress';
 import { machine } from './lib/machine';
-import { buildReport, formatTable } from './report';
+import { buildReport, formatTable, type Row, type Target } from './report';
 import { runThroughputBench } from './throughput';
 
 const STRIPE_LATENCY_MS = 20;
@@ -34,6 +37,37 @@ const STRIPE_LATENCY_MS = 20;
  */
 export function resultsFileFor(quick: boolean): string {
   return join(PROJECT_ROOT, quick ? 'bench/out/results-quick.json' : 'bench/results.json');
+}
+
+/** `--cost`: benches 1 and 3 (what the cost model reads), then bench 4, printed and written to bench/out/. */
+async function costOnly(progress: (section: string) => (s: string) => void): Promise<void> {
+  const host = machine();
+  const ingress = await runIngressBench(progress('1 ingress'));
+  const stripe = await startStripeServer({ latencyMs: STRIPE_LATENCY_MS });
+  let throughput: Awaited<ReturnType<typeof runThroughputBench>>;
+  try {
+    throughput = await runThroughputBench(stripe, STRIPE_LATENCY_MS, progress('3 throughput'), 600);
+  } finally {
+    await stripe.close();
+  }
+  progress('4 cost')('synthesizing the templates and computing');
+  const cost = runCostBench(ingress, throughput);
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  costRows(cost, (r) => rows.push({ reference: '', ratio: '', target: '', ...r }), targets);
+  const file = join(PROJECT_ROOT, 'bench/out/results-cost.json');
+  mkdirSync(dirname(file), { recursive: true });
+  const machineInfo = { ...host, loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))) };
+  writeFileSync(
+    file,
+    `${JSON.stringify({ command: 'npm run bench -- --cost', machine: machineInfo, targets, cost }, null, 2)}\n`,
+  );
+  process.stdout.write(`\n${formatTable(rows)}\n\n`);
+  process.stdout.write(
+    `load ${host.loadAverageAtStart.join(' ')} -> ${machineInfo.loadAverageAtEnd.join(' ')}; results in ${relative(PROJECT_ROOT, file)}\n`,
+  );
+  for (const t of targets)
+    process.stdout.write(`target ${t.met ? 'met    ' : 'NOT met'}  ${t.name} (${t.target}): ${t.value.toFixed(2)}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -50,6 +84,7 @@ async function main(argv: string[]): Promise<void> {
   process.stderr.write(
     `bench on ${host.cpuModel} x${host.cores}, Node ${host.node}, load ${host.loadAverageAtStart.join(' ')}\n`,
   );
+  if (argv.includes('--cost')) return costOnly(progress);
   const ingress = await runIngressBench(progress('1 ingress'));
   const cold = await runColdStartBench(progress('2 cold start'), quick ? 9 : 11);
   const stripe = await startStripeServer({ latencyMs: STRIPE_LATENCY_MS });

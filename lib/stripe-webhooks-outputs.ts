@@ -54,10 +54,12 @@ export function addStackOutputs(webhooks: StripeWebhooks, config: StripeWebhooks
     value: `https://${webhooks.region}.console.aws.amazon.com/cloudwatch/home?region=${webhooks.region}#dashboards/dashboard/${config.appName}-${webhooks.region}`,
   });
   new CfnOutput(webhooks, 'IdempotencyTableName', { value: webhooks.idempotencyTable.table.tableName });
-  new CfnOutput(webhooks, 'EventBusName', {
-    description: 'Processed events are published here',
-    value: webhooks.eventSink.bus.eventBusName,
-  });
+  if (webhooks.eventSink) {
+    new CfnOutput(webhooks, 'EventBusName', {
+      description: 'Processed events are published here',
+      value: webhooks.eventSink.bus.eventBusName,
+    });
+  }
 }
 
 /** The rotation of both secrets and the Stripe endpoint as code, in the region that owns the secrets. */

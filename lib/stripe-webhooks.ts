@@ -57,7 +57,8 @@ export class StripeWebhooks extends Construct {
   readonly secrets: StripeSecrets | StripeSecretsReplica;
   readonly eventQueue: EventQueue;
   readonly idempotencyTable: IdempotencyTable;
-  readonly eventSink: EventSink;
+  /** The EventBridge bus processed events are published to; none with `eventSink.enabled: false`. */
+  readonly eventSink?: EventSink;
   readonly ingress: Ingress;
   readonly processor: Processor;
   /** The scheduled reconciler; undefined when `reconcile.enabled` is false. */
@@ -94,9 +95,9 @@ export class StripeWebhooks extends Construct {
   get table(): ITableV2 {
     return this.idempotencyTable.table;
   }
-  /** The EventBridge bus every processed event is published to. */
-  get eventBus(): IEventBus {
-    return this.eventSink.bus;
+  /** The EventBridge bus every processed event is published to; undefined with `eventSink.enabled: false`. */
+  get eventBus(): IEventBus | undefined {
+    return this.eventSink?.bus;
   }
   /** This region's own webhook URL (`stripeWebhookUrl` is the one to register with Stripe). */
   get webhookUrl(): string {
@@ -211,12 +212,15 @@ export class StripeWebhooks extends Construct {
         : { placement: 'replica' as const }),
     });
 
-    this.eventSink = new EventSink(this, 'EventSink', {
-      eventBusName: `${config.appName}-events`,
-      ...(config.eventSink.archiveRetentionDays > 0
-        ? { archiveRetention: Duration.days(config.eventSink.archiveRetentionDays) }
-        : {}),
-    });
+    // Without the sink, handler Lambdas (addHandler) are where processed events go: no bus, no PutEvents per event.
+    this.eventSink = config.eventSink.enabled
+      ? new EventSink(this, 'EventSink', {
+          eventBusName: `${config.appName}-events`,
+          ...(config.eventSink.archiveRetentionDays > 0
+            ? { archiveRetention: Duration.days(config.eventSink.archiveRetentionDays) }
+            : {}),
+        })
+      : undefined;
 
     this.ingress = new Ingress(this, 'Ingress', {
       appName: config.appName,
@@ -228,6 +232,7 @@ export class StripeWebhooks extends Construct {
       maxBodyBytes: config.ingress.maxBodyBytes,
       signatureTolerance: Duration.seconds(config.ingress.signatureToleranceSeconds),
       apiType: config.ingress.apiType,
+      functionUrlReservedConcurrency: config.ingress.functionUrlReservedConcurrency,
       waf: config.ingress.waf,
       wafRateLimitPer5Minutes: config.ingress.wafRateLimitPer5Minutes,
       apiGatewayAccountRole: config.ingress.apiGatewayAccountRole,
@@ -242,7 +247,7 @@ export class StripeWebhooks extends Construct {
       eventQueue: this.eventQueue,
       table: this.idempotencyTable,
       secrets: this.secrets,
-      sink: this.eventSink,
+      ...(this.eventSink ? { sink: this.eventSink } : {}),
       memorySize: config.processor.memoryMb,
       timeout: processorTimeout,
       batchSize: config.processor.batchSize,

@@ -21,6 +21,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { createIngress, METRICS_NAMESPACE } from '../lambdas/ingress/core';
 import { ingressEnv } from '../lambdas/ingress/env';
+import { ingressMetricsLogger } from '../lambdas/ingress/metrics-logger';
 import { buildRegistry } from '../lambdas/processor/business-handlers';
 import { composeProcessorDeps } from '../lambdas/processor/compose';
 import { createProcessor } from '../lambdas/processor/core';
@@ -119,7 +120,11 @@ export async function startLocalPipeline(opts: LocalPipelineOptions = {}): Promi
     const emit = opts.emitMetrics ?? false;
     const ingressLogger = new Logger({ serviceName: 'stripe-ingress', logLevel });
     const ingressMetrics = emit
-      ? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' })
+      ? new Metrics({
+          namespace: METRICS_NAMESPACE,
+          serviceName: 'stripe-ingress',
+          logger: ingressMetricsLogger(ingressLogger),
+        })
       : undefined;
 
     const ingress = createIngress({

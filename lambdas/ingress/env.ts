@@ -21,6 +21,11 @@ export const ingressEnv = defineEnv({
     doc: 'larger request bodies are rejected with 400',
   },
   MAX_MESSAGE_BYTES: sharedEnv.MAX_MESSAGE_BYTES,
+  /**
+   * The shared 300 s, not longer although a longer TTL would save GetSecretValue calls (about $0.04 per million
+   * webhooks at an hour): after an emergency roll of a leaked signing secret, a container keeps accepting the old one
+   * until its cache expires or a genuine delivery fails against it and forces a re-read. Five minutes bounds that.
+   */
   SECRET_CACHE_SECONDS: sharedEnv.SECRET_CACHE_SECONDS,
   ALLOWED_SOURCE_IPS: {
     kind: 'string',

@@ -16,28 +16,16 @@ import { parseEnv } from '../shared/env';
 import { jsonQueueClient } from '../shared/queue-client';
 import { createIngress, type HttpResponse, METRICS_NAMESPACE } from './core';
 import { ingressEnv } from './env';
+import { ingressMetricsLogger } from './metrics-logger';
 import { parseAllowedSourceIps } from './source-ip';
 
 const env = parseEnv(ingressEnv);
 
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
-/**
- * Where Metrics reports its own problems: the structured logger, minus the warning that an invocation published no
- * metric. Health checks and 404s record none, and Route 53's checkers call /health every few seconds from many
- * places: a WARN line per call would bury real warnings.
- */
-const metricsLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: unknown) => {
-    if (!String(message).startsWith('No application metrics to publish')) logger.warn(String(message));
-  },
-  error: (message: unknown) => logger.error(String(message)),
-};
 const metrics = new Metrics({
   namespace: METRICS_NAMESPACE,
   serviceName: env.POWERTOOLS_SERVICE_NAME,
-  logger: metricsLogger,
+  logger: ingressMetricsLogger(logger),
 });
 const sqs = jsonQueueClient(awsJsonClient({ service: 'sqs' }));
 

@@ -11,7 +11,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
 import type { EnvOf } from '../shared/env';
 import { createIdempotencyStore, type IdempotencyStore } from '../shared/idempotency-store';
-import type { EventSink } from '../shared/sink';
+import { type EventSink, NO_SINK } from '../shared/sink';
 import { buildRegistry } from './business-handlers';
 import { createProcessor, type Processor, type ProcessorDeps, type TraceFn } from './core';
 import type { processorEnv } from './env';
@@ -27,7 +27,7 @@ export interface ProcessorClients {
   readonly sqs: SQSClient;
   /** The Stripe client for the current API key (see stripeFromSecret). */
   readonly stripe: () => Promise<Stripe>;
-  /** Where processed events go (the EventBridge bus named by EVENT_BUS_NAME in Lambda). */
+  /** Where processed events go (the EventBridge bus named by EVENT_BUS_NAME in Lambda; see sinkFor). */
   readonly sink: EventSink;
   /** Invokes a handler Lambda; required when HANDLER_LAMBDAS lists any. */
   readonly invokeHandler?: InvokeHandler;
@@ -40,6 +40,17 @@ export interface ProcessorClients {
   readonly observeStore?: (store: IdempotencyStore) => IdempotencyStore;
   /** See ProcessorDeps.timeMarginMs. */
   readonly timeMarginMs?: number;
+}
+
+/**
+ * The sink for this environment: `make(EVENT_BUS_NAME)`, or NO_SINK when no bus is named (`eventSink.enabled: false`:
+ * processed events reach the handlers only).
+ */
+export function sinkFor(
+  env: Pick<ProcessorEnv, 'EVENT_BUS_NAME'>,
+  make: (eventBusName: string) => EventSink,
+): EventSink {
+  return env.EVENT_BUS_NAME === undefined ? NO_SINK : make(env.EVENT_BUS_NAME);
 }
 
 /** The processor's dependencies, from its environment and clients (a test or the local runtime may wrap them). */

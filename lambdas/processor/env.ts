@@ -23,7 +23,11 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 export const processorEnv = defineEnv({
   TABLE_NAME: { kind: 'string', doc: 'DynamoDB idempotency table' },
   STRIPE_API_KEY_SECRET_ID: { kind: 'string', doc: 'Secrets Manager id (ARN or name) of the Stripe API key' },
-  EVENT_BUS_NAME: { kind: 'string', doc: 'EventBridge bus processed events are published to' },
+  EVENT_BUS_NAME: {
+    kind: 'string',
+    optional: true,
+    doc: 'EventBridge bus processed events are published to; unset = published nowhere (eventSink.enabled: false)',
+  },
   QUEUE_URL: { kind: 'string', doc: 'URL of the FIFO event queue (to delay a message after a Stripe 429)' },
   DLQ_URL: { kind: 'string', doc: 'URL of the FIFO dead-letter queue (permanent failures go straight there)' },
   LEASE_SECONDS: {

@@ -18,7 +18,7 @@ import { METRICS_NAMESPACE } from '../shared/metrics';
 import { stripeBudgetShare } from '../shared/request-budget';
 import { lazySecretsManagerSecret } from '../shared/secrets';
 import { stripeFromSecret } from '../shared/stripe-client';
-import { composeProcessor } from './compose';
+import { composeProcessor, sinkFor } from './compose';
 import { processorEnv } from './env';
 import { createEventBridgeSink } from './eventbridge-sink';
 import { createLambdaInvoker } from './lambda-invoker';
@@ -59,7 +59,7 @@ const processor = composeProcessor(env, {
   dynamo,
   sqs,
   stripe,
-  sink: createEventBridgeSink({ client: eventBridge, eventBusName: env.EVENT_BUS_NAME }),
+  sink: sinkFor(env, (eventBusName) => createEventBridgeSink({ client: eventBridge, eventBusName })),
   invokeHandler: createLambdaInvoker(capture(new LambdaClient({}))),
   logger,
   metrics,

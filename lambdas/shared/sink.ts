@@ -36,3 +36,6 @@ export interface EventSink {
   /** Publishes one processed event; throws (a RetryableError) when it could not. */
   publish(event: ProcessedEvent): Promise<void>;
 }
+
+/** The sink of a deployment without an event bus (`eventSink.enabled: false`): the handlers were the consumers. */
+export const NO_SINK: EventSink = { publish: async () => undefined };

@@ -53,10 +53,24 @@ export const ingressShape = {
   ),
   /**
    * `http`: API Gateway HTTP API ($1.00/M requests, no X-Ray, no WAF). `rest`: API Gateway REST API ($3.50/M),
-   * traced with X-Ray (with `observability.tracing`) and able to carry a WAF web ACL (`waf`).
+   * traced with X-Ray (with `observability.tracing`) and able to carry a WAF web ACL (`waf`). `function-url`: the ingress Lambda's own function URL
+   * (no charge of its own, no access log, no custom domain), public (auth NONE: the Stripe signature is the guard,
+   * checked before anything is enqueued) and throttled by `functionUrlReservedConcurrency`; one region only.
    * @default 'http'
    */
-  apiType: z.enum(['http', 'rest'], "must be 'http' or 'rest'").default('http'),
+  apiType: z.enum(['http', 'rest', 'function-url'], "must be 'http', 'rest' or 'function-url'").default('http'),
+  /**
+   * With `apiType: 'function-url'`: the ingress Lambda's reserved concurrency, its only throttle (a function URL has no
+   * stage throttling): requests beyond it get 429 and Stripe retries them. 10 handles a few hundred webhooks a second
+   * at the ingress's tens of milliseconds per request. 1..900: Lambda keeps 100 of the default account limit of 1000
+   * unreserved.
+   * @default 10
+   */
+  functionUrlReservedConcurrency: int(
+    1,
+    900,
+    'Lambda keeps 100 of the default 1000 account concurrency unreserved',
+  ).default(10),
   /**
    * Put an AWS WAF web ACL in front of the REST API (AWS managed rule groups: common, known bad inputs, IP
    * reputation; a per-IP rate limit; a body size limit). Needs `apiType: 'rest'`: WAF cannot attach to HTTP APIs.
@@ -134,6 +148,12 @@ export const idempotencySchema: Strict<typeof idempotencyShape> = z.strictObject
 
 /** Where processed events go. */
 export const eventSinkShape = {
+  /**
+   * Publish every processed event to the `<appName>-events` EventBridge bus ($1.00 per million events). False leaves
+   * the bus out: business handlers (`StripeWebhooks.addHandler`) then receive events straight from the processor.
+   * @default true
+   */
+  enabled: flag().default(true),
   /** Keep an EventBridge archive of the bus for this many days so consumers can replay; 0 = no archive. @default 0 */
   archiveRetentionDays: int(0, 3650, '0 means no archive').default(0),
 };

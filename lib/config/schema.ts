@@ -181,8 +181,17 @@ function checkAcrossSections(cfg: Sections, ctx: z.RefinementCtx): void {
   if (cfg.failover.domainName !== undefined && cfg.ingress.apiType !== 'http') {
     issue(
       ['failover', 'domainName'],
-      "needs ingress.apiType 'http': the REST variant has no custom domain or failover record yet",
+      "needs ingress.apiType 'http': only the HTTP API has the custom domain and failover record (not 'rest' yet, never 'function-url')",
     );
+  }
+  if (cfg.ingress.apiType === 'function-url' && cfg.secondaryRegions.length > 0) {
+    issue(
+      ['ingress', 'apiType'],
+      "'function-url' needs a single region: failover between regions goes through API Gateway custom domains (drop secondaryRegions or use 'http')",
+    );
+  }
+  if (!cfg.eventSink.enabled && cfg.eventSink.archiveRetentionDays > 0) {
+    issue(['eventSink', 'archiveRetentionDays'], 'needs eventSink.enabled: there is no bus to archive');
   }
   if (cfg.ingress.waf && cfg.ingress.apiType !== 'rest') {
     issue(

@@ -22,7 +22,7 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { type Alarms, type RegionHealthCheck, ROUTE53_METRICS_REGION } from './alarms';
 import type { EventQueue } from './event-queue';
-import type { Ingress } from './ingress';
+import type { Ingress, IngressApiType } from './ingress';
 import type { Processor } from './processor';
 
 /** Props of StripeWebhooksDashboard. */
@@ -44,6 +44,12 @@ export interface StripeWebhooksDashboardProps {
   readonly healthChecks?: readonly RegionHealthCheck[];
 }
 
+/** How the dashboard names what fronts the ingress. */
+const FRONT_TITLES: Readonly<Record<IngressApiType, string>> = {
+  http: 'HTTP API',
+  rest: 'REST API',
+  'function-url': 'function URL',
+};
 const MINUTE = Duration.minutes(1);
 const FULL = 24;
 const HALF = 12;
@@ -93,8 +99,8 @@ export class StripeWebhooksDashboard extends Construct {
       new GraphWidget({
         title: 'Webhooks received / accepted / rejected (per minute)',
         left: [
-          ingressMetric('WebhookReceived', 'received'),
-          ingressMetric('WebhookAccepted', 'accepted'),
+          ingress.metricWebhooksReceived({ period: MINUTE, label: 'received' }),
+          ingress.metricWebhooksAccepted({ period: MINUTE, label: 'accepted' }),
           ingressMetric('EventBridgeAccepted', 'accepted (EventBridge)'),
           ingressMetric('EnqueueFailed', 'enqueue failed'),
         ],
@@ -114,7 +120,7 @@ export class StripeWebhooksDashboard extends Construct {
         width: THIRD,
       }),
       new GraphWidget({
-        title: `API requests and errors (${ingress.apiType === 'rest' ? 'REST' : 'HTTP'} API, per minute)`,
+        title: `API requests and errors (${FRONT_TITLES[ingress.apiType]}, per minute)`,
         left: [ingress.metricRequests({ period: MINUTE, label: 'requests' })],
         right: [
           ingress.metricClientErrors({ period: MINUTE, label: '4xx' }),

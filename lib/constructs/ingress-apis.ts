@@ -36,21 +36,23 @@ export const HEALTH_PATH = '/health';
 /**
  * One JSON object per request. Every value is quoted: API Gateway writes `-` for a missing number, which would
  * otherwise make the line invalid JSON.
+ *
+ * What an on-call engineer needs of a request API Gateway answered, and nothing the log event or another field
+ * already holds (every byte is paid for once per webhook, docs/performance.md): the request id (the ingress lines'
+ * `apiRequestId`), who sent it, what it asked for, the answer and how long it took, and why it failed when API
+ * Gateway or the Lambda integration did (throttling, a timeout, an invoke error). Left out: the request time (the log
+ * event's own timestamp), the route key (method and path say it, also for a request no route matched), the
+ * protocol, the response length, the integration latency (the Lambda's Duration metric) and the user agent (anyone
+ * can send Stripe's; the source IP is what `ingress.stripeIpAllowlist` checks).
  */
 export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestId: '$context.requestId',
-  requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',
-  userAgent: '$context.identity.userAgent',
   httpMethod: '$context.httpMethod',
-  routeKey: '$context.routeKey',
   path: '$context.path',
   status: '$context.status',
-  protocol: '$context.protocol',
-  responseLength: '$context.responseLength',
   responseLatency: '$context.responseLatency',
   integrationStatus: '$context.integrationStatus',
-  integrationLatency: '$context.integrationLatency',
   integrationError: '$context.integrationErrorMessage',
   error: '$context.error.message',
 };

@@ -23,8 +23,8 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RestApi, Stage } from 'aws-cdk-lib/aws-apigateway';
-import type { HttpApi, HttpStage, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
-import type { Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { HttpApi, type HttpStage, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type IMetric, MathExpression, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -32,7 +32,8 @@ import { ingressEnv } from '../../lambdas/ingress/env';
 import type { EnvInput } from '../../lambdas/shared/env';
 import { DEFAULT_CONFIG } from '../config';
 import type { EventQueue } from './event-queue';
-import { buildHttpApi, buildRestApi } from './ingress-apis';
+import { buildHttpApi, buildRestApi, WEBHOOK_PATH } from './ingress-apis';
+import { buildFunctionUrl, type IngressFunctionUrl } from './ingress-function-url';
 import { lambdaEntry, NodeFunction } from './node-function';
 import type { StripeSecretReader } from './stripe-secret-reader';
 import type { WebhookWebAcl } from './web-acl';
@@ -45,8 +46,8 @@ export {
   WEBHOOK_PATH,
 } from './ingress-apis';
 
-/** Which API Gateway flavour fronts the ingress. */
-export type IngressApiType = 'http' | 'rest';
+/** What fronts the ingress Lambda: an API Gateway HTTP or REST API, or the Lambda's own function URL. */
+export type IngressApiType = 'http' | 'rest' | 'function-url';
 
 /** Props of Ingress. */
 export interface IngressProps {
@@ -74,8 +75,16 @@ export interface IngressProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** The handler file. @default lambdas/ingress/handler.ts */
   readonly entry?: string;
-  /** `http` (HTTP API) or `rest` (REST API with X-Ray, and WAF if asked). @default - the config's `ingress.apiType` */
+  /**
+   * `http` (HTTP API), `rest` (REST API with X-Ray, and WAF if asked) or `function-url` (the Lambda's own URL, see
+   * ingress-function-url.ts). @default - the config's `ingress.apiType`
+   */
   readonly apiType?: IngressApiType;
+  /**
+   * With `function-url`: the function's reserved concurrency, the URL's throttle.
+   * @default - the config's `ingress.functionUrlReservedConcurrency`
+   */
+  readonly functionUrlReservedConcurrency?: number;
   /** Put a WAF web ACL in front of the REST API (`apiType: 'rest'` only). @default false */
   readonly waf?: boolean;
   /** With `waf`: requests one source IP may send per 5 minutes. @default - the config's `ingress.wafRateLimitPer5Minutes` */
@@ -99,14 +108,16 @@ export class Ingress extends Construct {
   readonly function: LambdaFunction;
   /** Powertools service name of the function: the `service` dimension of its custom metrics. */
   readonly serviceName: string;
-  /** Which API Gateway flavour this is. */
+  /** What fronts the function. */
   readonly apiType: IngressApiType;
-  /** The API: an HTTP API (`<appName>-http-api`) or a REST API (`<appName>-rest-api`). */
-  readonly api: HttpApi | RestApi;
-  /** The throttled, access-logged stage (`$default` for HTTP, `webhooks` for REST). */
-  readonly stage: HttpStage | Stage;
-  /** Where the stage writes its JSON access logs. */
-  readonly accessLogGroup: LogGroup;
+  /** The API: an HTTP API (`<appName>-http-api`) or a REST API (`<appName>-rest-api`); none with `function-url`. */
+  readonly api?: HttpApi | RestApi;
+  /** The throttled, access-logged stage (`$default` for HTTP, `webhooks` for REST); none with `function-url`. */
+  readonly stage?: HttpStage | Stage;
+  /** Where the stage writes its JSON access logs; none with `function-url` (function URLs write no access log). */
+  readonly accessLogGroup?: LogGroup;
+  /** The function URL, with `function-url`. */
+  readonly functionUrl?: IngressFunctionUrl;
   /** The WAF web ACL in front of the REST API stage, when `waf` is on. */
   readonly webAcl?: WebhookWebAcl;
   /** The URL to register with Stripe as the webhook endpoint. */
@@ -167,6 +178,15 @@ export class Ingress extends Construct {
     props.eventQueue.grantHealthProbe(this.function);
     props.secrets.grantReadWebhookSecret(this.function);
 
+    if (this.apiType === 'function-url') {
+      this.functionUrl = buildFunctionUrl(
+        this.function,
+        props.functionUrlReservedConcurrency ?? DEFAULT_CONFIG.ingress.functionUrlReservedConcurrency,
+      );
+      this.webhookUrl = this.functionUrl.webhookUrl;
+      this.healthUrl = this.functionUrl.healthUrl;
+      return;
+    }
     const accessLogGroup = new LogGroup(this, 'AccessLogs', {
       logGroupName: `/aws/vendedlogs/apigateway/${props.appName}-${this.apiType}-api`,
       retention: logRetention,
@@ -187,16 +207,63 @@ export class Ingress extends Construct {
 
   /** 5xx answers of the API (API Gateway's, and the Lambda's own 500s), summed per period. */
   metricServerErrors(props?: MetricOptions): Metric {
-    return this.api.metricServerError({ statistic: 'Sum', ...props });
+    return (
+      this.functionUrl?.metric('Url5xxCount', props) ?? this.api!.metricServerError({ statistic: 'Sum', ...props })
+    );
   }
 
   /** 4xx answers of the API (refused webhooks, throttling, WAF blocks), summed per period. */
   metricClientErrors(props?: MetricOptions): Metric {
-    return this.api.metricClientError({ statistic: 'Sum', ...props });
+    return (
+      this.functionUrl?.metric('Url4xxCount', props) ?? this.api!.metricClientError({ statistic: 'Sum', ...props })
+    );
+  }
+
+  /**
+   * `POST /stripe/webhook` requests the front received, summed per period: API Gateway's route metric (HTTP API),
+   * the API's count (REST, whose stage publishes no per-method metrics: /health included), or the function URL's.
+   */
+  metricWebhooksReceived(props?: MetricOptions): IMetric {
+    return this.webhookRouteMetrics(props).received;
+  }
+
+  /**
+   * Webhooks answered 2xx (verified and on the queue: the ingress answers 200 only after SendMessage succeeded),
+   * summed per period: received minus 4xx and 5xx of the same metrics as metricWebhooksReceived.
+   */
+  metricWebhooksAccepted(props?: MetricOptions): IMetric {
+    const { received, clientErrors, serverErrors } = this.webhookRouteMetrics(props);
+    return new MathExpression({
+      expression: 'received - clientErrors - serverErrors',
+      usingMetrics: { received, clientErrors, serverErrors },
+      label: props?.label ?? 'accepted',
+      ...(props?.period ? { period: props.period } : {}),
+    });
+  }
+
+  private webhookRouteMetrics(props?: MetricOptions): { received: Metric; clientErrors: Metric; serverErrors: Metric } {
+    const plain = { ...props, label: undefined };
+    if (this.api instanceof HttpApi && this.stage) {
+      // The stage has detailed (per-route) metrics on: dimensions ApiId, Stage, Method, Resource.
+      const route = {
+        ApiId: this.api.apiId,
+        Stage: this.stage.stageName,
+        Method: 'POST',
+        Resource: WEBHOOK_PATH,
+      };
+      const m = (metricName: string) =>
+        new Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: route, statistic: 'Sum', ...plain });
+      return { received: m('Count'), clientErrors: m('4xx'), serverErrors: m('5xx') };
+    }
+    return {
+      received: this.metricRequests(plain),
+      clientErrors: this.metricClientErrors(plain),
+      serverErrors: this.metricServerErrors(plain),
+    };
   }
 
   /** Requests the API received, summed per period. */
   metricRequests(props?: MetricOptions): Metric {
-    return this.api.metricCount({ statistic: 'Sum', ...props });
+    return this.functionUrl?.metric('UrlRequestCount', props) ?? this.api!.metricCount({ statistic: 'Sum', ...props });
   }
 }

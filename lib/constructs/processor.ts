@@ -30,7 +30,8 @@ export interface ProcessorProps {
   readonly table: IdempotencyTable;
   /** The Stripe API key is read from here. */
   readonly secrets: StripeSecretReader;
-  readonly sink: EventSink;
+  /** Where processed events are published. @default - none: only the handlers see them (`eventSink.enabled: false`) */
+  readonly sink?: EventSink;
   /** @default - the config's `processor.memoryMb` */
   readonly memorySize?: number;
   /**
@@ -104,7 +105,7 @@ export class Processor extends Construct {
     const environment: EnvInput<typeof processorEnv> = {
       TABLE_NAME: props.table.table.tableName,
       STRIPE_API_KEY_SECRET_ID: props.secrets.apiKeySecretName,
-      EVENT_BUS_NAME: props.sink.bus.eventBusName,
+      ...(props.sink ? { EVENT_BUS_NAME: props.sink.bus.eventBusName } : {}),
       DLQ_URL: props.eventQueue.deadLetterQueue.queueUrl,
       QUEUE_URL: props.eventQueue.queue.queueUrl,
       LEASE_SECONDS: String(leaseSeconds),
@@ -156,7 +157,7 @@ export class Processor extends Construct {
 
     props.table.grantClaimAndComplete(this.function);
     props.secrets.grantReadApiKey(this.function);
-    props.sink.grantPublish(this.function);
+    props.sink?.grantPublish(this.function);
     props.eventQueue.grantSendToDeadLetterQueue(this.function);
     // Explicit although the event source grants it too: delaying a message after a Stripe 429 depends on it.
     props.eventQueue.grantChangeVisibility(this.function);

@@ -6,18 +6,23 @@ import {
   costPerMillion,
   type DeploymentShape,
   dynamoItemBytes,
+  type FunctionShape,
   NAIVE_DEPLOYMENT,
+  platformLogBytes,
+  platformLogLines,
   type Usage,
   xraySampledFraction,
 } from '../../bench/cost-model';
 
 const prices = loadPrices();
 
+const jsonWarn = { logFormat: 'JSON', systemLogLevel: 'WARN', applicationLogLevel: 'INFO' } as const;
 const shape: DeploymentShape = {
   api: 'http',
-  ingress: { memoryMb: 256, architecture: 'arm64', tracing: false },
-  processor: { memoryMb: 512, architecture: 'arm64', tracing: false, batchSize: 10 },
-  secrets: { mode: 'cached', ttlSeconds: 300 },
+  eventSink: true,
+  ingress: { memoryMb: 256, architecture: 'arm64', tracing: false, ...jsonWarn },
+  processor: { memoryMb: 512, architecture: 'arm64', tracing: false, batchSize: 10, ...jsonWarn },
+  secrets: { mode: 'cached', ingressTtlSeconds: 300, processorTtlSeconds: 300 },
   apiAccessLogs: true,
 };
 
@@ -95,6 +100,13 @@ describe('costPerMillion', () => {
     expect(line(naive, 'Secrets Manager')).toBeCloseTo(10);
     // One warm container per function, 8,640 five-minute periods in 30 days.
     expect(line(costPerMillion(shape, usage, prices), 'Secrets Manager')).toBeCloseTo((2 * 8_640 * 0.05) / 10_000, 6);
+    // Each function refreshes on its own TTL: an hour for the ingress is 720 refreshes a month.
+    const longer = costPerMillion(
+      { ...shape, secrets: { mode: 'cached', ingressTtlSeconds: 3_600, processorTtlSeconds: 300 } },
+      usage,
+      prices,
+    );
+    expect(line(longer, 'Secrets Manager')).toBeCloseTo(((720 + 8_640) * 0.05) / 10_000, 6);
   });
 
   it('adds X-Ray only when tracing is active, outside the brief total', () => {
@@ -114,6 +126,62 @@ describe('costPerMillion', () => {
     const withAccess = line(costPerMillion(shape, usage, prices), 'CloudWatch Logs');
     const without = line(costPerMillion({ ...shape, apiAccessLogs: false }, usage, prices), 'CloudWatch Logs');
     expect(withAccess / without).toBeCloseTo(1_800 / 1_400, 6);
+  });
+
+  it("bills Lambda's platform lines per invocation unless the system log level drops them", () => {
+    const warn = line(costPerMillion(shape, usage, prices), 'CloudWatch Logs');
+    const info = { ...shape.ingress, systemLogLevel: 'INFO' } as const;
+    const atInfo = costPerMillion(
+      { ...shape, ingress: info, processor: { ...shape.processor, systemLogLevel: 'INFO' } },
+      usage,
+      prices,
+    );
+    // Per event: the ingress's start + report, and the processor's once per 10-record batch.
+    const platform = platformLogBytes(info) + platformLogBytes({ ...info, memoryMb: 512 }) / 10;
+    expect(platform).toBeGreaterThan(300);
+    expect(line(atInfo, 'CloudWatch Logs') - warn).toBeCloseTo(((1e6 * platform) / 1024 ** 3) * 0.5, 6);
+  });
+
+  it('refuses a function whose application logs Lambda filters at another level than the bench measured', () => {
+    const quiet = { ...shape, processor: { ...shape.processor, applicationLogLevel: 'WARN' as const } };
+    expect(() => costPerMillion(quiet, usage, prices)).toThrow(/processor function logs at WARN/);
+  });
+
+  it('charges nothing for a function URL and no EventBridge line without a sink', () => {
+    const lean = costPerMillion({ ...shape, api: 'function-url', eventSink: false }, usage, prices);
+    expect(line(lean, 'Lambda function URL')).toBe(0);
+    expect(lean.lines.some((l) => l.component.startsWith('API Gateway'))).toBe(false);
+    expect(lean.lines.some((l) => l.component.startsWith('EventBridge'))).toBe(false);
+    const full = costPerMillion(shape, usage, prices);
+    expect(full.total - lean.total).toBeCloseTo(1.0 + 1.0, 6);
+  });
+});
+
+describe('platformLogLines', () => {
+  const fn: FunctionShape = {
+    memoryMb: 256,
+    architecture: 'arm64',
+    tracing: false,
+    logFormat: 'JSON',
+    systemLogLevel: 'INFO',
+    applicationLogLevel: 'INFO',
+  };
+
+  it('writes start and report at INFO, runtimeDone too at DEBUG, nothing at WARN', () => {
+    const types = (f: FunctionShape) => platformLogLines(f).map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types(fn)).toEqual(['platform.start', 'platform.report']);
+    expect(types({ ...fn, systemLogLevel: 'DEBUG' })).toEqual([
+      'platform.start',
+      'platform.runtimeDone',
+      'platform.report',
+    ]);
+    expect(platformLogLines({ ...fn, systemLogLevel: 'WARN' })).toEqual([]);
+  });
+
+  it('writes START, END and REPORT in the Text format whatever the level, with the trace ids when traced', () => {
+    const text = { ...fn, logFormat: 'Text', systemLogLevel: 'WARN' } as const;
+    expect(platformLogLines(text).map((l) => l.split(' ')[0])).toEqual(['START', 'END', 'REPORT']);
+    expect(platformLogBytes({ ...text, tracing: true })).toBeGreaterThan(platformLogBytes(text));
   });
 });
 

@@ -12,12 +12,12 @@ describe('readDeployment', () => {
     );
     expect(deployed).toMatchObject({
       api: 'http',
-      ingress: { memoryMb: 384, architecture: 'arm64', tracing: true },
-      processor: { memoryMb: 1024, architecture: 'arm64', tracing: true, batchSize: 4 },
+      eventSink: true,
+      ingress: { memoryMb: 384, architecture: 'arm64', logFormat: 'JSON', systemLogLevel: 'WARN' },
+      processor: { memoryMb: 1024, architecture: 'arm64', logFormat: 'JSON', systemLogLevel: 'WARN', batchSize: 4 },
       processorMaxConcurrency: 7,
-      secrets: { mode: 'cached', ttlSeconds: 300 },
+      secrets: { mode: 'cached', ingressTtlSeconds: 300, processorTtlSeconds: 300 },
       apiAccessLogs: true,
-      systemLogLevel: 'WARN',
       fixed: { secrets: 2, kmsKeys: 4 },
     });
   }, 60_000);
@@ -49,9 +49,10 @@ describe('readDeployment', () => {
     };
     expect(readDeployment(template)).toMatchObject({
       api: 'rest',
-      ingress: { memoryMb: 1024, architecture: 'x86_64', tracing: false },
+      eventSink: false,
+      ingress: { memoryMb: 1024, architecture: 'x86_64', tracing: false, logFormat: 'Text', systemLogLevel: 'INFO' },
       processor: { memoryMb: 1024, architecture: 'x86_64', tracing: false, batchSize: 1 },
-      secrets: { mode: 'cached', ttlSeconds: 60 },
+      secrets: { mode: 'cached', ingressTtlSeconds: 300, processorTtlSeconds: 60 },
       apiAccessLogs: false,
     });
   });

@@ -191,7 +191,7 @@ describe('the ingress alarms', () => {
   it("watch the HTTP API's 5xx count", () => {
     const a = alarm('ingress-5xx');
     expect(a).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: '5xx', Statistic: 'Sum', Threshold: 5 });
-    expect(dims(a)).toEqual({ ApiId: { Ref: logicalId(stack.ingress.api) } });
+    expect(dims(a)).toEqual({ ApiId: { Ref: logicalId(stack.ingress.api!) } });
   });
 
   it("watch the REST API's 5XXError count in the REST variant", () => {

@@ -50,6 +50,7 @@ describe('defaults', () => {
         maxBodyBytes: 1_048_576,
         signatureToleranceSeconds: 300,
         apiType: 'http',
+        functionUrlReservedConcurrency: 10,
         waf: false,
         wafRateLimitPer5Minutes: 12_000,
         apiGatewayAccountRole: true,
@@ -58,7 +59,7 @@ describe('defaults', () => {
       },
       queue: { maxReceiveCount: 10, retentionDays: 4, dlqRetentionDays: 14 },
       idempotency: { doneTtlDays: 35, leaseSeconds: 90 },
-      eventSink: { archiveRetentionDays: 0 },
+      eventSink: { enabled: true, archiveRetentionDays: 0 },
       reconcile: {
         enabled: true,
         intervalMinutes: 15,
@@ -311,7 +312,27 @@ describe('validation errors name the field and the bad value', () => {
       /eventBridge\.partnerEventSourceName: must be a partner event source name, or an object/,
     ],
     [{ ingress: { waf: true } }, /ingress\.waf: needs ingress\.apiType 'rest'.*HTTP API/],
-    [{ ingress: { apiType: 'websocket' } }, /ingress\.apiType: must be 'http' or 'rest'; got "websocket"/],
+    [
+      { ingress: { apiType: 'websocket' } },
+      /ingress\.apiType: must be 'http', 'rest' or 'function-url'; got "websocket"/,
+    ],
+    [
+      { ingress: { apiType: 'function-url' }, secondaryRegions: ['us-west-2'] },
+      /^ {2}- ingress\.apiType: 'function-url' needs a single region: .*; got "function-url"$/m,
+    ],
+    [
+      {
+        ingress: { apiType: 'function-url' },
+        failover: { domainName: 'webhooks.example.com', hostedZoneId: 'Z1', hostedZoneName: 'example.com' },
+      },
+      /failover\.domainName: needs ingress\.apiType 'http': only the HTTP API has the custom domain/,
+    ],
+    [{ ingress: { apiType: 'function-url', waf: true } }, /ingress\.waf: needs ingress\.apiType 'rest'/],
+    [{ ingress: { functionUrlReservedConcurrency: 901 } }, /ingress\.functionUrlReservedConcurrency: must be <= 900/],
+    [
+      { eventSink: { enabled: false, archiveRetentionDays: 30 } },
+      /eventSink\.archiveRetentionDays: needs eventSink\.enabled: there is no bus to archive; got 30/,
+    ],
     [
       { ingress: { allowedSourceIps: ['10.0.0.0/33'] } },
       /ingress\.allowedSourceIps\.0: must be an IPv4 or IPv6 .*; got "10\.0\.0\.0\/33"/,

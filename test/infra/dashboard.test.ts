@@ -54,15 +54,26 @@ describe('the dashboard', () => {
     expect(status?.properties.alarms).toHaveLength(stack.alarms.alarms.length);
   });
 
-  it('graphs webhooks received, accepted and enqueue failures with the ingress service dimension', () => {
+  it("graphs webhooks received and accepted from the API's route metrics, enqueue failures from the ingress's", () => {
     const w = byTitle(widgets, /^Webhooks received/);
-    expect(metricNames(w)).toEqual([
-      'StripeWebhooks/WebhookReceived',
-      'StripeWebhooks/WebhookAccepted',
-      'StripeWebhooks/EventBridgeAccepted',
-      'StripeWebhooks/EnqueueFailed',
-    ]);
-    expect(w.properties.metrics?.[0]).toEqual(expect.arrayContaining(['service', 'stripe-webhooks-ingress']));
+    const names = metricNames(w);
+    // Received: the webhook route's Count; accepted: Count - 4xx - 5xx of that route (no EMF line per webhook).
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'expression',
+        'AWS/ApiGateway/Count',
+        'AWS/ApiGateway/4xx',
+        'AWS/ApiGateway/5xx',
+        'StripeWebhooks/EventBridgeAccepted',
+        'StripeWebhooks/EnqueueFailed',
+      ]),
+    );
+    const json = JSON.stringify(w.properties.metrics);
+    expect(json).toContain('received - clientErrors - serverErrors');
+    expect(json).toContain('"Resource","/stripe/webhook"');
+    expect(json).toContain('"Method","POST"');
+    const enqueueFailed = w.properties.metrics?.find((row) => row[1] === 'EnqueueFailed');
+    expect(enqueueFailed).toEqual(expect.arrayContaining(['service', 'stripe-webhooks-ingress']));
   });
 
   it('graphs rejections by reason with a SEARCH, so a new reason appears without a deploy', () => {

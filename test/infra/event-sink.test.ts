@@ -11,7 +11,7 @@ describe('EventSink', () => {
 
   it('archives every event of the bus for the configured number of days', () => {
     const { template, stack } = synthRegionalStack({ eventSink: { archiveRetentionDays: 90 } });
-    expect(stack.eventSink.archive).toBeDefined();
+    expect(stack.eventSink!.archive).toBeDefined();
     template.hasResourceProperties('AWS::Events::Archive', {
       RetentionDays: 90,
       EventPattern: { account: ['123456789012'] },

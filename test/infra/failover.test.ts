@@ -37,7 +37,7 @@ describe('with a domain and a hosted zone', () => {
         expect.objectContaining({ EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }),
       ]);
       template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
-        ApiId: { Ref: logicalId(stack.ingress.api) },
+        ApiId: { Ref: logicalId(stack.ingress.api!) },
         DomainName: { Ref: domain.id },
         Stage: '$default',
       });
@@ -70,7 +70,7 @@ describe('with a domain and a hosted zone', () => {
         FullyQualifiedDomainName: {
           'Fn::Join': [
             '',
-            [{ Ref: logicalId(stack.ingress.api) }, `.execute-api.${region}.`, { Ref: 'AWS::URLSuffix' }],
+            [{ Ref: logicalId(stack.ingress.api!) }, `.execute-api.${region}.`, { Ref: 'AWS::URLSuffix' }],
           ],
         },
         Port: 443,
@@ -187,7 +187,7 @@ describe('without a domain', () => {
         template.resourceCountIs(type, 0);
       }
       expect(Object.keys(template.toJSON().Outputs)).not.toContain('PublicWebhookUrl');
-      const apiId = logicalId(stack.ingress.api);
+      const apiId = logicalId(stack.ingress.api!);
       template.hasOutput('WebhookUrl', {
         Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/stripe/webhook']] },
       });

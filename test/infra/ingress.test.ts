@@ -61,7 +61,7 @@ describe('Ingress HTTP API', () => {
   });
 
   it('writes JSON access logs, without body or headers, to a log group with the configured retention', () => {
-    const logGroupId = logicalId(stack.ingress.accessLogGroup);
+    const logGroupId = logicalId(stack.ingress.accessLogGroup!);
     const { props } = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
     const settings = props.AccessLogSettings as { DestinationArn: unknown; Format: string };
     expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
@@ -70,6 +70,21 @@ describe('Ingress HTTP API', () => {
     expect(format.requestId).toBe('$context.requestId');
     expect(format.status).toBe('$context.status');
     expect(settings.Format).not.toMatch(/body|header|signature|authorization/i);
+    // What on-call needs of a request, and none of what the log event or another field already says (its bytes are
+    // paid once per webhook).
+    expect(Object.keys(format).sort()).toEqual(
+      [
+        'requestId',
+        'sourceIp',
+        'httpMethod',
+        'path',
+        'status',
+        'responseLatency',
+        'integrationStatus',
+        'integrationError',
+        'error',
+      ].sort(),
+    );
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: '/aws/vendedlogs/apigateway/stripe-webhooks-http-api',
       RetentionInDays: 30,
@@ -81,7 +96,7 @@ describe('Ingress HTTP API', () => {
   });
 
   it('outputs the webhook URL to register with Stripe, and the event types to enable', () => {
-    const apiId = logicalId(stack.ingress.api);
+    const apiId = logicalId(stack.ingress.api!);
     template.hasOutput('WebhookUrl', {
       Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/stripe/webhook']] },
     });
@@ -142,7 +157,7 @@ describe('Ingress Lambda', () => {
     ]);
     expect(actionsOn(statements, logicalId(stack.secrets.apiKey))).toEqual([]);
     expect(actionsOn(statements, logicalId(stack.idempotencyTable.table))).toEqual([]);
-    expect(actionsOn(statements, logicalId(stack.eventSink.bus))).toEqual([]);
+    expect(actionsOn(statements, logicalId(stack.eventSink!.bus))).toEqual([]);
     const kms = statements.find((s) => JSON.stringify(s.Resource).includes(logicalId(stack.eventQueue.key)));
     expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'sqs.us-east-1.amazonaws.com' } });
   });

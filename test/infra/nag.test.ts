@@ -118,6 +118,12 @@ describe('cdk-nag', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('reports none for the lean config: a function URL ingress and no event sink', () => {
+    const app = newApp();
+    createRegionalStacks(app, parseConfig({ ingress: { apiType: 'function-url' }, eventSink: { enabled: false } }));
+    expect(nagViolations(app)).toEqual([]);
+  });
+
   it('reports none for the REST API variant without WAF', () => {
     const app = newApp();
     createRegionalStacks(app, parseConfig({ ingress: { apiType: 'rest' } }));

@@ -35,7 +35,7 @@ describe('Processor Lambda', () => {
     expect(environmentOf(template, 'stripe-webhooks-processor')).toMatchObject({
       TABLE_NAME: { Ref: logicalId(stack.idempotencyTable.table) },
       STRIPE_API_KEY_SECRET_ID: 'stripe-webhooks/stripe-api-key',
-      EVENT_BUS_NAME: { Ref: logicalId(stack.eventSink.bus) },
+      EVENT_BUS_NAME: { Ref: logicalId(stack.eventSink!.bus) },
       DLQ_URL: { Ref: logicalId(stack.eventQueue.deadLetterQueue) },
       QUEUE_URL: { Ref: logicalId(stack.eventQueue.queue) },
       LEASE_SECONDS: '90',
@@ -106,7 +106,7 @@ describe('Processor Lambda', () => {
       'secretsmanager:GetSecretValue',
     ]);
     expect(actionsOn(statements, logicalId(stack.secrets.webhookSecret))).toEqual([]);
-    expect(actionsOn(statements, logicalId(stack.eventSink.bus))).toEqual(['events:PutEvents']);
+    expect(actionsOn(statements, logicalId(stack.eventSink!.bus))).toEqual(['events:PutEvents']);
     expect(actionsOn(statements, logicalId(stack.eventQueue.deadLetterQueue))).toEqual(['sqs:SendMessage']);
   });
 

@@ -114,7 +114,7 @@ describe('REST API ingress', () => {
       },
     });
     expect(resources[account.id]).toMatchObject({ DeletionPolicy: 'Retain' });
-    const stageId = logicalId(rest.stack.ingress.stage);
+    const stageId = logicalId(rest.stack.ingress.stage!);
     expect(resources[stageId]?.DependsOn).toContain(account.id);
   });
 
@@ -125,7 +125,7 @@ describe('REST API ingress', () => {
   });
 
   it('outputs the webhook URL with the stage in its path', () => {
-    const stageId = logicalId(rest.stack.ingress.stage);
+    const stageId = logicalId(rest.stack.ingress.stage!);
     rest.template.hasOutput('WebhookUrl', {
       Value: { 'Fn::Join': ['', Match.arrayWith(['/', { Ref: stageId }, '/stripe/webhook'])] },
     });
@@ -149,7 +149,11 @@ describe('REST API ingress with WAF', () => {
       ResourceArn: {
         'Fn::Join': [
           '',
-          Match.arrayWith([{ Ref: logicalId(stack.ingress.api) }, '/stages/', { Ref: logicalId(stack.ingress.stage) }]),
+          Match.arrayWith([
+            { Ref: logicalId(stack.ingress.api!) },
+            '/stages/',
+            { Ref: logicalId(stack.ingress.stage!) },
+          ]),
         ],
       },
     });

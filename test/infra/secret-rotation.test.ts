@@ -211,7 +211,7 @@ describe('the webhook endpoint custom resource', () => {
       ApiVersion: '2025-09-30.clover',
       Description: 'payments',
     });
-    expect(JSON.stringify(resource?.Properties.Url)).toContain(logicalId(managed.stack.ingress.api));
+    expect(JSON.stringify(resource?.Properties.Url)).toContain(logicalId(managed.stack.ingress.api!));
     managed.template.hasOutput('WebhookEndpointId', {
       Value: { 'Fn::GetAtt': [Match.anyValue(), 'EndpointId'] },
     });

@@ -29,7 +29,7 @@ describe('StripeWebhooks in an existing stack', () => {
     );
     expect(webhooks.deadLetterQueue).toBe(webhooks.eventQueue.deadLetterQueue);
     expect(webhooks.table).toBe(webhooks.idempotencyTable.table);
-    expect(webhooks.eventBus).toBe(webhooks.eventSink.bus);
+    expect(webhooks.eventBus).toBe(webhooks.eventSink!.bus);
     expect(webhooks.alarmTopic).toBe(webhooks.alarms.topic);
     expect(webhooks.ingressFunction).toBe(webhooks.ingress.function);
     expect(webhooks.processorFunction).toBe(webhooks.processor.function);

@@ -36,6 +36,21 @@ function total(value: unknown): number {
   return Number(value ?? 0);
 }
 
+/** An ingress over a fresh local queue, logging at `logLevel` and counting into `metrics`. */
+async function observedIngress(logLevel: 'DEBUG' | 'INFO', metrics: Metrics) {
+  return createIngress({
+    sqs: local.queue,
+    queueUrl: await local.freshFifoQueue(),
+    webhookSecrets: staticSecret(SECRET),
+    toleranceSeconds: 300,
+    maxBodyBytes: 65_536,
+    maxMessageBytes: 262_144,
+    logger: new Logger({ serviceName: 'stripe-ingress', logLevel }),
+    metrics,
+    now: () => NOW_MS,
+  });
+}
+
 describe('logs and metrics', () => {
   it('logs event ids and reason codes, never the body or the secret, and emits the documented metrics', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
@@ -43,17 +58,7 @@ describe('logs and metrics', () => {
     const event = paymentIntentEvent({ id: 'evt_observed_1', extra: { payment_method: marker } });
     const lines = await captureOutput(async () => {
       const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
-      const ingress = createIngress({
-        sqs: local.queue,
-        queueUrl: await local.freshFifoQueue(),
-        webhookSecrets: staticSecret(SECRET),
-        toleranceSeconds: 300,
-        maxBodyBytes: 65_536,
-        maxMessageBytes: 262_144,
-        logger: new Logger({ serviceName: 'stripe-ingress', logLevel: 'DEBUG' }),
-        metrics,
-        now: () => NOW_MS,
-      });
+      const ingress = await observedIngress('DEBUG', metrics);
       expect((await ingress.handleHttp(signedWebhook(event))).statusCode).toBe(200);
       const forged = signedWebhook(paymentIntentEvent({ extra: { payment_method: marker } }), { secret: 'whsec_f' });
       expect((await ingress.handleHttp(forged)).statusCode).toBe(400);
@@ -89,10 +94,31 @@ describe('logs and metrics', () => {
     expect(rejected?.Reason).toBe('bad_signature');
     expect(rejected?._aws.CloudWatchMetrics[0]?.Namespace).toBe('StripeWebhooks');
     expect(rejected?._aws.CloudWatchMetrics[0]?.Dimensions[0]).toContain('Reason');
-    const flushed = emf.find((r) => 'WebhookReceived' in r);
-    expect(total(flushed?.WebhookReceived)).toBe(2);
-    expect(total(flushed?.WebhookAccepted)).toBe(1);
+    const flushed = emf.find((r) => 'EventBridgeAccepted' in r);
     expect(total(flushed?.EventBridgeAccepted)).toBe(1);
+    // Received and accepted webhooks are the front's metrics (API Gateway's route, or the function URL's).
+    expect(emf.some((r) => 'WebhookReceived' in r || 'WebhookAccepted' in r)).toBe(false);
     expect(flushed?.Reason).toBeUndefined(); // the per-request metrics carry no Reason dimension
+  });
+
+  it('writes nothing for an accepted webhook at INFO, and the rejection line and metric for a refused one', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const lines = await captureOutput(async () => {
+      const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'stripe-ingress' });
+      const ingress = await observedIngress('INFO', metrics);
+      expect((await ingress.handleHttp(signedWebhook(paymentIntentEvent()))).statusCode).toBe(200);
+      metrics.publishStoredMetrics();
+      const forged = signedWebhook(paymentIntentEvent(), { secret: 'whsec_f' });
+      expect((await ingress.handleHttp(forged)).statusCode).toBe(400);
+    });
+    vi.unstubAllEnvs();
+
+    // Powertools' own notice that the accepted webhook stored no metric (the Lambda handler filters it out).
+    expect(lines.filter((l) => !l.startsWith('{'))).toEqual([expect.stringMatching(/^No application metrics/)]);
+    const records = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = records.filter((r) => !('_aws' in r));
+    expect(logs.map((l) => l.message)).toEqual(['request rejected']);
+    // One EMF line, the rejection's; the accepted webhook flushed no metric at all.
+    expect(records.filter((r) => '_aws' in r).map((r) => r.Reason)).toEqual(['bad_signature']);
   });
 });

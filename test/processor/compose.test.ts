@@ -6,11 +6,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeProcessorDeps } from '../../lambdas/processor/compose';
+import { composeProcessorDeps, sinkFor } from '../../lambdas/processor/compose';
 import { processorEnv } from '../../lambdas/processor/env';
 import type { InvokeHandler } from '../../lambdas/processor/handler-lambdas';
 import { parseEnv } from '../../lambdas/shared/env';
-import type { EventSink } from '../../lambdas/shared/sink';
+import { type EventSink, NO_SINK } from '../../lambdas/shared/sink';
 import { createIdempotencyTable, LOCAL_REGION, type RunningService, startDynamo } from '../../local/stand-ins';
 
 const TABLE = 'compose-idem';
@@ -75,6 +75,26 @@ describe('composeProcessorDeps', () => {
   it('sends to the queues the environment names', () => {
     const deps = composeProcessorDeps(env(), clients());
     expect([deps.queueUrl, deps.dlqUrl]).toEqual(['http://queue', 'http://dlq']);
+  });
+
+  it('publishes to the bus EVENT_BUS_NAME names, and nowhere without one (eventSink.enabled: false)', async () => {
+    const made: string[] = [];
+    const make = (bus: string) => {
+      made.push(bus);
+      return sink;
+    };
+    expect(sinkFor(env(), make)).toBe(sink);
+    expect(made).toEqual(['bus']);
+    const withoutBus = parseEnv(processorEnv, {
+      TABLE_NAME: TABLE,
+      STRIPE_API_KEY_SECRET_ID: 'key',
+      QUEUE_URL: 'http://queue',
+      DLQ_URL: 'http://dlq',
+      LEASE_SECONDS: '45',
+    });
+    expect(sinkFor(withoutBus, make)).toBe(NO_SINK);
+    expect(made).toEqual(['bus']);
+    await expect(NO_SINK.publish({} as never)).resolves.toBeUndefined();
   });
 
   it('invokes the handler Lambdas HANDLER_LAMBDAS lists, and refuses to start without a way to call them', () => {

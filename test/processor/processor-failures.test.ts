@@ -420,6 +420,19 @@ describe('logs', () => {
   });
 });
 
+describe('log volume', () => {
+  it('writes one line per batch at INFO for events processed cleanly, none per event', async () => {
+    const events = [1, 2, 3].map(() => classicEvent('payment_intent.succeeded', t.paymentIntent().stale));
+    await enqueue(t.sqs.client, t.queueUrl, events);
+    t.processor = t.makeProcessor({ logger: new Logger({ logLevel: 'INFO', serviceName: 'test' }) });
+
+    const { log } = await t.runBatchLogged();
+
+    expect(log.map((e) => e.message)).toEqual(['batch processed']);
+    expect(log[0]).toMatchObject({ records: 3, processed: 3 });
+  });
+});
+
 describe('delays', () => {
   it("honours a handler's RetryableError delay, for the failed record and the rest of its group", async () => {
     const pi = t.paymentIntent();

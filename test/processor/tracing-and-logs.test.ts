@@ -65,7 +65,7 @@ async function setUp() {
     }
   };
   // As injectLambdaContext does in the handler: the invocation's context on the logger.
-  const logger = new Logger({ serviceName: 'stripe-webhooks-processor', logLevel: 'INFO' });
+  const logger = new Logger({ serviceName: 'stripe-webhooks-processor', logLevel: 'DEBUG' }); // DEBUG: the per-event success lines too
   logger.addContext(lambdaContext);
   const processor = createProcessor({
     store: createIdempotencyStore({
