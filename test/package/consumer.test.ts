@@ -65,7 +65,8 @@ webhooks.addHandler({ name: 'fulfil', eventTypes: ['checkout.session.completed']
 const urls: string[] = [webhooks.queue.queueUrl, webhooks.deadLetterQueue.queueUrl, webhooks.webhookUrl];
 const topic: string = webhooks.alarmTopic.topicArn;
 const table: string = webhooks.table.tableName;
-const bus: string = webhooks.eventBus.eventBusName;
+// undefined with eventSink.enabled: false.
+const bus: string | undefined = webhooks.eventBus?.eventBusName;
 void [urls, topic, table, bus];
 `;
 
