@@ -20,5 +20,10 @@ export default {
   // "timeout", i.e. as detected. A generous allowance keeps the score honest; a mutant that really hangs costs 15 s.
   timeoutMS: 15_000,
   timeoutFactor: 2,
+  // A static mutant (module-level code: env specs, constant tables) runs against every test in the set: 478 of the
+  // three folders' 3,470 mutants took about 75% of the run's time, which made a full run longer than a working
+  // session. They are left out of this run and of its score (Stryker reports them as Ignored, with their count);
+  // the money-path run (stryker.money-path.config.mjs) keeps them.
+  ignoreStatic: true,
   thresholds: { high: 90, low: 80, break: 0 },
 };

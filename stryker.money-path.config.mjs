@@ -15,6 +15,8 @@ export default {
     'lambdas/processor/deps.ts',
   ],
   vitest: { configFile: 'vitest.money-path.config.ts' },
+  // Its static mutants are few and its score has always counted them.
+  ignoreStatic: false,
   incremental: true,
   incrementalFile: 'test/mutation/money-path-incremental.json',
   htmlReporter: { fileName: 'reports/mutation/money-path.html' },

@@ -4,6 +4,8 @@
  * here as a function, answered as Lambda answers: the returned JSON, or `FunctionError` with the error when it throws,
  * also at module load) and the PUT of the answer to CloudFormation's pre-signed URL (kept in `responses`).
  */
+
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
@@ -11,7 +13,12 @@ import { vi } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/constructs/node-function';
 
 const require = createRequire(import.meta.url);
-const RUNTIME = join(PROJECT_ROOT, 'node_modules/aws-cdk-lib/custom-resources/lib/provider-framework/runtime');
+// The real path: framework.js requires its siblings by their real paths, so the fake outbound.js must sit in the
+// require cache under that path too. Stryker's sandbox reaches node_modules through a symlink, and with the
+// symlinked path the real outbound.js (which needs @aws-sdk/client-sfn) loaded instead of the fake.
+const RUNTIME = realpathSync(
+  join(PROJECT_ROOT, 'node_modules/aws-cdk-lib/custom-resources/lib/provider-framework/runtime'),
+);
 
 /** The document the framework PUTs to CloudFormation. */
 export interface CfnAnswer {
