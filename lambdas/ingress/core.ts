@@ -208,10 +208,10 @@ export function createIngress(deps: IngressDeps): Ingress {
       });
     }
     // DEBUG, not INFO: a success line per webhook was two thirds of the ingress's log bytes (about $0.26 per million
-    // webhooks, docs/performance.md). What it told stays: the access log line (status, request id), the
-    // WebhookAccepted metric, Stripe's delivery log (our 200 answer carries the event id) and the event's
-    // idempotency record (`npm run ops -- event <evt_id>`). Set the function's application log level to DEBUG to
-    // see every accepted webhook again (docs/observability.md).
+    // webhooks, docs/performance.md). What it told stays: the access log line (status, request id), the front's
+    // accepted count (Ingress.metricWebhooksAccepted), Stripe's delivery log (our 200 answer carries the event id)
+    // and the event's idempotency record (`npm run ops -- event <evt_id>`). Set the function's application log level
+    // to DEBUG to see every accepted webhook again (docs/observability.md).
     log.debug('webhook accepted', {
       eventId: msg.eventId,
       eventType: msg.type,
