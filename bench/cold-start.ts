@@ -150,10 +150,26 @@ const PROBES: Record<string, string> = {
     'export const middlewares = [injectLambdaContext(logger), logMetrics(metrics)];',
   ].join('\n'),
   '@middy/core': "import middy from '@middy/core';\nexport const handler = middy(async () => undefined);",
+  // The processor's target (import <= 60 ms) against what it must keep (issue 13: the processor keeps the AWS SDK):
+  // its four clients constructed as lambdas/processor/handler.ts does, and DynamoDB's alone (no processor without it).
+  '@aws-sdk/client-dynamodb':
+    "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport const client = new DynamoDBClient({});",
+  "the processor's four AWS SDK clients": [
+    "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+    "import { EventBridgeClient } from '@aws-sdk/client-eventbridge';",
+    "import { LambdaClient } from '@aws-sdk/client-lambda';",
+    "import { SQSClient } from '@aws-sdk/client-sqs';",
+    'export const clients = [new DynamoDBClient({}), new EventBridgeClient({}), new LambdaClient({}), new SQSClient({})];',
+  ].join('\n'),
   stripe: "import Stripe from 'stripe';\nexport const webhooks = Stripe.webhooks;",
 };
 /** Probes measured one way only (the other adds nothing to the comparison). */
-const BUNDLED_ONLY = new Set(['Powertools logger+metrics', '@middy/core']);
+const BUNDLED_ONLY = new Set([
+  'Powertools logger+metrics',
+  '@middy/core',
+  '@aws-sdk/client-dynamodb',
+  "the processor's four AWS SDK clients",
+]);
 const UNBUNDLED_ONLY = new Set(['empty module', 'stripe', 'Node built-ins the ingress bundle imports']);
 const NOT_PACKAGES = new Set(['empty module', 'Node built-ins the ingress bundle imports']);
 

@@ -192,6 +192,8 @@ export function buildReport(
     '@aws-sdk/client-sqs (node_modules)',
     'Powertools logger+metrics (bundled)',
     '@middy/core (bundled)',
+    '@aws-sdk/client-dynamodb (bundled)',
+    "the processor's four AWS SDK clients (bundled)",
   ]) {
     const p = probe(id);
     if (p)
