@@ -204,8 +204,12 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
     }
   }
 
+  function markedDeleted(object: Record<string, unknown>): CurrentObject {
+    return { object: { ...object, deleted: true }, origin: 'deleted' };
+  }
+
   function deletedFrom(payload: Record<string, unknown> | undefined, ref: { type: string; id: string }): CurrentObject {
-    return { object: { ...(payload ?? { id: ref.id, object: ref.type }), deleted: true }, origin: 'deleted' };
+    return markedDeleted(payload ?? { id: ref.id, object: ref.type });
   }
 
   function fromPayload(payload: Record<string, unknown> | undefined, why: string): CurrentObject {
@@ -265,7 +269,7 @@ export function createStripeFetcher(opts: FetcherOptions): StripeFetcher {
       const actingAs = !thin && path.startsWith('/v1/accounts/') ? undefined : msg.account;
       const res = await get(path, actingAs, thin, what);
       if (res.ok) {
-        if (res.body.deleted === true) return deletedFrom(payload ?? res.body, { type, id: id ?? '' });
+        if (res.body.deleted === true) return markedDeleted(payload ?? res.body);
         return { object: res.body, origin: 'fetched' };
       }
       switch (res.failure.kind) {
