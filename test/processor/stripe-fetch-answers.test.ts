@@ -373,12 +373,12 @@ describe('thin events', () => {
     await withStripe(async (stripe) => {
       stripe.setObject({ id: 'mtr_1', object: 'billing.meter', status: 'active' }, { account: 'acct_ctx' });
       const { fetcher } = fetcherFor(stripe.url);
-      const meter = (url?: string) => thin({ id: 'mtr_1', type: 'billing.meter', ...(url ? { url } : {}) });
+      const meter = (url?: unknown) => thin({ id: 'mtr_1', type: 'billing.meter', ...(url ? { url } : {}) });
 
-      for (const url of ['//evil.example/v1/billing/meters/mtr_1', 'https://evil.example/x', undefined]) {
+      for (const url of ['//evil.example/v1/billing/meters/mtr_1', 'https://evil.example/x', 42, undefined]) {
         expect(await fetcher.currentObject(thinMessage(), meter(url))).toMatchObject({ origin: 'fetched' });
       }
-      expect(stripe.calls.map((c) => c.path)).toEqual(Array(3).fill('/v1/billing/meters/mtr_1'));
+      expect(stripe.calls.map((c) => c.path)).toEqual(Array(4).fill('/v1/billing/meters/mtr_1'));
     });
   });
 
@@ -484,6 +484,25 @@ describe('Stripe failing', () => {
       }
 
       expect(delays).toEqual([4, 4, 300, 43_200]);
+    });
+  });
+
+  it('waits as long as a 429 from a v2 API says', async () => {
+    const answer = {
+      status: 429,
+      headers: { 'Retry-After': '9' },
+      body: stripeError('rate_limit', 'Too many requests'),
+    };
+    await withAnswer(answer, async (url) => {
+      const { fetcher, stats } = fetcherFor(url);
+      const related = { id: 'acct_v2', type: 'v2.core.account', url: '/v2/core/accounts/acct_v2' };
+      const thin = { id: 'evt_t', object: 'v2.core.event', type: 'v2.core.account.updated', related_object: related };
+
+      const err = await failure(fetcher.currentObject(message({ kind: 'thin', type: thin.type, object: null }), thin));
+
+      expect(err).toBeInstanceOf(RetryableError);
+      expect(err).toMatchObject({ code: 'stripe_rate_limited', retryAfterSeconds: 9 });
+      expect(stats.rateLimited).toBe(1);
     });
   });
 
