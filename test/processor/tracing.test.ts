@@ -73,6 +73,7 @@ describe('processor tracing', () => {
       expect(fetched?.cause).toBeUndefined();
       const handler = flatten(segments).find((s) => s.name === '## handler');
       expect(JSON.stringify(handler)).toContain('the batch failed');
+      expect(handler?.annotations).toMatchObject({ Service: 'tracing-test' });
     } finally {
       daemon.close();
     }
