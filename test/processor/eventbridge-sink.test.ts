@@ -220,6 +220,15 @@ describe('EventBridge sink', () => {
     });
   });
 
+  it('retries a call that failed with something other than an error', async () => {
+    eventBridge.on(PutEventsCommand).callsFake(() => Promise.reject(undefined));
+
+    const err = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err).toMatchObject({ code: 'eventbridge_unavailable', message: 'PutEvents failed: undefined' });
+  });
+
   it("retries an entry EventBridge rejected without saying why, or for a passing reason, with EventBridge's words", async () => {
     eventBridge
       .on(PutEventsCommand)
