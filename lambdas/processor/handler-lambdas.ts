@@ -130,6 +130,7 @@ export async function runHandlerLambdas(args: RunHandlersArgs): Promise<string[]
   const outcomes = await Promise.all(
     due.map(async (target): Promise<{ name: string; outcome: HandlerOutcome }> => {
       const left = args.remainingMs?.();
+      // Stryker disable next-line ConditionalExpression: equivalent, undefined < n is false as well
       if (left !== undefined && left < target.timeoutMs + HANDLER_INVOKE_MARGIN_MS) {
         return {
           name: target.name,

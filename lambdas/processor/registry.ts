@@ -74,6 +74,7 @@ export function createRegistry(): HandlerRegistry {
       const exact = handlers.get(type);
       if (exact) return exact;
       const parts = type.split('.');
+      // Stryker disable next-line EqualityOperator: equivalent, n = 0 would look up ".*", which on() never registers
       for (let n = parts.length - 1; n > 0; n--) {
         const wildcard = handlers.get(`${parts.slice(0, n).join('.')}.*`);
         if (wildcard) return wildcard;

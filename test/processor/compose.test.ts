@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeProcessorDeps, sinkFor } from '../../lambdas/processor/compose';
-import { processorEnv } from '../../lambdas/processor/env';
+import { LEASE_MARGIN_SECONDS, leaseSecondsFor, processorEnv } from '../../lambdas/processor/env';
 import type { InvokeHandler } from '../../lambdas/processor/handler-lambdas';
 import { parseEnv } from '../../lambdas/shared/env';
 import { type EventSink, NO_SINK } from '../../lambdas/shared/sink';
@@ -70,6 +70,17 @@ describe('composeProcessorDeps', () => {
     const days = ((record?.expiresAt ?? 0) - Date.now() / 1000) / 86_400;
     expect(days).toBeGreaterThan(39.9);
     expect(days).toBeLessThanOrEqual(40);
+  });
+
+  it("keeps the processor's time margin when one is given, else leaves the processor's default", () => {
+    expect(composeProcessorDeps(env(), { ...clients(), timeMarginMs: 1_234 }).timeMarginMs).toBe(1_234);
+    expect(composeProcessorDeps(env(), { ...clients(), timeMarginMs: 0 }).timeMarginMs).toBe(0);
+    expect(composeProcessorDeps(env(), clients())).not.toHaveProperty('timeMarginMs');
+  });
+
+  it("holds a claim by default a minute past the processor's timeout", () => {
+    expect(LEASE_MARGIN_SECONDS).toBe(60);
+    expect(leaseSecondsFor(30)).toBe(90);
   });
 
   it('sends to the queues the environment names', () => {

@@ -3,7 +3,13 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventBridgeSink, MAX_ENTRY_BYTES } from '../../lambdas/processor/eventbridge-sink';
+import {
+  createEventBridgeSink,
+  entrySize,
+  MAX_ENTRY_BYTES,
+  toDetail,
+  toEntry,
+} from '../../lambdas/processor/eventbridge-sink';
 import { PermanentError, RetryableError } from '../../lambdas/shared/errors';
 import type { ProcessedEvent } from '../../lambdas/shared/sink';
 
@@ -148,5 +154,101 @@ describe('EventBridge sink', () => {
     const err = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect(err).toMatchObject({ code: 'MalformedDetail' });
+  });
+
+  it('says how large an entry is when even its smallest form cannot be published', () => {
+    const event = { ...processed({ id: 'pi_1' }), account: 'a'.repeat(MAX_ENTRY_BYTES) };
+    const smallest = { ...event, object: null, objectOmitted: true, resultOmitted: true, result: undefined };
+    const size = 14 + 'stripe.webhooks'.length + event.type.length + JSON.stringify(smallest).length;
+
+    expect(() => toEntry(event, 'bus')).toThrow(
+      `the EventBridge entry is ${size} bytes even without the object and the handler result (limit ${MAX_ENTRY_BYTES})`,
+    );
+  });
+
+  it('publishes an event of exactly 256 KB whole', () => {
+    const event = processed({ id: 'in_edge', object: 'invoice', lines: '' });
+    const base = entrySize(toEntry(event, 'bus'));
+    const exact = processed({ id: 'in_edge', object: 'invoice', lines: 'x'.repeat(MAX_ENTRY_BYTES - base) });
+
+    const entry = toEntry(exact, 'bus');
+
+    expect(entrySize(entry)).toBe(MAX_ENTRY_BYTES);
+    expect(JSON.parse(entry.Detail!)).toEqual(exact);
+  });
+
+  it('counts only the parts an entry has, each resource included', () => {
+    expect(entrySize({})).toBe(0);
+    expect(entrySize({ Source: 'abc' })).toBe(3);
+    expect(entrySize({ DetailType: 'é' })).toBe(2);
+    expect(entrySize({ Time: new Date(0), Resources: ['arn:1', 'arn:22'] })).toBe(14 + 5 + 6);
+    expect(entrySize(toEntry(processed({ id: 'pi_1' }), 'bus'))).toBe(
+      awsEntrySize(toEntry(processed({ id: 'pi_1' }), 'bus')),
+    );
+  });
+
+  it('shows the detail an event is published with', () => {
+    const event = processed({ id: 'pi_1', object: 'payment_intent' });
+    expect(JSON.parse(toDetail(event))).toEqual(event);
+  });
+
+  it('fails permanently, keeping the cause, when the call is refused for what the entry is', async () => {
+    const refused = Object.assign(new Error('Detail is not valid JSON'), { name: 'ValidationException' });
+    eventBridge.on(PutEventsCommand).rejects(refused);
+
+    const err = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(PermanentError);
+    expect(err).toMatchObject({
+      code: 'eventbridge_refused',
+      message: 'EventBridge refused the entry: ValidationException: Detail is not valid JSON',
+      cause: refused,
+    });
+  });
+
+  it('retries a failed call, keeping the cause', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    eventBridge.on(PutEventsCommand).rejects(throttled);
+
+    const err = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err).toMatchObject({
+      code: 'eventbridge_unavailable',
+      message: 'PutEvents failed: ThrottlingException: Rate exceeded',
+      cause: throttled,
+    });
+  });
+
+  it('retries a call that failed with something other than an error', async () => {
+    eventBridge.on(PutEventsCommand).callsFake(() => Promise.reject(undefined));
+
+    const err = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(err).toMatchObject({ code: 'eventbridge_unavailable', message: 'PutEvents failed: undefined' });
+  });
+
+  it("retries an entry EventBridge rejected without saying why, or for a passing reason, with EventBridge's words", async () => {
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1 })
+      .resolvesOnce({
+        FailedEntryCount: 1,
+        Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
+      });
+
+    const silent = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+    const throttled = await sink.publish(processed({ id: 'pi_1' })).catch((e: unknown) => e);
+
+    expect(silent).toBeInstanceOf(RetryableError);
+    expect(silent).toMatchObject({
+      code: 'eventbridge_rejected',
+      message: 'EventBridge rejected the event: no reason given',
+    });
+    expect(throttled).toMatchObject({
+      code: 'ThrottlingException',
+      message: 'EventBridge rejected the event: Rate exceeded',
+    });
   });
 });

@@ -40,6 +40,59 @@ describe('retrieveRoute', () => {
     expect(retrieveRoute('balance', undefined)).toEqual({ kind: 'path', path: '/v1/balance', guessed: false });
   });
 
+  it.each([
+    ['capability', 'card_payments', { account: 'acct_1' }, '/v1/accounts/acct_1/capabilities/card_payments'],
+    ['bank_account', 'ba_1', { customer: 'cus_1' }, '/v1/customers/cus_1/sources/ba_1'],
+    ['card', 'card_1', { account: 'acct_1' }, '/v1/accounts/acct_1/external_accounts/card_1'],
+    ['fee_refund', 'fr_1', { fee: 'fee_1' }, '/v1/application_fees/fee_1/refunds/fr_1'],
+    ['transfer_reversal', 'trr_1', { transfer: 'tr_1' }, '/v1/transfers/tr_1/reversals/trr_1'],
+    [
+      'customer_balance_transaction',
+      'cbtxn_1',
+      { customer: 'cus_1' },
+      '/v1/customers/cus_1/balance_transactions/cbtxn_1',
+    ],
+    [
+      'customer_cash_balance_transaction',
+      'ccsbtxn_1',
+      { customer: 'cus_1' },
+      '/v1/customers/cus_1/cash_balance_transactions/ccsbtxn_1',
+    ],
+  ])('retrieves a %s under the parent its payload names', (type, id, payload, path) => {
+    expect(retrieveRoute(type, id, payload)).toEqual({ kind: 'path', path, guessed: false });
+  });
+
+  it('says why an object cannot be retrieved: no id, no parent (or an empty one), or no retrieve at all', () => {
+    expect(retrieveRoute('payment_intent', undefined)).toEqual({
+      kind: 'unretrievable',
+      reason: 'a payment_intent has no id to retrieve it by',
+    });
+    expect(retrieveRoute('person', 'person_1', { account: '' })).toEqual({
+      kind: 'unretrievable',
+      reason: 'a person is retrievable only under its parent, absent from the payload',
+    });
+    expect(retrieveRoute('discount', 'di_1')).toEqual({
+      kind: 'unretrievable',
+      reason: 'Stripe has no retrieve for discount',
+    });
+    expect(retrieveRoute('deleted_external_account', 'ba_1')).toEqual({
+      kind: 'unretrievable',
+      reason: 'Stripe has no retrieve for deleted_external_account',
+    });
+  });
+
+  it('pluralises a guessed collection the way Stripe names its paths', () => {
+    const guess = (type: string) => retrieveRoute(type, 'x_1');
+    expect(guess('issuing.token')).toEqual({ kind: 'path', path: '/v1/issuing/tokens/x_1', guessed: true });
+    expect(guess('example.policy')).toMatchObject({ path: '/v1/example/policies/x_1' });
+    expect(guess('example.day')).toMatchObject({ path: '/v1/example/days/x_1' });
+    expect(guess('example.dryer')).toMatchObject({ path: '/v1/example/dryers/x_1' });
+    expect(guess('example.address')).toMatchObject({ path: '/v1/example/addresses/x_1' });
+    expect(guess('example.box')).toMatchObject({ path: '/v1/example/boxes/x_1' });
+    expect(guess('example.batch')).toMatchObject({ path: '/v1/example/batches/x_1' });
+    expect(guess('example.wish')).toMatchObject({ path: '/v1/example/wishes/x_1' });
+  });
+
   it('keeps ids from remote data inside one path segment', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (id, account) => {
@@ -89,5 +142,15 @@ describe('registry', () => {
     const registry = createRegistry().on('invoice.paid', async () => 1);
     expect(() => registry.on('invoice.paid', async () => 2)).toThrow(/already registered/);
     expect(() => registry.on('invoice.*.paid', async () => 2)).toThrow(/wildcard/);
+    expect(() => registry.on('*invoice.*', async () => 2)).toThrow(
+      '*invoice.*: only a trailing ".*" wildcard is supported',
+    );
+  });
+
+  it('hands a type.* handler the subtypes of a type, not the type itself', async () => {
+    const registry = createRegistry().on('invoice.paid.*', async () => 'a subtype of invoice.paid');
+    expect(await registry.resolve('invoice.paid.late')({} as never)).toBe('a subtype of invoice.paid');
+    expect(await registry.resolve('invoice.paid')({} as never)).toBeUndefined();
+    expect(registry.types()).toEqual(['invoice.paid.*']);
   });
 });
