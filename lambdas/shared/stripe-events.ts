@@ -325,6 +325,7 @@ export async function resendEvent(
     outcome = 'forced';
   } else if (
     record?.status === 'FAILED' &&
+    // Stryker disable next-line OptionalChaining: equivalent, a FAILED item always has lastError (one update writes both)
     record.lastError?.permanent === true &&
     !opts.force &&
     opts.permanentFailures !== 'resend'

@@ -205,6 +205,16 @@ describe('resendEvent', () => {
     expect(queued?.message.Attributes?.MessageDeduplicationId).toMatch(new RegExp(`^${event.id}:[0-9a-f-]{36}$`));
   });
 
+  it('keeps a fresh deduplication id within SQS’s 128 characters for the longest event ids', async () => {
+    const w = world();
+    const event = paymentEvent(w.nowS - 60, { id: `evt_${'L'.repeat(120)}` });
+    await resendEvent(deps(), event, 'replay', { deduplication: 'unique' });
+    const [queued] = await drain(w.sqs.client, w.queues.queueUrl);
+    const dedup = queued?.message.Attributes?.MessageDeduplicationId ?? '';
+    expect(dedup).toHaveLength(128);
+    expect(dedup.startsWith(`${event.id.slice(0, 91)}:`)).toBe(true);
+  });
+
   it('skips a DONE event, and with force clears its record and enqueues it under a fresh id', async () => {
     const w = world();
     const event = paymentEvent(w.nowS - 60);
