@@ -68,6 +68,8 @@ describe('refusedForContent', () => {
       false,
     );
     expect(refusedForContent({ name: 'Error', Code: 'Xs.InvalidMessageContents' })).toBe(false);
+    // Only a leading service prefix is dropped before the code is compared.
+    expect(refusedForContent({ Code: 'InvalidAWS.SimpleQueueService.MessageContents' })).toBe(false);
     expect(refusedForContent(undefined)).toBe(false);
     expect(refusedForContent({ name: 7, Code: null })).toBe(false);
   });
