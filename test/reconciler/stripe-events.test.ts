@@ -87,9 +87,48 @@ describe('listEventPages', () => {
     expect(limited).toEqual(['GET /v1/events']);
     expect(w.stripe.calls.map((c) => c.query).join('&')).not.toContain('types');
   });
+
+  it('lists only the range and types asked for, page after page, on the account given', async () => {
+    const w = world();
+    const account = `acct_${uid()}`;
+    const inRange = Array.from({ length: 101 }, (_, i) => ({ ...paymentEvent(w.nowS - 200 + i), account }));
+    const tooOld = { ...paymentEvent(w.nowS - 2 * HOUR), account };
+    const otherType = { ...paymentEvent(w.nowS - 30, { type: 'customer.created' }), account };
+    const onPlatform = paymentEvent(w.nowS - 20);
+    for (const e of [...inRange, tooOld, otherType, onPlatform]) w.stripe.addEvent(e);
+    const query = { createdGte: w.nowS - HOUR, createdLt: w.nowS, types: ['payment_intent.succeeded'], account };
+    const pages = await collect(listEventPages(stripeOf(w.stripe.url), query, paced().call));
+    expect(pages.map((p) => p.length)).toEqual([100, 1]);
+    expect(
+      pages
+        .flat()
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(inRange.map((e) => e.id).sort());
+
+    const everyType = await collect(
+      listEventPages(stripeOf(w.stripe.url), { createdGte: w.nowS - HOUR, createdLt: w.nowS }, paced().call),
+    );
+    expect(everyType.flat().map((e) => e.id)).toEqual([onPlatform.id]);
+  });
 });
 
 describe('listThinEventPages', () => {
+  it('lists every type when none is given', async () => {
+    const w = world();
+    const events = [thinEvent(w.nowS - 60, 'v1.billing.meter.error_report_triggered'), thinEvent(w.nowS - 30, 'x.y')];
+    for (const e of events) w.stripe.addEvent(e);
+    const pages = await collect(
+      listThinEventPages(stripeOf(w.stripe.url), { createdGte: w.nowS - HOUR, createdLt: w.nowS }, paced().call),
+    );
+    expect(
+      pages
+        .flat()
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(events.map((e) => e.id).sort());
+  });
+
   it('asks for the range in RFC 3339, only the types given, with the account as Stripe-Context', async () => {
     const w = world();
     const wanted = thinEvent(w.nowS - 60, 'v1.billing.meter.error_report_triggered');
@@ -173,6 +212,11 @@ const unreadable: Array<{ event: unknown; code: string; expected: Record<string,
     expected: { eventId: 'unknown', type: 'unknown', livemode: false, created: 0 },
   },
   {
+    event: { id: 'evt_longtype', object: 'event', type: 'y'.repeat(250), livemode: false, created: 1 },
+    code: 'bad_event_bad_event_type',
+    expected: { eventId: 'evt_longtype', type: 'y'.repeat(200), livemode: false, created: 1 },
+  },
+  {
     event: 'not an event',
     code: 'bad_event_not_an_object',
     expected: { eventId: 'unknown', type: 'unknown', livemode: false, created: 0 },
@@ -193,7 +237,20 @@ describe('resendEvent', () => {
       messageId: queued?.message.MessageId,
     });
     expect(queued?.message.Attributes?.MessageDeduplicationId).toBe(event.id);
-    expect(queued?.body).toMatchObject({ source: 'reconcile', receivedAt: at.toISOString() });
+    expect(queued?.body).toMatchObject({ kind: 'snapshot', source: 'reconcile', receivedAt: at.toISOString() });
+  });
+
+  it('sends an event too large for the queue as a reference, stamped with the time of sending', async () => {
+    const w = world();
+    const event = paymentEvent(w.nowS - 60);
+    const before = Date.now();
+    const { now: _fixedClock, ...withoutClock } = deps({ maxMessageBytes: 4_200 });
+    await resendEvent(withoutClock, event, 'reconcile');
+    const [queued] = await drain(w.sqs.client, w.queues.queueUrl);
+    expect(queued?.body.kind).toBe('reference');
+    const receivedAt = Date.parse(queued?.body.receivedAt ?? '');
+    expect(receivedAt).toBeGreaterThanOrEqual(before - 1);
+    expect(receivedAt).toBeLessThanOrEqual(Date.now());
   });
 
   it('sends an operator replay under a fresh deduplication id when asked for unique ones', async () => {

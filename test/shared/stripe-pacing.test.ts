@@ -50,6 +50,17 @@ describe('createPacer', () => {
   });
 });
 
+describe('createPacer bursts', () => {
+  it('lets a burst of the given size through at once, then paces', async () => {
+    const clock = fakeTime();
+    const pacer = createPacer({ requestsPerSecond: 10, burst: 3, now: clock.now, sleep: clock.sleep });
+    for (let i = 0; i < 3; i++) await pacer.take();
+    expect(clock.sleeps).toEqual([]);
+    await pacer.take();
+    expect(clock.sleeps).toEqual([100]);
+  });
+});
+
 describe('realSleep', () => {
   it('resolves after the time asked for', async () => {
     const started = performance.now();
