@@ -325,6 +325,7 @@ export async function resendEvent(
     outcome = 'forced';
   } else if (
     record?.status === 'FAILED' &&
+    // Stryker disable next-line OptionalChaining: equivalent, a FAILED item always has lastError (one update writes both)
     record.lastError?.permanent === true &&
     !opts.force &&
     opts.permanentFailures !== 'resend'
@@ -356,6 +357,7 @@ function unreadableEventReference(event: unknown, source: MessageSource, receive
   return {
     v: MESSAGE_VERSION,
     source,
+    // Stryker disable next-line StringLiteral: equivalent, parkMessage sends every message as a reference (encodeMessage(msg, 0))
     kind: 'reference',
     // Kept within SQS's 128-character deduplication id.
     eventId: (typeof e.id === 'string' && e.id !== '' ? e.id : 'unknown').slice(0, 120),

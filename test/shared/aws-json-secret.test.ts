@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsJsonClient } from '../../lambdas/shared/aws-json';
 import { awsJsonSecret } from '../../lambdas/shared/aws-json-secret';
+import { SecretFormatError } from '../../lambdas/shared/secrets';
 import { type SecretsManagerStub, startSecretsManagerStub } from '../../local/secrets-manager';
 import { LOCAL_CREDENTIALS } from '../../local/stand-ins';
 
@@ -75,5 +76,27 @@ describe('awsJsonSecret', () => {
     await expect(secret.get()).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     sm.setSecret('later', 'whsec_later');
     expect(await secret.get()).toBe('whsec_later');
+  });
+
+  it('refreshes at most once per 10 s when no interval is given', async () => {
+    const clock = { t: 3_000_000 };
+    sm.setSecret('default-interval', 'whsec_1');
+    const secret = source('default-interval', clock);
+    await secret.get();
+    sm.setSecret('default-interval', 'whsec_2');
+    expect(await secret.get({ refresh: true })).toBe('whsec_2');
+    sm.setSecret('default-interval', 'whsec_3');
+    clock.t += 9_999;
+    expect(await secret.get({ refresh: true })).toBe('whsec_2');
+    clock.t += 1;
+    expect(await secret.get({ refresh: true })).toBe('whsec_3');
+  });
+
+  it('refuses a secret that holds no string value, and keeps nothing of it', async () => {
+    let answers = 0;
+    const binaryOnly = { call: async () => ({ Name: 'bin', SecretBinary: 'AQID' }) } as never;
+    const secret = awsJsonSecret('bin', { client: binaryOnly, maxAgeSeconds: 300, now: () => answers++ });
+    await expect(secret.get()).rejects.toThrow(new SecretFormatError('secret bin has no string value'));
+    await expect(secret.get()).rejects.toBeInstanceOf(SecretFormatError);
   });
 });

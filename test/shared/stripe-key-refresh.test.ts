@@ -59,4 +59,15 @@ describe('stripeFromSecret after Stripe refuses the key', () => {
     await getStripe();
     expect(refreshes).toBe(0);
   });
+
+  it('ignores a refusal answered to a client of a key already replaced', async () => {
+    const getStripe = stripeFromSecret(source, { apiBase: server.url });
+    const old = await getStripe();
+    cached = NEW_KEY; // the cache expired and the container read the promoted key
+    const current = await getStripe();
+    expect(current).not.toBe(old);
+    await expect(old.balance.retrieve()).rejects.toMatchObject({ statusCode: 401 });
+    expect(await getStripe()).toBe(current);
+    expect(refreshes).toBe(0);
+  });
 });
