@@ -148,11 +148,12 @@ export function createIngress(deps: IngressDeps): Ingress {
     // Size first: never decode or hash more than we would accept.
     const encoded = req.body ?? '';
     const isBase64 = req.isBase64Encoded;
-    if ((!isBase64 && encoded.length > deps.maxBodyBytes) || decodedLength(encoded, isBase64) > deps.maxBodyBytes) {
+    // (Counting a plain body's UTF-8 bytes reads it once, without copying; API Gateway caps a body at 10 MB.)
+    if (decodedLength(encoded, isBase64) > deps.maxBodyBytes) {
       throw new Rejection(400, 'body_too_large', `The request body is larger than ${deps.maxBodyBytes} bytes.`);
     }
     // The exact bytes Stripe signed: base64-decoded when API Gateway encoded them, never re-serialised.
-    const rawBody = isBase64 ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
+    const rawBody = isBase64 ? Buffer.from(encoded, 'base64') : Buffer.from(encoded); // a string's UTF-8 bytes
     if (rawBody.length === 0) throw new Rejection(400, 'empty_body', 'The request body is empty.');
 
     const signatureHeader = header(req.headers, 'stripe-signature');
@@ -170,10 +171,9 @@ export function createIngress(deps: IngressDeps): Ingress {
       // A rotation may have just added a secret our cache has not seen: look once more, bypassing the cache (the
       // SecretSource rate-limits forced refreshes, so forged requests cannot flood Secrets Manager).
       try {
+        // (An unchanged value gives the same verdict again: one more HMAC, on a rate-limited path.)
         const fresh = await loadSecrets(true);
-        if (fresh.value !== loaded.value) {
-          verdict = verifyStripeSignature(rawBody, signatureHeader, fresh.secrets, verifyOptions);
-        }
+        verdict = verifyStripeSignature(rawBody, signatureHeader, fresh.secrets, verifyOptions);
       } catch (err) {
         log.warn('webhook signing secret refresh failed', { error: describeError(err) });
       }
