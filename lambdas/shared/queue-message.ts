@@ -82,7 +82,7 @@ export function toQueueMessage(event: unknown, source: MessageSource, receivedAt
     throw new InvalidEventError('event.id must be a Stripe event id (evt_...)', 'bad_event_id');
   }
   if (typeof type !== 'string' || type === '' || type.length > 200) {
-    throw new InvalidEventError('event.type must be a non-empty string', 'bad_event_type');
+    throw new InvalidEventError('event.type must be a non-empty string of at most 200 characters', 'bad_event_type');
   }
   if (typeof livemode !== 'boolean') throw new InvalidEventError('event.livemode must be a boolean', 'bad_livemode');
 

@@ -177,7 +177,7 @@ describe('toQueueMessage: what the sender is told about a refused event', () => 
     ['null', null, 'not_an_object', 'event must be a JSON object'],
     ['an id that only looks like one as a string', classic({ id: ['evt_1'] }), 'bad_event_id', 'evt_...'],
     ['a numeric type', classic({ type: 5 }), 'bad_event_type', 'event.type must be a non-empty string'],
-    ['a type of 201 characters', classic({ type: 'a'.repeat(201) }), 'bad_event_type', 'non-empty string'],
+    ['a type of 201 characters', classic({ type: 'a'.repeat(201) }), 'bad_event_type', 'at most 200 characters'],
     ['livemode as a string', classic({ livemode: 'false' }), 'bad_livemode', 'event.livemode must be a boolean'],
     ['object "charge"', classic({ object: 'charge' }), 'not_an_event', 'event.object must be "event"'],
     ['created NaN', classic({ created: Number.NaN }), 'bad_created', 'event.created must be a number'],
