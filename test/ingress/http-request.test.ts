@@ -60,7 +60,10 @@ describe('Rejection and json', () => {
 
 describe('header', () => {
   it('finds a header whatever its case, and joins differently-cased copies with a comma', () => {
-    expect(header({ 'Stripe-Signature': 't=1', 'stripe-signature': 'v1=a' }, 'stripe-signature')).toBe('t=1,v1=a');
+    const headers = { 'Content-Type': 'application/json', 'Stripe-Signature': 't=1', 'stripe-signature': 'v1=a' };
+    expect(header(headers, 'stripe-signature')).toBe('t=1,v1=a');
+    expect(header(headers, 'content-type')).toBe('application/json');
+    expect(header(headers, 'accept')).toBeUndefined();
   });
 
   it('skips a header whose value is undefined, and answers undefined when there are no headers', () => {
@@ -174,7 +177,13 @@ describe('fromRestApi', () => {
   });
 
   it('reads the peer address and request id API Gateway gives', () => {
-    const req = fromRestApi(restEvent({ method: 'get', sourceIp: '10.0.0.1' }));
-    expect([req.method, req.sourceIp, req.requestId]).toEqual(['GET', '10.0.0.1', 'rest-req-1']);
+    const req = fromRestApi(restEvent({ method: 'get', sourceIp: '10.0.0.1', body: 'e30=', isBase64Encoded: true }));
+    expect([req.method, req.sourceIp, req.requestId, req.body, req.isBase64Encoded]).toEqual([
+      'GET',
+      '10.0.0.1',
+      'rest-req-1',
+      'e30=',
+      true,
+    ]);
   });
 });
