@@ -201,7 +201,8 @@ export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
       req.on('error', reject);
       if (signal) {
         const onAbort = () => req.destroy(abortError());
-        signal.addEventListener('abort', onAbort, { once: true });
+        // (No `once`: a signal fires at most once, and 'close' removes the listener either way.)
+        signal.addEventListener('abort', onAbort);
         req.on('close', () => signal.removeEventListener('abort', onAbort));
       }
       req.end(body);

@@ -214,7 +214,12 @@ describe('awsJsonClient: configuration', () => {
         caught = err;
       }
       expect(caught).toBeInstanceOf(AwsServiceError);
-      expect(caught).toMatchObject({ name: 'ConfigError', message: 'Region is missing', $retryable: false });
+      expect(caught).toMatchObject({
+        name: 'ConfigError',
+        message: 'Region is missing',
+        $metadata: { attempts: 0 },
+        $retryable: false,
+      });
     } finally {
       if (saved === undefined) delete process.env.AWS_REGION;
       else process.env.AWS_REGION = saved;
