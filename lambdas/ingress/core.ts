@@ -120,9 +120,9 @@ export function createIngress(deps: IngressDeps): Ingress {
   }
 
   /** The active signing secrets, straight from the source's value (so a rotation needs no deploy). */
-  async function loadSecrets(refresh: boolean): Promise<{ value: string; secrets: string[] }> {
+  async function loadSecrets(refresh: boolean): Promise<string[]> {
     const value = await deps.webhookSecrets.get(refresh ? { refresh: true } : undefined);
-    return { value, secrets: activeWebhookSecrets(parseWebhookSecretDocument(value), new Date(now())) };
+    return activeWebhookSecrets(parseWebhookSecretDocument(value), new Date(now()));
   }
 
   function toMessage(event: unknown, source: MessageSource): QueueMessage {
@@ -148,32 +148,31 @@ export function createIngress(deps: IngressDeps): Ingress {
     // Size first: never decode or hash more than we would accept.
     const encoded = req.body ?? '';
     const isBase64 = req.isBase64Encoded;
-    if ((!isBase64 && encoded.length > deps.maxBodyBytes) || decodedLength(encoded, isBase64) > deps.maxBodyBytes) {
+    // (Counting a plain body's UTF-8 bytes reads it once, without copying; API Gateway caps a body at 10 MB.)
+    if (decodedLength(encoded, isBase64) > deps.maxBodyBytes) {
       throw new Rejection(400, 'body_too_large', `The request body is larger than ${deps.maxBodyBytes} bytes.`);
     }
     // The exact bytes Stripe signed: base64-decoded when API Gateway encoded them, never re-serialised.
-    const rawBody = isBase64 ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
+    const rawBody = isBase64 ? Buffer.from(encoded, 'base64') : Buffer.from(encoded); // a string's UTF-8 bytes
     if (rawBody.length === 0) throw new Rejection(400, 'empty_body', 'The request body is empty.');
 
     const signatureHeader = header(req.headers, 'stripe-signature');
     const verifyOptions = { toleranceSeconds: deps.toleranceSeconds, nowSeconds: Math.floor(now() / 1000) };
-    let loaded: { value: string; secrets: string[] };
+    let secrets: string[];
     try {
-      loaded = await loadSecrets(false);
+      secrets = await loadSecrets(false);
     } catch (err) {
       // Our fault, not the sender's: answer 5xx so Stripe retries once the secret is readable again.
       log.error('webhook signing secret unavailable', { error: describeError(err) });
       return json(500, { error: 'secret_unavailable', message: 'The webhook signing secret could not be read.' });
     }
-    let verdict = verifyStripeSignature(rawBody, signatureHeader, loaded.secrets, verifyOptions);
+    let verdict = verifyStripeSignature(rawBody, signatureHeader, secrets, verifyOptions);
     if (!verdict.ok && verdict.reason === 'bad_signature') {
       // A rotation may have just added a secret our cache has not seen: look once more, bypassing the cache (the
       // SecretSource rate-limits forced refreshes, so forged requests cannot flood Secrets Manager).
       try {
-        const fresh = await loadSecrets(true);
-        if (fresh.value !== loaded.value) {
-          verdict = verifyStripeSignature(rawBody, signatureHeader, fresh.secrets, verifyOptions);
-        }
+        // (An unchanged value gives the same verdict again: one more HMAC, on a rate-limited path.)
+        verdict = verifyStripeSignature(rawBody, signatureHeader, await loadSecrets(true), verifyOptions);
       } catch (err) {
         log.warn('webhook signing secret refresh failed', { error: describeError(err) });
       }

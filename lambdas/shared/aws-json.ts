@@ -161,6 +161,7 @@ export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
       {
         host: endpoint.host,
         path: endpoint.pathname,
+        // Stryker disable next-line StringLiteral: equivalent, aws4 signs a request that has a body as POST
         method: 'POST',
         service: opts.service,
         region,
@@ -200,7 +201,8 @@ export function awsJsonClient(opts: AwsJsonClientOptions): AwsJsonClient {
       req.on('error', reject);
       if (signal) {
         const onAbort = () => req.destroy(abortError());
-        signal.addEventListener('abort', onAbort, { once: true });
+        // (No `once`: a signal fires at most once, and 'close' removes the listener either way.)
+        signal.addEventListener('abort', onAbort);
         req.on('close', () => signal.removeEventListener('abort', onAbort));
       }
       req.end(body);

@@ -70,8 +70,8 @@ export function parseEnv<T extends EnvSchema>(
       case 'int': {
         const n = Number(raw);
         if (!Number.isInteger(n)) problems.push(`${name} must be an integer, got "${raw}"`);
-        else if (spec.min !== undefined && n < spec.min) problems.push(`${name} must be >= ${spec.min}, got ${n}`);
-        else if (spec.max !== undefined && n > spec.max) problems.push(`${name} must be <= ${spec.max}, got ${n}`);
+        else if (n < (spec.min ?? Number.NEGATIVE_INFINITY)) problems.push(`${name} must be >= ${spec.min}, got ${n}`);
+        else if (n > (spec.max ?? Number.POSITIVE_INFINITY)) problems.push(`${name} must be <= ${spec.max}, got ${n}`);
         else out[name] = n;
         break;
       }

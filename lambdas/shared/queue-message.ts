@@ -64,6 +64,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A number JSON can carry (not NaN, not ±Infinity). */
+function isFiniteNumber(v: unknown): v is number {
+  return Number.isFinite(v);
+}
+
 const EVENT_ID = /^evt_[A-Za-z0-9_]{1,120}$/;
 
 /**
@@ -77,7 +82,7 @@ export function toQueueMessage(event: unknown, source: MessageSource, receivedAt
     throw new InvalidEventError('event.id must be a Stripe event id (evt_...)', 'bad_event_id');
   }
   if (typeof type !== 'string' || type === '' || type.length > 200) {
-    throw new InvalidEventError('event.type must be a non-empty string', 'bad_event_type');
+    throw new InvalidEventError('event.type must be a non-empty string of at most 200 characters', 'bad_event_type');
   }
   if (typeof livemode !== 'boolean') throw new InvalidEventError('event.livemode must be a boolean', 'bad_livemode');
 
@@ -103,7 +108,7 @@ export function toQueueMessage(event: unknown, source: MessageSource, receivedAt
       kind: 'thin',
       eventId: id,
       type,
-      ...(context ? { account: context } : {}),
+      ...(context !== undefined ? { account: context } : {}),
       livemode,
       created: Math.floor(created / 1000),
       object,
@@ -113,7 +118,7 @@ export function toQueueMessage(event: unknown, source: MessageSource, receivedAt
   }
 
   if (event.object !== 'event') throw new InvalidEventError('event.object must be "event"', 'not_an_event');
-  if (typeof event.created !== 'number' || !Number.isFinite(event.created)) {
+  if (!isFiniteNumber(event.created)) {
     throw new InvalidEventError('event.created must be a number', 'bad_created');
   }
   const data = event.data;
@@ -126,17 +131,17 @@ export function toQueueMessage(event: unknown, source: MessageSource, receivedAt
       ? { type: obj.object, id: obj.id }
       : null;
   const account = typeof event.account === 'string' && event.account !== '' ? event.account : undefined;
-  const apiVersion = typeof event.api_version === 'string' ? event.api_version : undefined;
+  const apiVersion = typeof event.api_version === 'string' && event.api_version !== '' ? event.api_version : undefined;
   return {
     v: MESSAGE_VERSION,
     source,
     kind: 'snapshot',
     eventId: id,
     type,
-    ...(account ? { account } : {}),
+    ...(account !== undefined ? { account } : {}),
     livemode,
     created: event.created,
-    ...(apiVersion ? { apiVersion } : {}),
+    ...(apiVersion !== undefined ? { apiVersion } : {}),
     object,
     event,
     receivedAt: receivedAt.toISOString(),
@@ -181,7 +186,8 @@ export function encodeMessage(msg: QueueMessage, maxBytes: number): { body: stri
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
   }
-  if (body !== undefined && Buffer.byteLength(body, 'utf8') <= maxBytes) return { body, kind: msg.kind };
+  // Buffer.byteLength counts a string's UTF-8 bytes (its default encoding).
+  if (body !== undefined && Buffer.byteLength(body) <= maxBytes) return { body, kind: msg.kind };
   const { event: _dropped, ...rest } = msg;
   const ref: QueueMessage = { ...rest, kind: 'reference' };
   return { body: sqsSafeJson(JSON.stringify(ref)), kind: 'reference' };

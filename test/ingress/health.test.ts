@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createIngress } from '../../lambdas/ingress/core';
 import { DEFAULT_HEALTH_CACHE_MS, type HealthCheck, queueHealthCheck } from '../../lambdas/ingress/health';
 import type { QueueClient } from '../../lambdas/shared/queue-client';
@@ -157,5 +157,98 @@ describe('the health check cache', () => {
     expect((await check()).healthy).toBe(false);
     clock += DEFAULT_HEALTH_CACHE_MS;
     expect((await check()).healthy).toBe(true);
+  });
+});
+
+describe('the probe', () => {
+  /** A queue client whose GetQueueAttributes answers with `answer` and records what it was asked. */
+  function scriptedClient(answer: (options?: { readonly abortSignal?: AbortSignal }) => Promise<unknown>) {
+    const calls: Array<{ input: unknown; signal: AbortSignal | undefined }> = [];
+    const client: QueueClient = {
+      sendMessage: () => Promise.reject(new Error('not used')),
+      getQueueAttributes: async (input, options) => {
+        calls.push({ input, signal: options?.abortSignal });
+        await answer(options);
+        return { Attributes: { QueueArn: 'arn:aws:sqs:us-east-1:123456789012:events.fifo' } };
+      },
+    };
+    return { client, calls };
+  }
+
+  const thrown = (err: unknown) => scriptedClient(() => Promise.reject(err));
+
+  it.each([
+    [
+      'an SDK error named QueueDoesNotExist',
+      Object.assign(new Error('gone'), { name: 'QueueDoesNotExist' }),
+      'queue_not_found',
+    ],
+    ['a plain object with the legacy Code', { Code: 'AWS.SimpleQueueService.NonExistentQueue' }, 'queue_not_found'],
+    [
+      'an error with an AccessDenied code',
+      Object.assign(new Error('no'), { code: 'AccessDenied' }),
+      'queue_access_denied',
+    ],
+    [
+      'an error named KMS.AccessDeniedException',
+      Object.assign(new Error('no'), { name: 'KMS.AccessDeniedException' }),
+      'queue_access_denied',
+    ],
+    [
+      'an error with a Code and a code',
+      Object.assign(new Error('x'), { Code: 'NotAuthorized', code: 'ECONNRESET' }),
+      'queue_access_denied',
+    ],
+    ['undefined', undefined, 'queue_unreachable'],
+    ['null', null, 'queue_unreachable'],
+    ['a network error', Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'queue_unreachable'],
+  ])('reads %s as %s', async (_name, err, reason) => {
+    const { client } = thrown(err);
+    expect(await queueHealthCheck(client, queueUrl)()).toMatchObject({ healthy: false, reason });
+  });
+
+  it('asks for the queue ARN only, with an abort signal that is not fired when SQS answers in time', async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, calls } = scriptedClient(async () => undefined);
+      expect(await queueHealthCheck(client, queueUrl, { now: () => 1 })()).toEqual({ healthy: true, checkedAt: 1 });
+      expect(calls.map((c) => c.input)).toEqual([{ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }]);
+      // The probe's timer is gone once it answered: nothing fires the signal later.
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(10 * DEFAULT_HEALTH_CACHE_MS);
+      expect(calls[0]?.signal?.aborted).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('fires the abort signal when the probe overruns its timeout', async () => {
+    const { client, calls } = scriptedClient(
+      (options) =>
+        new Promise((_resolve, reject) => {
+          if (!options?.abortSignal) reject(new Error('probe without an abort signal'));
+          options?.abortSignal?.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+    );
+    expect(await queueHealthCheck(client, queueUrl, { timeoutMs: 20 })()).toMatchObject({ reason: 'queue_timeout' });
+    expect(calls[0]?.signal?.aborted).toBe(true);
+  });
+
+  it('logs a failed probe once, with its reason and the error', async () => {
+    const { client } = thrown(Object.assign(new Error('no'), { name: 'AccessDenied' }));
+    const warnings: unknown[][] = [];
+    const logger = quietLogger();
+    vi.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    const check = queueHealthCheck(client, queueUrl, { logger, now: () => 1 });
+    await check();
+    await check();
+    expect(warnings).toEqual([
+      [
+        'health check failed: the event queue did not answer',
+        { reason: 'queue_access_denied', error: 'AccessDenied: no' },
+      ],
+    ]);
   });
 });

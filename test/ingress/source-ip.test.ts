@@ -59,6 +59,49 @@ describe('createSourceIpAllowlist', () => {
   });
 });
 
+describe('createSourceIpAllowlist: entries and peers in every spelling', () => {
+  it('checks an IPv4 peer seen through an IPv6 socket as IPv4, in any spelling, and nothing else as IPv4', () => {
+    const list = createSourceIpAllowlist(['3.18.12.63', '10.0.0.0/8'])!;
+    for (const ip of ['::FFFF:3.18.12.63', '0:0:0:0:0:ffff:3.18.12.63', '::ffff:312:c3f', '::ffff:10.200.1.2']) {
+      expect(list.allows(ip), ip).toBe(true);
+    }
+    for (const ip of ['fe80::ffff:3.18.12.63', '::3.18.12.63', '::ffff:3.18.12.634', '::ffff:11.0.0.1']) {
+      expect(list.allows(ip), ip).toBe(false);
+    }
+  });
+
+  it('trims the spaces around an entry and around the peer address', () => {
+    const list = createSourceIpAllowlist([' 3.18.12.63 ', ' 2001:db8::/32'])!;
+    expect(list.allows(' 3.18.12.63 ')).toBe(true);
+    expect(list.allows('2001:db8::7 ')).toBe(true);
+  });
+
+  it('takes IPv6 addresses and blocks of up to 128 bits, and IPv4 blocks of 0 to 32 bits', () => {
+    const list = createSourceIpAllowlist(['2001:db8::1', '2001:db8:1::/48', '2001:db8:2::5/128', '192.0.2.7/32'])!;
+    for (const ip of ['2001:db8::1', '2001:db8:1:ffff::1', '2001:db8:2::5', '192.0.2.7']) {
+      expect(list.allows(ip), ip).toBe(true);
+    }
+    for (const ip of ['2001:db8::2', '2001:db8:2::6', '192.0.2.8', '192.0.2.6']) {
+      expect(list.allows(ip), ip).toBe(false);
+    }
+    const everything = createSourceIpAllowlist(['0.0.0.0/0'])!;
+    expect(everything.allows('198.51.100.1')).toBe(true);
+  });
+
+  it('checks a block by its prefix, not as the single address it starts with', () => {
+    expect(createSourceIpAllowlist(['203.0.113.0/24'])!.allows('203.0.113.200')).toBe(true);
+  });
+
+  it.each(['10.0.0.0/33', '2001:db8::/129', '10.0.0.0/-1', '10.0.0.0/1.5', '10.0.0.0/', '10.0.0.0/8/8', 'stripe.com'])(
+    'refuses the entry %j at start-up, naming it',
+    (entry) => {
+      expect(() => createSourceIpAllowlist(['3.18.12.63', entry])).toThrow(
+        `allowed source IP "${entry}" is not an IP address or CIDR block`,
+      );
+    },
+  );
+});
+
 describe('the webhook route with an allowlist', () => {
   it("accepts a signed webhook from one of Stripe's webhook IPs", async () => {
     const res = await ingress().handleHttp(fromIp(STRIPE_IPS[0]!, 'evt_ip_ok'));

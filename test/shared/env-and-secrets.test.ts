@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineEnv, EnvError, parseEnv, placeholderEnv } from '../../lambdas/shared/env';
+import { sharedEnv } from '../../lambdas/shared/env-specs';
 import {
   activeWebhookSecrets,
   parseApiKey,
@@ -34,6 +35,106 @@ describe('parseEnv', () => {
       expect((err as Error).message).toMatch(/NAME is required/);
       expect((err as Error).message).toMatch(/COUNT must be <= 10/);
       expect((err as Error).message).toMatch(/FLAG must be true or false/);
+    }
+  });
+});
+
+/** The EnvError message `parseEnv(schema, source)` throws. */
+function envProblem(source: Record<string, string>, of: Parameters<typeof parseEnv>[0] = schema): string {
+  try {
+    parseEnv(of, source);
+  } catch (err) {
+    expect(err).toBeInstanceOf(EnvError);
+    expect((err as Error).name).toBe('EnvError');
+    return (err as Error).message;
+  }
+  throw new Error('expected an EnvError');
+}
+
+describe('parseEnv: each rule, as the cold start reports it', () => {
+  it('lists every problem in one message, each with the variable, the rule and the value', () => {
+    expect(envProblem({ COUNT: '11', FLAG: 'yes' })).toBe(
+      'Invalid environment: NAME is required (a name); COUNT must be <= 10, got 11; FLAG must be true or false, got "yes"',
+    );
+  });
+
+  it('treats an empty variable as unset: the default applies, a required one is missing', () => {
+    expect(envProblem({ NAME: '', COUNT: '' })).toBe('Invalid environment: NAME is required (a name)');
+    expect(parseEnv(schema, { NAME: 'n', COUNT: '', FLAG: '' })).toEqual({ NAME: 'n', COUNT: 3, FLAG: false });
+  });
+
+  it.each([
+    ['2.5', 'COUNT must be an integer, got "2.5"'],
+    ['ten', 'COUNT must be an integer, got "ten"'],
+    ['0', 'COUNT must be >= 1, got 0'],
+    ['11', 'COUNT must be <= 10, got 11'],
+  ])('refuses the int %s', (value, problem) => {
+    expect(envProblem({ NAME: 'n', COUNT: value })).toBe(`Invalid environment: ${problem}`);
+  });
+
+  it('accepts an int at either limit, and any int where no limit is set', () => {
+    expect(parseEnv(schema, { NAME: 'n', COUNT: '1' }).COUNT).toBe(1);
+    expect(parseEnv(schema, { NAME: 'n', COUNT: '10' }).COUNT).toBe(10);
+    const unbounded = defineEnv({ N: { kind: 'int', doc: 'any int' } });
+    expect(parseEnv(unbounded, { N: '-5' }).N).toBe(-5);
+    expect(parseEnv(unbounded, { N: '5000000' }).N).toBe(5_000_000);
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads the bool %s', (value, expected) => {
+    expect(parseEnv(schema, { NAME: 'n', FLAG: value }).FLAG).toBe(expected);
+  });
+
+  it('gives a bool without a default the placeholder false, one with a default its default, an int 300', () => {
+    const more = defineEnv({
+      ON: { kind: 'bool', default: true, doc: 'on' },
+      OFF: { kind: 'bool', doc: 'off' },
+      N: { kind: 'int', doc: 'n' },
+      LOW: { kind: 'int', min: 5, doc: 'low' },
+    });
+    expect(placeholderEnv(more)).toEqual({ ON: 'true', OFF: 'false', N: '300', LOW: '5' });
+  });
+});
+
+describe('the shared settings (env-specs)', () => {
+  it('default to a 5-minute secret cache, the SQS 256 KiB message and a 24-hour overlap', () => {
+    expect(parseEnv(sharedEnv, {})).toEqual({
+      SECRET_CACHE_SECONDS: 300,
+      MAX_MESSAGE_BYTES: 262_144,
+      OVERLAP_HOURS: 24,
+    });
+  });
+
+  it.each([
+    ['SECRET_CACHE_SECONDS', '-1', 'SECRET_CACHE_SECONDS must be >= 0, got -1'],
+    ['MAX_MESSAGE_BYTES', '8191', 'MAX_MESSAGE_BYTES must be >= 8192, got 8191'],
+    ['MAX_MESSAGE_BYTES', '1048577', 'MAX_MESSAGE_BYTES must be <= 1048576, got 1048577'],
+    ['OVERLAP_HOURS', '0', 'OVERLAP_HOURS must be >= 1, got 0'],
+    ['OVERLAP_HOURS', '721', 'OVERLAP_HOURS must be <= 720, got 721'],
+  ])('refuse %s=%s', (name, value, problem) => {
+    expect(envProblem({ [name]: value }, sharedEnv)).toBe(`Invalid environment: ${problem}`);
+  });
+
+  it('accept their limits', () => {
+    const limits = { SECRET_CACHE_SECONDS: '0', MAX_MESSAGE_BYTES: '1048576', OVERLAP_HOURS: '720' };
+    expect(parseEnv(sharedEnv, limits)).toEqual({
+      SECRET_CACHE_SECONDS: 0,
+      MAX_MESSAGE_BYTES: 1_048_576,
+      OVERLAP_HOURS: 720,
+    });
+    expect(parseEnv(sharedEnv, { MAX_MESSAGE_BYTES: '8192', OVERLAP_HOURS: '1' })).toMatchObject({
+      MAX_MESSAGE_BYTES: 8192,
+      OVERLAP_HOURS: 1,
+    });
+  });
+
+  it('each say what they are for (the text a missing variable is reported with)', () => {
+    for (const [name, spec] of Object.entries(sharedEnv)) {
+      expect(spec.doc.split(' ').length, name).toBeGreaterThan(4);
     }
   });
 });

@@ -113,6 +113,36 @@ describe('a Stripe client with a budget', () => {
   });
 });
 
+describe('requestBudget: its timer and clock', () => {
+  it('keeps one timer for a queue of waiters, not one per request', async () => {
+    const timers: number[] = [];
+    const budget = requestBudget({ ratePerSecond: 2, now: () => 0, setTimer: (_fn, ms) => void timers.push(ms) });
+    let released = 0;
+    for (let i = 0; i < 4; i++) void budget.take().then(() => (released += 1));
+    await settle();
+    expect(released).toBe(1);
+    expect(timers).toEqual([500]);
+  });
+
+  it('measures on the real clock by default: the second request waits about 1/rate', async () => {
+    const timers: number[] = [];
+    const budget = requestBudget({ ratePerSecond: 1, setTimer: (_fn, ms) => void timers.push(ms) });
+    await budget.take();
+    void budget.take();
+    await settle();
+    expect(timers).toHaveLength(1);
+    expect(timers[0]).toBeGreaterThan(900);
+    expect(timers[0]).toBeLessThanOrEqual(1000);
+  });
+
+  it('waits on a real timer by default', async () => {
+    const budget = requestBudget({ ratePerSecond: 1000 });
+    await budget.take();
+    await budget.take(); // due 1 ms later: only a timer that fires releases it
+    expect(budget.ratePerSecond).toBe(1000);
+  });
+});
+
 describe('stripeBudgetShare', () => {
   it("gives each processor container an equal share of what the reconciler leaves, by the key's mode", () => {
     const share = stripeBudgetShare({ reservedPerSecond: 5, shares: 5 });
