@@ -21,6 +21,6 @@ export default {
   incrementalFile: 'test/mutation/money-path-incremental.json',
   htmlReporter: { fileName: 'reports/mutation/money-path.html' },
   jsonReporter: { fileName: 'reports/mutation/money-path.json' },
-  // The score the suite reached (98.82% on 2026-12-03), rounded down: CI fails below it (docs/testing.md).
+  // The score the suite reached (98.66% on 2026-12-03), rounded down: CI fails below it (docs/testing.md).
   thresholds: { ...base.thresholds, break: 98 },
 };
