@@ -195,28 +195,33 @@ function deps(extra: Partial<ResendDeps> = {}): ResendDeps {
 
 const longId = `evt_${'a'.repeat(120)}`;
 const longType = `t${'x'.repeat(199)}`;
-const unreadable: Array<{ event: unknown; code: string; expected: Record<string, unknown> }> = [
+const unreadable: Array<{ what: string; event: unknown; code: string; expected: Record<string, unknown> }> = [
   {
+    what: 'data not an object, long id and type',
     event: { id: longId, object: 'event', type: longType, livemode: true, created: 1_790_000_000, data: 'x' },
     code: 'bad_event_bad_data',
     expected: { eventId: longId.slice(0, 120), type: longType, livemode: true, created: 1_790_000_000 },
   },
   {
+    what: 'an empty type',
     event: { id: 'evt_typeless', type: '', livemode: false, created: '2026-11-26T00:00:00Z' },
     code: 'bad_event_bad_event_type',
     expected: { eventId: 'evt_typeless', type: 'unknown', livemode: false, created: 1_795_651_200 },
   },
   {
+    what: 'no id, a numeric type',
     event: { id: '', type: 42, livemode: 'yes', created: 'not a date' },
     code: 'bad_event_bad_event_id',
     expected: { eventId: 'unknown', type: 'unknown', livemode: false, created: 0 },
   },
   {
+    what: 'a type over 200 characters',
     event: { id: 'evt_longtype', object: 'event', type: 'y'.repeat(250), livemode: false, created: 1 },
     code: 'bad_event_bad_event_type',
     expected: { eventId: 'evt_longtype', type: 'y'.repeat(200), livemode: false, created: 1 },
   },
   {
+    what: 'a string',
     event: 'not an event',
     code: 'bad_event_not_an_object',
     expected: { eventId: 'unknown', type: 'unknown', livemode: false, created: 0 },
@@ -320,7 +325,7 @@ describe('resendEvent', () => {
   });
 
   it.each(unreadable)(
-    'parks an unreadable event on the dead-letter queue with what can be read of it ($code)',
+    'parks an unreadable event ($what) on the dead-letter queue with what can be read of it ($code)',
     async (c) => {
       const w = world();
       const out = await resendEvent(deps({ deadLetterQueueUrl: w.queues.dlqUrl }), c.event as never, 'reconcile');
