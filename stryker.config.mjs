@@ -25,5 +25,7 @@ export default {
   // session. They are left out of this run and of its score (Stryker reports them as Ignored, with their count);
   // the money-path run (stryker.money-path.config.mjs) keeps them.
   ignoreStatic: true,
-  thresholds: { high: 90, low: 80, break: 0 },
+  // The score the three folders reached (97.97% on 2026-12-03), rounded down: .ci/run fails below it
+  // (docs/testing.md). Raise it with the score.
+  thresholds: { high: 90, low: 80, break: 97 },
 };
