@@ -120,9 +120,9 @@ export function createIngress(deps: IngressDeps): Ingress {
   }
 
   /** The active signing secrets, straight from the source's value (so a rotation needs no deploy). */
-  async function loadSecrets(refresh: boolean): Promise<string[]> {
+  async function loadSecrets(refresh: boolean): Promise<{ value: string; secrets: string[] }> {
     const value = await deps.webhookSecrets.get(refresh ? { refresh: true } : undefined);
-    return activeWebhookSecrets(parseWebhookSecretDocument(value), new Date(now()));
+    return { value, secrets: activeWebhookSecrets(parseWebhookSecretDocument(value), new Date(now())) };
   }
 
   function toMessage(event: unknown, source: MessageSource): QueueMessage {
@@ -158,21 +158,26 @@ export function createIngress(deps: IngressDeps): Ingress {
 
     const signatureHeader = header(req.headers, 'stripe-signature');
     const verifyOptions = { toleranceSeconds: deps.toleranceSeconds, nowSeconds: Math.floor(now() / 1000) };
-    let secrets: string[];
+    let loaded: { value: string; secrets: string[] };
     try {
-      secrets = await loadSecrets(false);
+      loaded = await loadSecrets(false);
     } catch (err) {
       // Our fault, not the sender's: answer 5xx so Stripe retries once the secret is readable again.
       log.error('webhook signing secret unavailable', { error: describeError(err) });
       return json(500, { error: 'secret_unavailable', message: 'The webhook signing secret could not be read.' });
     }
-    let verdict = verifyStripeSignature(rawBody, signatureHeader, secrets, verifyOptions);
+    let verdict = verifyStripeSignature(rawBody, signatureHeader, loaded.secrets, verifyOptions);
     if (!verdict.ok && verdict.reason === 'bad_signature') {
       // A rotation may have just added a secret our cache has not seen: look once more, bypassing the cache (the
       // SecretSource rate-limits forced refreshes, so forged requests cannot flood Secrets Manager).
       try {
-        // (An unchanged value gives the same verdict again: one more HMAC, on a rate-limited path.)
-        verdict = verifyStripeSignature(rawBody, signatureHeader, await loadSecrets(true), verifyOptions);
+        const fresh = await loadSecrets(true);
+        // Only a changed value can change the verdict. The refresh is rate-limited but the HMAC is not: without this
+        // check every forged request would hash its body twice.
+        // Stryker disable next-line ConditionalExpression: equivalent, the same secrets give the same verdict
+        if (fresh.value !== loaded.value) {
+          verdict = verifyStripeSignature(rawBody, signatureHeader, fresh.secrets, verifyOptions);
+        }
       } catch (err) {
         log.warn('webhook signing secret refresh failed', { error: describeError(err) });
       }
